@@ -1,0 +1,159 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export const MEMCACHED_PORT = 11211;
+
+export interface MemcachedClusterArgs {
+  /** VPC the cluster's security group lives in. */
+  vpcId: pulumi.Input<string>;
+  /** Private subnets (one per AZ) for the subnet group. Never public subnets. */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** AZs of the network, in order; nodes are spread round-robin over them when `azMode` is "cross-az". */
+  availabilityZones: pulumi.Input<string[]>;
+  /**
+   * Security groups allowed to reach memcached on TCP 11211 (the functions' and services' groups).
+   * Nothing else is admitted: no CIDR, no world. More can be added later with {@link MemcachedCluster.allowFrom}.
+   * @default []
+   */
+  allowedSecurityGroupIds?: pulumi.Input<string>[];
+  /**
+   * Node type. Small burstable nodes (cache.t4g.micro, ~$12/month) suit dev; memory-optimised or
+   * general-purpose nodes (cache.m7g.large, cache.r7g.large) suit prod.
+   * @default "cache.t4g.micro"
+   */
+  nodeType?: pulumi.Input<string>;
+  /**
+   * Number of nodes, 1 to 40. Clients hash keys over all nodes; losing one node loses only its share of keys.
+   * @default 2
+   */
+  nodeCount?: number;
+  /**
+   * - `"cross-az"`: nodes spread over `availabilityZones` (survives an AZ outage with the other nodes); needs 2+ nodes.
+   * - `"single-az"`: all nodes in the first AZ (no cross-AZ traffic cost, no AZ resilience).
+   * @default "cross-az"
+   */
+  azMode?: "cross-az" | "single-az";
+  /**
+   * memcached engine version. Auto discovery (`config get cluster`) needs >= 1.4.14.
+   * @default "1.6.22"
+   */
+  engineVersion?: pulumi.Input<string>;
+  /**
+   * memcached parameters (e.g. `{ max_item_size: "2097152" }`). When set, a parameter group of family
+   * memcached1.6 is created; otherwise the engine default group is used.
+   * @default undefined
+   */
+  parameters?: Record<string, string>;
+  /**
+   * Weekly maintenance window (UTC), `ddd:hh24:mi-ddd:hh24:mi`.
+   * @default "sun:05:00-sun:06:00"
+   */
+  maintenanceWindow?: pulumi.Input<string>;
+}
+
+/**
+ * ElastiCache for memcached across AZs in private subnets, reachable on 11211 only from the
+ * security groups of the functions and services that use it.
+ *
+ * In-transit TLS is not enabled: the memjs client cannot speak TLS. Traffic stays inside the VPC
+ * between security groups that admit only each other.
+ */
+export class MemcachedCluster extends pulumi.ComponentResource {
+  /** Configuration endpoint, "host:port"; answers `config get cluster` (auto discovery). */
+  readonly configurationEndpoint: pulumi.Output<string>;
+  /** Configuration endpoint host name, without the port. */
+  readonly configurationEndpointHost: pulumi.Output<string>;
+  readonly port: number;
+  /** Every node, "host:port", for clients without auto discovery. */
+  readonly nodeEndpoints: pulumi.Output<string[]>;
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly clusterId: pulumi.Output<string>;
+  private readonly name: string;
+
+  constructor(name: string, args: MemcachedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("serverless-cache:cache:MemcachedCluster", name, {}, opts);
+    const nodeCount = args.nodeCount ?? 2;
+    const azMode = args.azMode ?? "cross-az";
+    if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 40) {
+      throw new Error(`MemcachedCluster ${name}: nodeCount ${nodeCount} must be a whole number from 1 to 40`);
+    }
+    if (azMode === "cross-az" && nodeCount < 2) {
+      throw new Error(`MemcachedCluster ${name}: azMode "cross-az" needs nodeCount >= 2 (got ${nodeCount})`);
+    }
+    this.name = name;
+    this.port = MEMCACHED_PORT;
+    const child = { parent: this };
+
+    // No inline rules: the provider then removes AWS's default allow-all egress (memcached never
+    // initiates connections), and ingress comes only from SecurityGroupIngressRule resources below.
+    const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
+      vpcId: args.vpcId,
+      description: `memcached ${name}: TCP ${MEMCACHED_PORT} from client security groups only`,
+      tags: { Name: `${name}-memcached` },
+    }, child);
+    this.securityGroupId = securityGroup.id;
+    (args.allowedSecurityGroupIds ?? []).forEach((sg, i) => this.allowFrom(`client-${i}`, sg));
+
+    const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
+      subnetIds: args.subnetIds,
+      description: `Private subnets of memcached ${name}`,
+    }, child);
+
+    const parameterGroup = args.parameters
+      ? new aws.elasticache.ParameterGroup(`${name}-params`, {
+        family: "memcached1.6",
+        description: `Parameters of memcached ${name}`,
+        parameters: Object.entries(args.parameters).map(([pname, value]) => ({ name: pname, value })),
+      }, child)
+      : undefined;
+
+    const preferredAzs = pulumi.output(args.availabilityZones).apply((azs) => {
+      if (azs.length === 0) throw new Error(`MemcachedCluster ${name}: availabilityZones is empty`);
+      return azMode === "cross-az"
+        ? Array.from({ length: nodeCount }, (_, i) => azs[i % azs.length])
+        : Array.from({ length: nodeCount }, () => azs[0]);
+    });
+
+    const cluster = new aws.elasticache.Cluster(`${name}`, {
+      engine: "memcached",
+      engineVersion: args.engineVersion ?? "1.6.22",
+      nodeType: args.nodeType ?? "cache.t4g.micro",
+      numCacheNodes: nodeCount,
+      azMode,
+      preferredAvailabilityZones: preferredAzs,
+      port: MEMCACHED_PORT,
+      subnetGroupName: subnetGroup.name,
+      securityGroupIds: [securityGroup.id],
+      parameterGroupName: parameterGroup?.name,
+      networkType: "ipv4",
+      maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
+      applyImmediately: true,
+    }, child);
+
+    this.clusterId = cluster.clusterId;
+    this.configurationEndpointHost = cluster.clusterAddress;
+    this.configurationEndpoint = pulumi.interpolate`${cluster.clusterAddress}:${MEMCACHED_PORT}`;
+    this.nodeEndpoints = cluster.cacheNodes.apply((nodes) => (nodes ?? []).map((n) => `${n.address}:${n.port}`));
+    this.registerOutputs({
+      configurationEndpoint: this.configurationEndpoint,
+      nodeEndpoints: this.nodeEndpoints,
+      securityGroupId: this.securityGroupId,
+      clusterId: this.clusterId,
+    });
+  }
+
+  /**
+   * Admit TCP 11211 from one more security group (a function or service that uses the cache).
+   * The rule is a child of this component, named after `clientName`.
+   */
+  allowFrom(clientName: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
+    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-from-${clientName}`, {
+      securityGroupId: this.securityGroupId,
+      referencedSecurityGroupId: sourceSecurityGroupId,
+      ipProtocol: "tcp",
+      fromPort: MEMCACHED_PORT,
+      toPort: MEMCACHED_PORT,
+      description: `memcached from ${clientName}`,
+    }, { parent: this });
+  }
+}

@@ -1,0 +1,183 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { nthSubnet, parseCidr } from "./cidr";
+
+export type NatMode = "perAz" | "single";
+
+export interface MultiAzNetworkArgs {
+  /**
+   * IPv4 range of the VPC, /16 to /24, in an RFC 1918 range.
+   * @example "10.0.0.0/16"
+   */
+  cidrBlock: string;
+  /**
+   * How many Availability Zones to span (2 to 6). Each AZ gets one public and one private subnet.
+   * More AZs = more resilience; with `natMode: "perAz"` each AZ also adds a NAT gateway (~$33/month + data).
+   * @default 2
+   */
+  azCount?: number;
+  /**
+   * Prefix length of each subnet. Public subnets take the first `azCount` blocks of the VPC range,
+   * private subnets the next `azCount`.
+   * @default 20 (4096 addresses per subnet)
+   */
+  subnetPrefixLength?: number;
+  /**
+   * NAT gateways for the private subnets' egress.
+   * - `"perAz"`: one NAT gateway (and Elastic IP) per AZ; each private route table uses its own AZ's NAT,
+   *   so losing an AZ never cuts egress in the others and no cross-AZ data charges apply. Production.
+   * - `"single"`: one NAT gateway in the first AZ for all private subnets. Cheapest; that AZ is a single
+   *   point of failure for egress, and other AZs pay cross-AZ data transfer. Development.
+   * @default "perAz"
+   */
+  natMode?: NatMode;
+  /**
+   * Explicit AZ names to use (first `azCount` are taken). By default the region's available AZs, in order.
+   */
+  availabilityZones?: pulumi.Input<string[]>;
+}
+
+/**
+ * A VPC over 2+ AZs: public and private subnets per AZ, one Internet Gateway, NAT per AZ (or one),
+ * a private route table per AZ, and an S3 gateway endpoint so S3 traffic skips NAT data charges.
+ * Built from `@pulumi/aws` primitives (not awsx.ec2.Vpc) so every child is visible and testable.
+ */
+export class MultiAzNetwork extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly vpcCidrBlock: pulumi.Output<string>;
+  /** AZ names in subnet order (index i = AZ of publicSubnetIds[i] and privateSubnetIds[i]). */
+  readonly availabilityZones: pulumi.Output<string[]>;
+  readonly publicSubnetIds: pulumi.Output<string[]>;
+  readonly privateSubnetIds: pulumi.Output<string[]>;
+  readonly privateRouteTableIds: pulumi.Output<string[]>;
+  readonly natGatewayIds: pulumi.Output<string[]>;
+  readonly s3EndpointId: pulumi.Output<string>;
+
+  constructor(name: string, args: MultiAzNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("serverless-cache:network:MultiAzNetwork", name, {}, opts);
+    const azCount = args.azCount ?? 2;
+    const prefix = args.subnetPrefixLength ?? 20;
+    const natMode: NatMode = args.natMode ?? "perAz";
+    const vpcRange = parseCidr(args.cidrBlock);
+    if (!vpcRange) throw new Error(`MultiAzNetwork ${name}: cidrBlock ${JSON.stringify(args.cidrBlock)} is not an IPv4 CIDR`);
+    if (!Number.isInteger(azCount) || azCount < 2 || azCount > 6) {
+      throw new Error(`MultiAzNetwork ${name}: azCount ${azCount} must be a whole number from 2 to 6`);
+    }
+    // Throws with a clear message when 2 x azCount subnets do not fit.
+    const publicCidrs = Array.from({ length: azCount }, (_, i) => nthSubnet(vpcRange, prefix, i));
+    const privateCidrs = Array.from({ length: azCount }, (_, i) => nthSubnet(vpcRange, prefix, azCount + i));
+    const child = { parent: this };
+
+    const azNames = pulumi.output(
+      args.availabilityZones ?? aws.getAvailabilityZonesOutput({ state: "available" }, child).names,
+    ).apply((names) => {
+      if (names.length < azCount) {
+        throw new Error(`MultiAzNetwork ${name}: azCount ${azCount} but only ${names.length} AZs available (${names.join(", ")})`);
+      }
+      return names.slice(0, azCount);
+    });
+    const azAt = (i: number): pulumi.Output<string> => azNames.apply((n) => n[i]);
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+      cidrBlock: args.cidrBlock,
+      enableDnsSupport: true,
+      enableDnsHostnames: true,
+      tags: { Name: `${name}-vpc` },
+    }, child);
+
+    // The default security group admits all traffic between its members; nothing should use it.
+    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${name}-default-locked` } }, child);
+
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, child);
+    const publicRouteTable = new aws.ec2.RouteTable(`${name}-public-rt`, {
+      vpcId: vpc.id,
+      tags: { Name: `${name}-public` },
+    }, child);
+    new aws.ec2.Route(`${name}-public-default`, {
+      routeTableId: publicRouteTable.id,
+      destinationCidrBlock: "0.0.0.0/0",
+      gatewayId: igw.id,
+    }, child);
+
+    const publicSubnets = publicCidrs.map((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: azAt(i),
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${name}-public-${i}`, "serverless-cache:tier": "public" },
+      }, child);
+      new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, {
+        subnetId: subnet.id,
+        routeTableId: publicRouteTable.id,
+      }, child);
+      return subnet;
+    });
+
+    const natCount = natMode === "perAz" ? azCount : 1;
+    const natGateways = Array.from({ length: natCount }, (_, i) => {
+      const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, child);
+      return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+        subnetId: publicSubnets[i].id,
+        allocationId: eip.id,
+        connectivityType: "public",
+        tags: { Name: `${name}-nat-${i}` },
+      }, { parent: this, dependsOn: [igw] });
+    });
+
+    const privateSubnets: aws.ec2.Subnet[] = [];
+    const privateRouteTables: aws.ec2.RouteTable[] = [];
+    privateCidrs.forEach((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: azAt(i),
+        tags: { Name: `${name}-private-${i}`, "serverless-cache:tier": "private" },
+      }, child);
+      const routeTable = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, {
+        vpcId: vpc.id,
+        tags: { Name: `${name}-private-${i}` },
+      }, child);
+      new aws.ec2.Route(`${name}-private-default-${i}`, {
+        routeTableId: routeTable.id,
+        destinationCidrBlock: "0.0.0.0/0",
+        natGatewayId: natGateways[natMode === "perAz" ? i : 0].id,
+      }, child);
+      new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
+        subnetId: subnet.id,
+        routeTableId: routeTable.id,
+      }, child);
+      privateSubnets.push(subnet);
+      privateRouteTables.push(routeTable);
+    });
+
+    // Gateway endpoints are free; S3 traffic through them skips NAT data processing (~$0.045/GB).
+    const region = aws.getRegionOutput({}, child).region;
+    const s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
+      vpcId: vpc.id,
+      serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: privateRouteTables.map((rt) => rt.id),
+      tags: { Name: `${name}-s3` },
+    }, child);
+
+    this.vpcId = vpc.id;
+    this.vpcCidrBlock = vpc.cidrBlock;
+    this.availabilityZones = azNames;
+    this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
+    this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+    this.privateRouteTableIds = pulumi.all(privateRouteTables.map((rt) => rt.id));
+    this.natGatewayIds = pulumi.all(natGateways.map((n) => n.id));
+    this.s3EndpointId = s3Endpoint.id;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      vpcCidrBlock: this.vpcCidrBlock,
+      availabilityZones: this.availabilityZones,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      privateRouteTableIds: this.privateRouteTableIds,
+      natGatewayIds: this.natGatewayIds,
+      s3EndpointId: this.s3EndpointId,
+    });
+  }
+}
