@@ -95,6 +95,7 @@ class Collector {
   }
 
   oneOf<T extends string | number>(key: string, allowed: readonly T[], value: T): T {
+    if (value === "") return value; // already reported as missing
     if (!allowed.includes(value)) this.fail(key, value, `must be one of ${allowed.join(", ")}`);
     return value;
   }
@@ -122,7 +123,8 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
     });
     if (!isPrivate) c.fail("vpcCidr", vpcCidr, "must lie in an RFC 1918 private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
     const needed = 2 * azCount;
-    if (subnetPrefixLength <= vpc.prefix || subnetCapacity(vpc, subnetPrefixLength) < needed) {
+    const azCountValid = azCount >= 2 && azCount <= 6;
+    if (azCountValid && (subnetPrefixLength <= vpc.prefix || subnetCapacity(vpc, subnetPrefixLength) < needed)) {
       c.fail(
         "subnetPrefixLength",
         subnetPrefixLength,
