@@ -106,7 +106,7 @@ export async function runProgram(stack: string, overrides: Record<string, string
     newResource(args) {
       const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
       const id = `${args.name}-id`;
-      resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, urn: args.urn ?? "" });
+      resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, urn: `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}` });
       return { id, state };
     },
     call(args) {
