@@ -4,6 +4,7 @@
  * Defaults and descriptions live in Pulumi.yaml (the CLI passes them in); this file decides what is valid.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { validateCacheSize, validateCacheTtl, validateThrottle, type CacheSizeGb } from "./components/apiRoutes";
 import { cidrContains, parseCidr, subnetCapacity } from "./components/cidr";
 
 export const PROJECT = "serverless-cache";
@@ -43,12 +44,52 @@ export interface CacheHandlerConfig {
   memoryMb: number;
 }
 
+export interface ServiceConfig {
+  lambdaReservedConcurrency: number;
+  lambdaMemoryMb: number;
+  lambdaTimeoutSeconds: number;
+  fargateCpu: number;
+  fargateMemoryMb: number;
+  fargateBaselineCount: number;
+  fargateFailoverCount: number;
+  failoverCooldownSeconds: number;
+  albInternetFacing: boolean;
+  albCertificateArn?: string;
+}
+
+export interface PrivateApiConfig {
+  cacheSizeGb: CacheSizeGb;
+  cacheTtlSeconds: number;
+  throttleRateLimit: number;
+  throttleBurstLimit: number;
+  manageAccountLogRole: boolean;
+}
+
 export interface StackConfig {
   network: NetworkConfig;
+  api: PrivateApiConfig;
   cache: CacheClusterConfig;
   cacheHandler: CacheHandlerConfig;
+  service: ServiceConfig;
   logRetentionDays: number;
 }
+
+/** Fargate's valid task sizes: CPU units -> allowed memory (MB). */
+export function fargateMemoryOptions(cpu: number): number[] {
+  const range = (from: number, to: number, step: number): number[] =>
+    Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+  switch (cpu) {
+    case 256: return [512, 1024, 2048];
+    case 512: return range(1024, 4096, 1024);
+    case 1024: return range(2048, 8192, 1024);
+    case 2048: return range(4096, 16384, 1024);
+    case 4096: return range(8192, 30720, 1024);
+    case 8192: return range(16384, 61440, 4096);
+    case 16384: return range(32768, 122880, 8192);
+    default: return [];
+  }
+}
+export const FARGATE_CPU_OPTIONS: readonly number[] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /** Reads one raw config value by its short key (without the project prefix). */
 export type RawConfigReader = (key: string) => string | undefined;
@@ -92,6 +133,19 @@ class Collector {
     const n = Number(v);
     if (n < min || n > max) this.fail(key, n, `must be a whole number from ${min} to ${max}`);
     return n;
+  }
+
+  boolean(key: string): boolean {
+    const v = this.raw(key);
+    if (v !== "true" && v !== "false") {
+      this.fail(key, v, "must be true or false");
+      return false;
+    }
+    return v === "true";
+  }
+
+  optional(key: string): string | undefined {
+    return this.raw(key);
   }
 
   oneOf<T extends string | number>(key: string, allowed: readonly T[], value: T): T {
@@ -173,13 +227,67 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
     );
   }
 
+  const fargateCpu = c.oneOf("fargateCpu", FARGATE_CPU_OPTIONS, c.integer("fargateCpu", 256, 16384));
+  const fargateMemoryMb = c.integer("fargateMemoryMb", 512, 122880);
+  const memoryOptions = fargateMemoryOptions(fargateCpu);
+  if (memoryOptions.length > 0 && !memoryOptions.includes(fargateMemoryMb)) {
+    c.fail("fargateMemoryMb", fargateMemoryMb, `is not valid with fargateCpu ${fargateCpu}; allowed: ${memoryOptions.join(", ")}`);
+  }
+  const fargateBaselineCount = c.integer("fargateBaselineCount", 0, 100);
+  const fargateFailoverCount = c.integer("fargateFailoverCount", 1, 100);
+  if (fargateFailoverCount < fargateBaselineCount) {
+    c.fail("fargateFailoverCount", fargateFailoverCount, `must be at least fargateBaselineCount (${fargateBaselineCount})`);
+  }
+  const albInternetFacing = c.boolean("albInternetFacing");
+  const albCertificateArn = c.optional("albCertificateArn");
+  if (albInternetFacing && !albCertificateArn) {
+    c.fail("albCertificateArn", albCertificateArn, "is required when albInternetFacing is true (the public listener is HTTPS only)");
+  }
+  if (albCertificateArn && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(albCertificateArn)) {
+    c.fail("albCertificateArn", albCertificateArn, "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
+  }
+  const service: ServiceConfig = {
+    lambdaReservedConcurrency: c.integer("apiLambdaReservedConcurrency", 1, 1000),
+    lambdaMemoryMb: c.integer("apiLambdaMemoryMb", 128, 10240),
+    lambdaTimeoutSeconds: c.integer("apiLambdaTimeoutSeconds", 1, LAMBDA_MAX_TIMEOUT_SECONDS),
+    fargateCpu,
+    fargateMemoryMb,
+    fargateBaselineCount,
+    fargateFailoverCount,
+    failoverCooldownSeconds: c.integer("failoverCooldownSeconds", 60, 86400),
+    albInternetFacing,
+    albCertificateArn,
+  };
+
+  /** Run a validator that throws "<field> = <value>: ..." and collect its message as a problem. */
+  const check = <T>(fallback: T, validate: () => T): T => {
+    try {
+      return validate();
+    } catch (err) {
+      c.problems.push(err instanceof Error ? err.message : String(err));
+      return fallback;
+    }
+  };
+  const key = (k: string): string => `${PROJECT}:${k}`;
+  const throttle = check({ rateLimit: 1, burstLimit: 1 }, () =>
+    validateThrottle(read("apiThrottleRateLimit"), read("apiThrottleBurstLimit"), { rate: key("apiThrottleRateLimit"), burst: key("apiThrottleBurstLimit") }));
+  const api: PrivateApiConfig = {
+    cacheSizeGb: check("0.5" as CacheSizeGb, () => validateCacheSize(read("apiCacheSizeGb"), key("apiCacheSizeGb"))),
+    cacheTtlSeconds: check(300, () => validateCacheTtl(read("apiCacheTtlSeconds"), key("apiCacheTtlSeconds"))),
+    throttleRateLimit: throttle.rateLimit,
+    throttleBurstLimit: throttle.burstLimit,
+    manageAccountLogRole: c.boolean("apiManageAccountLogRole"),
+  };
+
   const logRetentionDays = c.oneOf("logRetentionDays", LOG_RETENTION_DAYS, c.integer("logRetentionDays", 1, 3653));
 
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return {
     network: { vpcCidr, azCount, subnetPrefixLength, natMode },
+    api,
     cache: { nodeType, nodeCount, azMode, engineVersion },
     cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb },
+    service,
     logRetentionDays,
   };
 }

@@ -52,6 +52,14 @@ describe("config validation", () => {
     { name: "upstream with credentials", set: { upstreamUrl: "https://user:secret@example.com" }, key: "upstreamUrl", says: /without credentials/ },
     { name: "TTL above 30 days", set: { cacheTtlSeconds: "2592001" }, key: "cacheTtlSeconds", says: /1 to 2592000/ },
     { name: "unsupported log retention", set: { logRetentionDays: "10" }, key: "logRetentionDays", says: /one of 1, 3, 5, 7, 14/ },
+    { name: "invalid Fargate CPU", set: { fargateCpu: "300" }, key: "fargateCpu", says: /one of 256, 512, 1024/ },
+    { name: "Fargate memory not valid for the CPU", set: { fargateCpu: "256", fargateMemoryMb: "4096" }, key: "fargateMemoryMb", says: /not valid with fargateCpu 256; allowed: 512, 1024, 2048/ },
+    { name: "failover count below baseline", set: { fargateBaselineCount: "3", fargateFailoverCount: "2" }, key: "fargateFailoverCount", says: /at least fargateBaselineCount \(3\)/ },
+    { name: "reserved concurrency zero", set: { apiLambdaReservedConcurrency: "0" }, key: "apiLambdaReservedConcurrency", says: /1 to 1000/ },
+    { name: "internet-facing ALB without certificate", set: { albInternetFacing: "true" }, key: "albCertificateArn", says: /required when albInternetFacing/ },
+    { name: "non-boolean ALB flag", set: { albInternetFacing: "yes" }, key: "albInternetFacing", says: /true or false/ },
+    { name: "malformed certificate ARN", set: { albCertificateArn: "cert-123" }, key: "albCertificateArn", says: /ACM certificate ARN/ },
+    { name: "cooldown too short", set: { failoverCooldownSeconds: "5" }, key: "failoverCooldownSeconds", says: /60 to 86400/ },
     { name: "missing required key", set: { natMode: undefined }, key: "natMode", says: /is required/ },
   ];
 

@@ -131,30 +131,30 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("puts an S3 gateway endpoint on every private route table", () => {
-      const [endpoint] = run.ofType(T.endpoint);
+      const endpoint = run.ofType(T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
       assert.equal(endpoint.inputs.vpcEndpointType, "Gateway");
       assert.equal(endpoint.inputs.serviceName, "com.amazonaws.us-east-1.s3");
       const privateRts = run.ofType(T.routeTable).filter((rt) => rt.name.includes("private")).map((rt) => rt.id).sort();
       assert.deepEqual([...endpoint.inputs.routeTableIds].sort(), privateRts);
     });
 
-    it("admits memcached traffic only from the Lambda's security group", () => {
+    it("admits memcached traffic only from the security groups of the functions and tasks that use it", () => {
       const cluster = run.one(T.cluster);
       const [cacheSgId] = cluster.inputs.securityGroupIds;
       const cacheSg = run.byId(cacheSgId)!;
       assert.equal(cacheSg.inputs.ingress, undefined, "no inline ingress rules");
       const ingress = run.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === cacheSgId);
-      assert.equal(ingress.length, 1);
-      const fn = run.one(T.lambda);
-      const [lambdaSgId] = fn.inputs.vpcConfig.securityGroupIds;
-      assert.equal(ingress[0].inputs.referencedSecurityGroupId, lambdaSgId);
-      assert.equal(ingress[0].inputs.cidrIpv4, undefined);
-      assert.equal(ingress[0].inputs.cidrIpv6, undefined);
-      assert.equal(ingress[0].inputs.fromPort, 11211);
-      assert.equal(ingress[0].inputs.toPort, 11211);
-      assert.equal(ingress[0].inputs.ipProtocol, "tcp");
-      // No other rule anywhere opens the cache SG.
-      assert.equal(run.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === cacheSgId && r !== ingress[0]).length, 0);
+      const cacheHandlerSg = run.one(T.lambda, "cache-handler").inputs.vpcConfig.securityGroupIds[0];
+      const apiLambdaSg = run.one(T.lambda, "-api").inputs.vpcConfig.securityGroupIds[0];
+      const taskSg = run.one("aws:ecs/service:Service").inputs.networkConfiguration.securityGroups[0];
+      assert.deepEqual(ingress.map((r) => r.inputs.referencedSecurityGroupId).sort(), [cacheHandlerSg, apiLambdaSg, taskSg].sort());
+      for (const rule of ingress) {
+        assert.equal(rule.inputs.cidrIpv4, undefined);
+        assert.equal(rule.inputs.cidrIpv6, undefined);
+        assert.equal(rule.inputs.fromPort, 11211);
+        assert.equal(rule.inputs.toPort, 11211);
+        assert.equal(rule.inputs.ipProtocol, "tcp");
+      }
     });
 
     it(`runs ${want.nodeCount} ${want.nodeType} memcached nodes cross-AZ in the private subnets`, () => {
@@ -174,7 +174,7 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("runs the cache Lambda on nodejs22.x in the private subnets with a sane timeout", () => {
-      const fn = run.one(T.lambda);
+      const fn = run.one(T.lambda, "cache-handler");
       assert.equal(fn.inputs.runtime, "nodejs22.x");
       assert.ok(fn.inputs.timeout > 0 && fn.inputs.timeout < 900, `timeout ${fn.inputs.timeout}`);
       assert.equal(fn.inputs.timeout, 10);
@@ -188,13 +188,13 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("gives the Lambda least privilege, tight egress and a log group with retention", () => {
-      const fn = run.one(T.lambda);
-      const attachments = run.ofType(T.rolePolicyAttachment);
+      const fn = run.one(T.lambda, "cache-handler");
+      const attachments = run.ofType(T.rolePolicyAttachment).filter((a) => a.name.startsWith(`cache-handler-${stack}`));
       assert.deepEqual(attachments.map((a) => a.inputs.policyArn), ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]);
       const [lambdaSgId] = fn.inputs.vpcConfig.securityGroupIds;
       const egress = run.ofType(T.egress).filter((r) => r.inputs.securityGroupId === lambdaSgId);
       assert.deepEqual(egress.map((e) => `${e.inputs.fromPort}-${e.inputs.toPort}`).sort(), ["11211-11211", "443-443"]);
-      const logGroup = run.one(T.logGroup);
+      const logGroup = run.one(T.logGroup, "cache-handler");
       assert.equal(logGroup.inputs.retentionInDays, want.retention);
       assert.equal(fn.inputs.loggingConfig.logGroup, logGroup.state.name);
     });

@@ -29,7 +29,7 @@ describe("cache Lambda: the archive Pulumi serializes, executed for real", funct
 
   before(async () => {
     const run = await runProgram("dev");
-    const fn = run.one("aws:lambda/function:Function");
+    const fn = run.one("aws:lambda/function:Function", "cache-handler");
     timeoutSeconds = fn.inputs.timeout;
     env = fn.inputs.environment.variables;
     lambda = await extractLambdaArchive(fn.inputs.code);

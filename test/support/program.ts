@@ -76,6 +76,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     case "aws:iam/role:Role":
     case "aws:cloudwatch/logGroup:LogGroup":
       return { name: inputs.name ?? name, arn };
+    case "aws:s3/bucket:Bucket":
+      return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { arn, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
     case "aws:elasticache/subnetGroup:SubnetGroup":
     case "aws:elasticache/parameterGroup:ParameterGroup":
       return { name: inputs.name ?? name, arn };

@@ -1,0 +1,286 @@
+/**
+ * The HTTP app (Hono, fetch-standard): the same object answers in the container server and in the
+ * ALB Lambda. Decisions come from the pure functions of routes.ts; this file only does the I/O
+ * (cache, sleep) and writes responses. The cache is injected.
+ *
+ * Serialized by value into the Lambda by Pulumi: no classes of our own, no module-level mutable
+ * state (per-instance state lives in the closure `createApp` builds at run time).
+ */
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { fetchUpstream, isUpstreamError, requestCacheKey } from "../cache";
+import type { ReadThroughCache } from "../cache";
+import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson, fail } from "./http";
+import { DEFAULT_ROUTE_OPTIONS, Route, RouteOptions, itemCacheRequest, itemUpstreamUrl, parseQueryString, resolveRoute } from "./routes";
+import { bodyTooLarge } from "./alb";
+
+export type RuntimeKind = "lambda" | "container";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFn = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** Everything the app needs, injected. */
+export interface ApiDeps {
+  /** The read-through cache (functions/cache `createTwoTierCache`). */
+  cache: ReadThroughCache;
+  /** Upstream base URL; items are read from `${upstreamUrl}/items/{id}?lang=`. */
+  upstreamUrl: string;
+  /** Which runtime this app answers for (reported by /runtime and the `x-served-by` header). */
+  runtime: RuntimeKind;
+  /** Cache key namespace (1-64 of [A-Za-z0-9_.-]). Default "api". */
+  namespace?: string;
+  /** Upper bound of one upstream request, ms (the cache's own budget may make it shorter). Default 3000. */
+  upstreamTimeoutMs?: number;
+  /** Freshness of a cached item, s. Default 300. */
+  ttlSeconds?: number;
+  /** How long past freshness an item may still be served when the upstream fails, s. Default 3600. */
+  staleTtlSeconds?: number;
+  /** `/slow` and `/items` parameter rules. */
+  routeOptions?: Partial<RouteOptions>;
+  /** Request limits (body, headers, path). */
+  limits?: Partial<RequestLimits>;
+  /** Identifies this instance in /runtime. Default: a random UUID per app. */
+  instanceId?: string;
+  /** Log sink. Default: JSON lines on stdout/stderr for warn and error. */
+  log?: LogFn;
+}
+
+/** Per-request facts the adapter knows and the app does not. Hono `Bindings`. */
+export interface RequestEnv {
+  /** Epoch ms by which the answer must be out (Lambda: remaining time minus a margin). */
+  deadline?: number;
+  /** Container: shutting down; /health answers 503 so the load balancer stops sending. */
+  draining?: boolean;
+  /** Lambda: facts from the invocation context. */
+  lambda?: LambdaInvocationInfo;
+}
+
+export interface LambdaInvocationInfo {
+  awsRequestId?: string;
+  functionName?: string;
+  functionVersion?: string;
+  logStreamName?: string;
+  memoryLimitInMB?: string;
+}
+
+/** What /items stores in the cache: the upstream answer, as served. */
+export interface CachedUpstreamAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const LEVEL_RANK: Record<string, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+/** Whether `level` is logged under the threshold `LOG_LEVEL` (debug|info|warn|error|silent, default warn). Pure. */
+export function logEnabled(level: LogLevel, threshold: string | undefined): boolean {
+  const min = LEVEL_RANK[(threshold ?? "").toLowerCase()] ?? LEVEL_RANK.warn;
+  return LEVEL_RANK[level] >= min;
+}
+
+/**
+ * Default log sink: one JSON line per entry at or above `LOG_LEVEL` (default warn); Lambda's JSON log
+ * format and CloudWatch keep it structured.
+ */
+export function jsonLineLog(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+  if (!logEnabled(level, process.env.LOG_LEVEL)) return;
+  const line = JSON.stringify({ level: level.toUpperCase(), message, ...fields, time: new Date().toISOString() });
+  if (level === "error") console.error(line);
+  else console.log(line);
+}
+
+function describeError(e: unknown, withStack: boolean): Record<string, unknown> {
+  if (e instanceof Error) return withStack ? { error: e.message, errorName: e.name, stack: e.stack } : { error: e.message, errorName: e.name };
+  return { error: String(e) };
+}
+
+/**
+ * Decide the client-facing answer to an upstream failure (pure). The cache library gives 502
+ * (failed / non-2xx) or 504 (timed out); an upstream 404 is a missing item, not a failure.
+ * The upstream's own error text is logged, not sent (it can name internal hosts).
+ */
+export function upstreamFailure(statusCode: 502 | 504, upstreamStatus?: number): { status: number; code: string; message: string } {
+  if (upstreamStatus === 404) return { status: 404, code: "item_not_found", message: "the upstream has no such item" };
+  if (statusCode === 504) return { status: 504, code: "upstream_timeout", message: "the upstream did not answer in time" };
+  return {
+    status: 502,
+    code: "upstream_error",
+    message: upstreamStatus ? `the upstream answered ${upstreamStatus}` : "the upstream could not be reached",
+  };
+}
+
+/**
+ * Decide /slow against the deadline (pure): sleeping past the deadline would only end in a Lambda
+ * timeout (an opaque 502 from the ALB), so refuse up front.
+ */
+export function slowFitsDeadline(ms: number, now: number, deadline: number | undefined): boolean {
+  return deadline === undefined || now + ms <= deadline;
+}
+
+/** Sleep `ms`, or less when `signal` aborts (the client went away). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    // Declared before use: Pulumi's closure analysis rejects a reference to a later `const`.
+    const pending: { timer?: ReturnType<typeof setTimeout>; onAbort?: () => void } = {};
+    pending.onAbort = (): void => {
+      clearTimeout(pending.timer);
+      resolve();
+    };
+    pending.timer = setTimeout(() => {
+      if (pending.onAbort) signal?.removeEventListener("abort", pending.onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", pending.onAbort, { once: true });
+  });
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": JSON_CONTENT_TYPE, ...headers } });
+}
+
+function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(errorJson(code, message), {
+    status,
+    headers: { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store", ...headers },
+  });
+}
+
+/**
+ * True when the request body is within `max` bytes. A declared content-length is trusted (Node and
+ * the ALB enforce it); a chunked body is read, up to the limit only.
+ */
+async function bodyWithinLimit(req: Request, max: number): Promise<boolean> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && /^[0-9]+$/.test(declared)) return Number(declared) <= max;
+  if (!req.body) return true;
+  const reader = req.body.getReader();
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return true;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      return false;
+    }
+  }
+}
+
+/** The app. Each call builds an independent instance (own counters, own instance id). */
+export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
+  const namespace = deps.namespace ?? "api";
+  const upstreamTimeoutMs = deps.upstreamTimeoutMs ?? 3000;
+  const ttlSeconds = deps.ttlSeconds ?? 300;
+  const staleTtlSeconds = deps.staleTtlSeconds ?? 3600;
+  const routeOptions: RouteOptions = { ...DEFAULT_ROUTE_OPTIONS, ...deps.routeOptions };
+  routeOptions.slowDefaultMs = Math.min(routeOptions.slowDefaultMs, routeOptions.slowMaxMs);
+  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const log = deps.log ?? jsonLineLog;
+  const instance = {
+    id: deps.instanceId ?? randomUUID(),
+    startedAt: Date.now(),
+    requests: 0,
+  };
+  const servedBy = { "x-served-by": deps.runtime };
+
+  const handleRoute = async (route: Route, req: Request, env: RequestEnv, requestNumber: number): Promise<Response> => {
+    switch (route.kind) {
+      case "health":
+        // Never slow, touches nothing: a load balancer probe must not depend on the cache or upstream.
+        return env.draining
+          ? json(503, { status: "draining" }, { "cache-control": "no-store" })
+          : json(200, { status: "ok" }, { "cache-control": "no-store" });
+      case "runtime": {
+        const now = Date.now();
+        return json(200, {
+          runtime: deps.runtime,
+          coldStart: requestNumber === 1,
+          instanceId: instance.id,
+          startedAt: new Date(instance.startedAt).toISOString(),
+          uptimeMs: now - instance.startedAt,
+          requestNumber,
+          node: process.version,
+          region: process.env.AWS_REGION ?? null,
+          ...(deps.runtime === "lambda"
+            ? { lambda: env.lambda ?? {} }
+            : { container: { pid: process.pid, hostname: process.env.HOSTNAME ?? null } }),
+        }, { "cache-control": "no-store" });
+      }
+      case "slow": {
+        const now = Date.now();
+        if (!slowFitsDeadline(route.ms, now, env.deadline)) {
+          const left = Math.max(0, (env.deadline ?? now) - now);
+          return errorResponse(503, "deadline_too_short", `ms=${route.ms} cannot finish before this request's deadline (${left} ms left)`);
+        }
+        await sleep(route.ms, req.signal);
+        return json(200, { sleptMs: route.ms }, { "cache-control": "no-store" });
+      }
+      case "item": {
+        const key = requestCacheKey(namespace, itemCacheRequest(route.id, route.lang));
+        const url = itemUpstreamUrl(deps.upstreamUrl, route.id, route.lang);
+        try {
+          const result = await deps.cache.getOrLoad<CachedUpstreamAnswer>(
+            key,
+            async (ctx) => {
+              const answer = await fetchUpstream(url, {
+                timeoutMs: Math.max(1, Math.min(ctx.timeoutMs, upstreamTimeoutMs)),
+                signal: ctx.signal,
+                headers: { accept: "application/json" },
+              });
+              return { status: answer.status, contentType: answer.contentType, body: answer.body };
+            },
+            { ttlSeconds, staleTtlSeconds, deadline: env.deadline },
+          );
+          const value = result.value;
+          const status = value.status >= 200 && value.status < 300 ? value.status : 200;
+          // 204/205 may not carry a body (the Response constructor throws on one, even "").
+          return new Response(status === 204 || status === 205 ? null : value.body, {
+            status,
+            headers: {
+              "content-type": value.contentType || "application/octet-stream",
+              "x-cache": result.source,
+              age: String(Math.max(0, Math.floor(result.ageSeconds))),
+            },
+          });
+        } catch (e) {
+          if (!isUpstreamError(e)) throw e;
+          const answer = upstreamFailure(e.statusCode, e.upstreamStatus);
+          log("warn", "upstream failure", { id: route.id, lang: route.lang, status: answer.status, upstreamStatus: e.upstreamStatus, ...describeError(e, false) });
+          return errorResponse(answer.status, answer.code, answer.message);
+        }
+      }
+    }
+  };
+
+  const app = new Hono<{ Bindings: RequestEnv }>();
+  app.onError((err, c) => {
+    log("error", "unhandled error", { method: c.req.method, path: c.req.path, ...describeError(err, true) });
+    return errorResponse(500, "internal_error", "internal error; the request was logged");
+  });
+  app.all("*", async (c) => {
+    const req = c.req.raw;
+    const env: RequestEnv = c.env ?? {};
+    if (!(await bodyWithinLimit(req, limits.maxBodyBytes))) {
+      const d = bodyTooLarge(limits);
+      return errorResponse(d.status, d.code, d.message, servedBy);
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      const d = fail(400, "bad_path", "request URL cannot be parsed");
+      return errorResponse(d.status, d.code, d.message, servedBy);
+    }
+    if (url.search.length > limits.maxQueryLength + 1) {
+      return errorResponse(414, "uri_too_long", `query string is longer than ${limits.maxQueryLength} characters`, servedBy);
+    }
+    const decision = resolveRoute(req.method, url.pathname, parseQueryString(url.search), routeOptions, limits);
+    if (!decision.ok) return errorResponse(decision.status, decision.code, decision.message, { ...decision.headers, ...servedBy });
+    instance.requests += 1;
+    const res = await handleRoute(decision.route, req, env, instance.requests);
+    res.headers.set("x-served-by", deps.runtime);
+    return res;
+  });
+  return app;
+}

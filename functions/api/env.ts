@@ -1,0 +1,119 @@
+/**
+ * Environment → settings for both entry points. Pure: reads only the object it is given.
+ */
+import type { CacheLogger, TwoTierCacheOptions } from "../cache";
+import type { LogFn, RuntimeKind } from "./app";
+
+export interface ApiSettings {
+  upstreamUrl: string;
+  memcached: { configEndpoint?: string; servers?: string[] };
+  namespace: string;
+  upstreamTimeoutMs: number;
+  ttlSeconds: number;
+  staleTtlSeconds: number;
+  slowMaxMs: number;
+  /** Container: HTTP port (PORT). */
+  port: number;
+  /** Container: per-request budget, ms (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Container: how long SIGTERM waits for in-flight requests, ms (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** Lambda: time kept free before the function timeout, ms (DEADLINE_MARGIN_MS). */
+  deadlineMarginMs: number;
+  /** Lambda: bucket for responses over 1 MB (LARGE_RESPONSE_BUCKET); none = such responses fail with 500. */
+  largeResponseBucket?: string;
+  /** Lambda: presigned URL lifetime, s (LARGE_RESPONSE_URL_TTL_SECONDS). */
+  largeResponseUrlTtlSeconds: number;
+  instanceId?: string;
+}
+
+/** Lambda when the runtime API is there (set in every Lambda execution environment), else container. */
+export function detectRuntime(env: Record<string, string | undefined>): RuntimeKind {
+  return env.AWS_LAMBDA_RUNTIME_API ? "lambda" : "container";
+}
+
+const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Read and validate the settings; throws an Error naming the variable when one is missing or wrong. */
+export function apiSettingsFromEnv(env: Record<string, string | undefined>): ApiSettings {
+  const text = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === "" ? undefined : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+
+  const upstream = text("UPSTREAM_URL");
+  if (!upstream) throw new Error("environment variable UPSTREAM_URL is required (the upstream API base URL)");
+  let parsed: URL;
+  try {
+    parsed = new URL(upstream);
+  } catch {
+    throw new Error(`environment variable UPSTREAM_URL=${upstream} is not a URL`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`environment variable UPSTREAM_URL must be http or https (got ${parsed.protocol})`);
+  if (parsed.search || parsed.hash) throw new Error("environment variable UPSTREAM_URL must not have a query or fragment");
+
+  const endpointName = text("MEMCACHED_ENDPOINT") !== undefined ? "MEMCACHED_ENDPOINT" : "MEMCACHED_CONFIG_ENDPOINT";
+  const configEndpoint = text(endpointName);
+  if (configEndpoint !== undefined && !HOST_PORT.test(configEndpoint)) throw new Error(`environment variable ${endpointName}=${configEndpoint} must be host:port`);
+  const serversRaw = text("MEMCACHED_SERVERS");
+  const servers = serversRaw?.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of servers ?? []) if (!HOST_PORT.test(s)) throw new Error(`environment variable MEMCACHED_SERVERS has ${JSON.stringify(s)}, not host:port`);
+  if (!configEndpoint && (!servers || servers.length === 0)) {
+    throw new Error("set MEMCACHED_ENDPOINT (configuration endpoint, host:port) or MEMCACHED_SERVERS (host:port,...)");
+  }
+  const namespace = text("CACHE_NAMESPACE") ?? "api";
+  if (!NAMESPACE.test(namespace)) throw new Error(`environment variable CACHE_NAMESPACE=${namespace} must be 1-64 of [A-Za-z0-9_.-]`);
+
+  const memcached: ApiSettings["memcached"] = {};
+  if (configEndpoint) memcached.configEndpoint = configEndpoint;
+  if (servers && servers.length > 0) memcached.servers = servers;
+  const settings: ApiSettings = {
+    upstreamUrl: upstream.replace(/\/+$/, ""),
+    memcached,
+    namespace,
+    upstreamTimeoutMs: int("UPSTREAM_TIMEOUT_MS", 3000, 1, 900000),
+    ttlSeconds: int("CACHE_TTL_SECONDS", 300, 1, 2592000),
+    staleTtlSeconds: int("CACHE_STALE_TTL_SECONDS", 3600, 0, 2592000),
+    slowMaxMs: int("SLOW_MAX_MS", 5000, 0, 60000),
+    port: int("PORT", 8080, 0, 65535),
+    requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10000, 100, 900000),
+    shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10000, 0, 120000),
+    deadlineMarginMs: int("DEADLINE_MARGIN_MS", 500, 0, 60000),
+    largeResponseUrlTtlSeconds: int("LARGE_RESPONSE_URL_TTL_SECONDS", 300, 1, 604800),
+  };
+  const bucket = text("LARGE_RESPONSE_BUCKET");
+  if (bucket !== undefined) settings.largeResponseBucket = bucket;
+  const instanceId = text("INSTANCE_ID");
+  if (instanceId !== undefined) settings.instanceId = instanceId;
+  return settings;
+}
+
+/** A cache-library logger writing through our log sink (warn and error reach the logs by default). */
+export function cacheLoggerFrom(log: LogFn): CacheLogger {
+  const fields = (extra: Record<string, unknown>[]): Record<string, unknown> => Object.assign({ component: "cache" }, ...extra);
+  return {
+    debug: (message, ...extra) => log("debug", message, fields(extra)),
+    info: (message, ...extra) => log("info", message, fields(extra)),
+    warn: (message, ...extra) => log("warn", message, fields(extra)),
+    error: (message, ...extra) => log("error", message, fields(extra)),
+  };
+}
+
+/** Options of `createTwoTierCache` for these settings (pure). The loader timeout is the upstream timeout. */
+export function cacheOptionsFromSettings(s: ApiSettings, log?: LogFn): TwoTierCacheOptions {
+  const options: TwoTierCacheOptions = {
+    namespace: s.namespace,
+    memcached: { ...s.memcached },
+    defaults: { ttlSeconds: s.ttlSeconds, staleTtlSeconds: s.staleTtlSeconds, loaderTimeoutMs: s.upstreamTimeoutMs },
+  };
+  if (log) options.logger = cacheLoggerFrom(log);
+  return options;
+}

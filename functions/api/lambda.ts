@@ -1,0 +1,133 @@
+/**
+ * The ALB Lambda entry: `createLambdaHandler(deps)` runs once per execution environment (Pulumi's
+ * `callbackFactory`), builds the app, and returns the per-invocation handler. Our own ALB adapter
+ * sits on `app.fetch` (see docs/api.md for why not `hono/aws-lambda`).
+ */
+import { ApiDeps, LambdaInvocationInfo, RequestEnv, createApp, jsonLineLog } from "./app";
+import { AlbResult, albError as albErrorResult, albFormOf, albResultBytes, parseAlbEvent, shapeAlbResult } from "./alb";
+import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "./http";
+import { ALB_MAX_RESPONSE_BYTES, LargeResponseOptions, LargeResponseStore, createLargeResponseStore, mustOffload, redirectParts } from "./largeResponse";
+
+/** The parts of the Lambda context the handler reads. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?: () => number;
+  awsRequestId?: string;
+  functionName?: string;
+  functionVersion?: string;
+  logStreamName?: string;
+  memoryLimitInMB?: string;
+}
+
+export type AlbHandler = (event: unknown, context?: LambdaContextLike) => Promise<AlbResult>;
+
+export interface LambdaDeps extends Omit<ApiDeps, "runtime"> {
+  /** Kept free before the Lambda timeout for answering (the cache deadline is remaining time minus this). Default 500 ms. */
+  deadlineMarginMs?: number;
+  /** Where bodies over the ALB limit go (S3); without it they are answered 500 response_too_large. */
+  largeResponses?: LargeResponseOptions | LargeResponseStore;
+  /** ALB limit on the response JSON. Default {@link ALB_MAX_RESPONSE_BYTES}. */
+  maxResponseBytes?: number;
+}
+
+/** Epoch-ms deadline from the Lambda context (pure): remaining time minus the margin, never in the past. */
+export function lambdaDeadline(now: number, remainingMs: number | undefined, marginMs: number): number | undefined {
+  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return undefined;
+  return now + Math.max(0, remainingMs - marginMs);
+}
+
+function remainingTime(context: LambdaContextLike | undefined): number | undefined {
+  try {
+    const v = context?.getRemainingTimeInMillis?.();
+    return typeof v === "number" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function invocationInfo(context: LambdaContextLike | undefined): LambdaInvocationInfo {
+  const c = context ?? {};
+  const info: LambdaInvocationInfo = {};
+  if (typeof c.awsRequestId === "string") info.awsRequestId = c.awsRequestId;
+  if (typeof c.functionName === "string") info.functionName = c.functionName;
+  if (typeof c.functionVersion === "string") info.functionVersion = c.functionVersion;
+  if (typeof c.logStreamName === "string") info.logStreamName = c.logStreamName;
+  if (typeof c.memoryLimitInMB === "string") info.memoryLimitInMB = c.memoryLimitInMB;
+  return info;
+}
+
+/**
+ * Build the ALB handler. Call it once per execution environment (in the `callbackFactory`): the app,
+ * the cache client and the S3 client live as long as the environment.
+ */
+export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
+  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const log = deps.log ?? jsonLineLog;
+  const app = createApp({ ...deps, runtime: "lambda", log });
+  const margin = deps.deadlineMarginMs ?? 500;
+  const maxResponseBytes = deps.maxResponseBytes ?? ALB_MAX_RESPONSE_BYTES;
+  const lr = deps.largeResponses;
+  const store: LargeResponseStore | undefined = lr === undefined ? undefined : "store" in lr ? lr : createLargeResponseStore(lr);
+
+  return async (event, context) => {
+    const form = albFormOf(event);
+    const albError = (d: Pick<ErrorDecision, "status" | "code" | "message" | "headers">): AlbResult =>
+      albErrorResult({ ...d, headers: { ...d.headers, "x-served-by": "lambda" } }, form);
+    try {
+      const parsed = parseAlbEvent(event, limits);
+      if (!parsed.ok) return albError(parsed);
+      const query = parsed.rawQuery ? `?${parsed.rawQuery}` : "";
+      // A fixed origin: the route never depends on the Host header, and a hostile Host cannot break the URL.
+      const url = `http://lambda.internal${parsed.path.replace(/#/g, "%23")}${query}`;
+      const headers = new Headers();
+      for (const [name, value] of parsed.headers) headers.append(name, value);
+      let request: Request;
+      try {
+        const hasBody = parsed.body !== undefined && parsed.method !== "GET" && parsed.method !== "HEAD";
+        request = new Request(url, hasBody ? { method: parsed.method, headers, body: parsed.body } : { method: parsed.method, headers });
+      } catch (e) {
+        return albError(fail(400, "bad_request", `the request cannot be represented: ${e instanceof Error ? e.message : String(e)}`));
+      }
+      const env: RequestEnv = {
+        deadline: lambdaDeadline(Date.now(), remainingTime(context), margin),
+        lambda: invocationInfo(context),
+      };
+      const response = await app.fetch(request, env);
+      const body = new Uint8Array(await response.arrayBuffer());
+      const pairs: Array<[string, string]> = [];
+      response.headers.forEach((value, name) => {
+        if (name !== "set-cookie") pairs.push([name, value]);
+      });
+      for (const cookie of response.headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
+      const head = parsed.method === "HEAD";
+      const result = shapeAlbResult({ status: response.status, headers: pairs, body }, form, { head });
+      const size = albResultBytes(result);
+      if (!mustOffload(size, maxResponseBytes)) return result;
+
+      // Too large for the ALB: only a successful answer can be handed over as a redirect.
+      if (response.status < 200 || response.status > 299) {
+        log("error", "oversized error response", { status: response.status, bytes: size });
+        return albError(fail(500, "response_too_large", "the response is larger than the load balancer accepts"));
+      }
+      if (!store) {
+        log("error", "oversized response and no LARGE_RESPONSE_BUCKET", { bytes: size });
+        return albError(fail(500, "response_too_large", "the response is larger than 1 MB and no large-response bucket is configured"));
+      }
+      try {
+        const stored = await store.store(body, {
+          contentType: response.headers.get("content-type") ?? "application/octet-stream",
+          contentEncoding: response.headers.get("content-encoding") ?? undefined,
+        });
+        log("info", "large response stored", { bucket: stored.bucket, key: stored.key, bytes: body.length });
+        const redirect = redirectParts(stored);
+        redirect.headers.push(["x-served-by", "lambda"]);
+        return shapeAlbResult(redirect, form);
+      } catch (e) {
+        log("error", "large response store failed", { error: e instanceof Error ? e.message : String(e) });
+        return albError(fail(502, "large_response_failed", "the response is larger than 1 MB and could not be stored for download"));
+      }
+    } catch (e) {
+      log("error", "handler failure", { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+      return albError(fail(500, "internal_error", "internal error; the request was logged"));
+    }
+  };
+}

@@ -1,0 +1,497 @@
+/**
+ * Thin AWS SDK v3 shell around the pure decision in ./decide.ts.
+ *
+ * One invocation = observe (4 reads in parallel) → decide → apply (≤ 2 writes, in order) → log a
+ * summary. No loops, no sleeps, no state kept between invocations: the next alarm event or
+ * scheduled tick continues multi-step work. Every AWS call is time-boxed twice: the SDK's own
+ * request timeout (see {@link createFailoverClients}) and a hard race against a timer that also
+ * aborts the request ({@link FailoverCallOptions}); the whole invocation has a budget derived from
+ * the Lambda's remaining time.
+ *
+ * Serialization (Pulumi `aws.lambda.CallbackFunction({ callbackFactory })`): plain functions and
+ * object literals only; create clients inside the factory, e.g.
+ *
+ * ```ts
+ * callbackFactory: () => createFailoverHandler({
+ *   clients: createFailoverClients(),
+ *   ids: { listenerArn: listenerArn.get(), ... },
+ *   config: { failoverDesiredCount: 2, baselineDesiredCount: 0, cooldownSeconds: 900 },
+ * })
+ * ```
+ *
+ * `@aws-sdk/*` is provided by the nodejs22.x runtime and can be excluded from the archive.
+ */
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeListenersCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  type Action as ElbAction,
+  type TargetGroupTuple,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  applyAlarmHint,
+  assessFailover,
+  MAX_WEIGHT,
+  type AlarmHint,
+  type AlarmStateValue,
+  type FailoverAction,
+  type FailoverConfig,
+  type FailoverPhase,
+  type ObservedAlarm,
+  type ObservedState,
+  type Weights,
+} from "./decide";
+
+export { failoverIamStatements, FAILOVER_IAM_ACTIONS } from "./iam";
+export type { FailoverIamArns, FailoverIamAction, IamPolicyStatement } from "./iam";
+
+/** The three SDK clients the shell uses. */
+export interface FailoverClients {
+  cloudwatch: CloudWatchClient;
+  ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
+}
+
+/** Identifiers of the resources the failover watches and changes. */
+export interface FailoverIds {
+  /** ALB listener whose default action forwards (weighted) to both target groups. */
+  listenerArn: string;
+  /** Lambda target group ARN. */
+  lambdaTargetGroupArn: string;
+  /** Fargate (`ip`) target group ARN. */
+  fargateTargetGroupArn: string;
+  /** ECS cluster name or ARN. */
+  cluster: string;
+  /** ECS service name or ARN. */
+  service: string;
+  /** Names of the watched CloudWatch metric alarms (1..100). */
+  alarmNames: string[];
+}
+
+/** Time-box settings for AWS calls. */
+export interface FailoverCallOptions {
+  /** Maximum duration of one AWS call, ms. Default 4000. */
+  callTimeoutMs?: number;
+  /** Absolute deadline (epoch ms) that no call may run past. Default: none. */
+  deadlineMs?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What {@link observe} returns: the pure state plus the raw listener actions `apply` rewrites. */
+export interface Observation {
+  /** Input of the decision. */
+  state: ObservedState;
+  /** The listener's current DefaultActions, untouched (kept for ModifyListener). */
+  listenerDefaultActions: ElbAction[];
+  /** The ECS service status (always "ACTIVE" here: anything else throws). */
+  serviceStatus: string;
+}
+
+/** Options of {@link apply}. */
+export interface ApplyOptions extends FailoverCallOptions {
+  /** DefaultActions from the same invocation's observe; read with DescribeListeners if absent. */
+  listenerDefaultActions?: ElbAction[];
+  /** Called after each action succeeded (for partial-progress logging). */
+  onApplied?: (action: FailoverAction) => void;
+}
+
+/** Dependencies of {@link createFailoverHandler}. */
+export interface FailoverHandlerDeps {
+  clients: FailoverClients;
+  ids: FailoverIds;
+  /** Failover tuning; normalized by the decision. */
+  config: Partial<FailoverConfig>;
+  /** Maximum duration of one AWS call, ms. Default 4000. */
+  callTimeoutMs?: number;
+  /** Maximum duration of one invocation, ms. Default 20000 (for a 30 s Lambda timeout). */
+  budgetMs?: number;
+  /** Kept free before the Lambda deadline when the context tells the remaining time. Default 3000. */
+  safetyMarginMs?: number;
+  /** Clock. Default `Date.now`. */
+  now?: () => number;
+  /** Log sink for the one-line JSON summary. Default `console.log`. */
+  log?: (line: string) => void;
+}
+
+/** The part of the Lambda context the handler uses. */
+export interface FailoverContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
+/** Result of one invocation (also logged as one JSON line). */
+export interface FailoverSummary {
+  /** What invoked us: an alarm state change event, the schedule, or anything else. */
+  trigger: "alarm-event" | "schedule" | "other";
+  /** Alarm state carried by the event, when it named a watched alarm. */
+  hint?: AlarmHint;
+  /** Observed state used for the decision (after merging a newer hint). */
+  observed?: ObservedState;
+  /** Decision phase. */
+  phase?: FailoverPhase;
+  /** Decided actions, in order. */
+  actions: FailoverAction[];
+  /** Actions that completed (equals `actions` on success). */
+  applied: FailoverAction[];
+  /** Duration of the invocation, ms. */
+  durationMs: number;
+  /** Error message when the invocation failed (the handler then rethrows). */
+  error?: string;
+}
+
+/** Default maximum duration of one AWS call. */
+export const DEFAULT_CALL_TIMEOUT_MS = 4000;
+/** Default invocation budget. */
+export const DEFAULT_BUDGET_MS = 20000;
+/** Default margin kept before the Lambda deadline. */
+export const DEFAULT_SAFETY_MARGIN_MS = 3000;
+
+/** Create an Error whose name is `FailoverTimeoutError`. */
+function timeoutError(message: string): Error {
+  const err = new Error(message);
+  err.name = "FailoverTimeoutError";
+  return err;
+}
+
+/**
+ * Run `run(signal)` but settle no later than the call budget: min(callTimeoutMs, deadline − now).
+ * On expiry the signal is aborted (the SDK cancels the HTTP request) and the returned promise
+ * rejects with a `FailoverTimeoutError`, even if the underlying call ignores the signal.
+ */
+function timeBoxed<T>(label: string, opts: FailoverCallOptions, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const now = opts.now ?? Date.now;
+  const callMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const leftMs = opts.deadlineMs === undefined ? callMs : Math.min(callMs, opts.deadlineMs - now());
+  if (!(leftMs > 0)) {
+    return Promise.reject(timeoutError(`${label}: invocation budget exhausted before the call`));
+  }
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const err = timeoutError(`${label} timed out after ${Math.round(leftMs)} ms`);
+      controller.abort(err);
+      reject(err);
+    }, leftMs);
+  });
+  let call: Promise<T>;
+  try {
+    call = run(controller.signal);
+  } catch (err) {
+    call = Promise.reject(err);
+  }
+  return Promise.race([call, expiry]).finally(() => clearTimeout(timer));
+}
+
+/** Epoch ms of a Date-ish value, or NaN. */
+function toMs(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "string" || typeof value === "number") return new Date(value).getTime();
+  return Number.NaN;
+}
+
+/** Normalize an SDK state string. */
+function toState(value: unknown): AlarmStateValue {
+  return value === "OK" || value === "ALARM" ? value : "INSUFFICIENT_DATA";
+}
+
+/** The listener's (first) forward default action, or throw. */
+function forwardAction(actions: ElbAction[]): ElbAction {
+  const fwd = actions.find((a) => a.Type === "forward");
+  if (!fwd) throw new Error("listener default actions contain no forward action");
+  return fwd;
+}
+
+/** Target group tuples of a forward action (a plain `TargetGroupArn` forward counts as weight 1). */
+function forwardGroups(fwd: ElbAction): TargetGroupTuple[] {
+  const groups = fwd.ForwardConfig?.TargetGroups;
+  if (groups && groups.length > 0) return groups;
+  return fwd.TargetGroupArn ? [{ TargetGroupArn: fwd.TargetGroupArn, Weight: 1 }] : [];
+}
+
+/**
+ * Weights of our two target groups in the listener's default forward action. A group absent from
+ * the action has weight 0; a group listed without a Weight counts as 1 (conservative: treated as
+ * receiving traffic). Throws when neither group is referenced (not our listener).
+ */
+export function weightsFromListenerActions(actions: ElbAction[], ids: Pick<FailoverIds, "lambdaTargetGroupArn" | "fargateTargetGroupArn">): Weights {
+  const groups = forwardGroups(forwardAction(actions));
+  const weightOf = (arn: string): number | undefined => {
+    const g = groups.find((t) => t.TargetGroupArn === arn);
+    if (!g) return undefined;
+    return typeof g.Weight === "number" && Number.isFinite(g.Weight) ? g.Weight : 1;
+  };
+  const lambda = weightOf(ids.lambdaTargetGroupArn);
+  const fargate = weightOf(ids.fargateTargetGroupArn);
+  if (lambda === undefined && fargate === undefined) {
+    throw new Error("listener default forward action references neither configured target group");
+  }
+  return { lambda: lambda ?? 0, fargate: fargate ?? 0 };
+}
+
+/**
+ * New DefaultActions with our two target groups' weights replaced. Everything else is kept:
+ * other actions (e.g. authenticate-*), Order, other target groups, TargetGroupStickinessConfig.
+ * A plain `TargetGroupArn` forward is converted to a ForwardConfig (the two forms cannot be mixed
+ * with several target groups).
+ */
+export function listenerActionsWithWeights(
+  actions: ElbAction[],
+  ids: Pick<FailoverIds, "lambdaTargetGroupArn" | "fargateTargetGroupArn">,
+  weights: Weights,
+): ElbAction[] {
+  const fwd = forwardAction(actions);
+  const groups: TargetGroupTuple[] = forwardGroups(fwd).map((g) => ({ ...g }));
+  const setWeight = (arn: string, weight: number): void => {
+    const g = groups.find((t) => t.TargetGroupArn === arn);
+    if (g) g.Weight = weight;
+    else groups.push({ TargetGroupArn: arn, Weight: weight });
+  };
+  setWeight(ids.lambdaTargetGroupArn, weights.lambda);
+  setWeight(ids.fargateTargetGroupArn, weights.fargate);
+  const next: ElbAction = { ...fwd, ForwardConfig: { ...fwd.ForwardConfig, TargetGroups: groups } };
+  delete next.TargetGroupArn;
+  return actions.map((a) => (a === fwd ? next : a));
+}
+
+/**
+ * Read the current state from AWS: DescribeAlarms (configured names only), DescribeListeners,
+ * DescribeServices and DescribeTargetHealth, in parallel, each time-boxed.
+ * Throws (fail static: nothing is changed) when an alarm is missing, the service is not ACTIVE or
+ * the listener does not forward to our target groups.
+ */
+export async function observe(clients: FailoverClients, ids: FailoverIds, opts: FailoverCallOptions = {}): Promise<Observation> {
+  const [alarmsOut, listenersOut, servicesOut, healthOut] = await Promise.all([
+    timeBoxed("cloudwatch:DescribeAlarms", opts, (abortSignal) =>
+      clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ids.alarmNames, MaxRecords: 100 }), { abortSignal }),
+    ),
+    timeBoxed("elasticloadbalancing:DescribeListeners", opts, (abortSignal) =>
+      clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [ids.listenerArn] }), { abortSignal }),
+    ),
+    timeBoxed("ecs:DescribeServices", opts, (abortSignal) =>
+      clients.ecs.send(new DescribeServicesCommand({ cluster: ids.cluster, services: [ids.service] }), { abortSignal }),
+    ),
+    timeBoxed("elasticloadbalancing:DescribeTargetHealth", opts, (abortSignal) =>
+      clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: ids.fargateTargetGroupArn }), { abortSignal }),
+    ),
+  ]);
+
+  const metricAlarms = alarmsOut.MetricAlarms ?? [];
+  const missing: string[] = [];
+  const alarms: ObservedAlarm[] = [];
+  for (const name of ids.alarmNames) {
+    const a = metricAlarms.find((m) => m.AlarmName === name);
+    if (!a) {
+      missing.push(name);
+      continue;
+    }
+    const updated = toMs(a.StateUpdatedTimestamp);
+    const transitioned = toMs(a.StateTransitionedTimestamp);
+    // The later of the two: a later timestamp can only lengthen the quiet-time wait.
+    const at = Number.isFinite(updated) || Number.isFinite(transitioned)
+      ? Math.max(Number.isFinite(updated) ? updated : -Infinity, Number.isFinite(transitioned) ? transitioned : -Infinity)
+      : Number.NaN;
+    alarms.push({ name, state: toState(a.StateValue), stateUpdatedAtMs: at });
+  }
+  if (missing.length > 0) throw new Error(`watched alarm(s) not found by DescribeAlarms: ${missing.join(", ")}`);
+
+  const listener = (listenersOut.Listeners ?? []).find((l) => l.ListenerArn === ids.listenerArn) ?? listenersOut.Listeners?.[0];
+  if (!listener) throw new Error(`listener not found: ${ids.listenerArn}`);
+  const listenerDefaultActions = listener.DefaultActions ?? [];
+  const weights = weightsFromListenerActions(listenerDefaultActions, ids);
+
+  if (servicesOut.failures && servicesOut.failures.length > 0) {
+    const f = servicesOut.failures[0];
+    throw new Error(`DescribeServices failure for ${f.arn ?? ids.service}: ${f.reason ?? "unknown"}`);
+  }
+  const svc = servicesOut.services?.[0];
+  if (!svc) throw new Error(`ECS service not found: ${ids.service}`);
+  const serviceStatus = svc.status ?? "UNKNOWN";
+  if (serviceStatus !== "ACTIVE") throw new Error(`ECS service ${ids.service} is ${serviceStatus}, not ACTIVE`);
+
+  const fargateHealthyTargets = (healthOut.TargetHealthDescriptions ?? []).filter(
+    (d) => d.TargetHealth?.State === "healthy",
+  ).length;
+
+  return {
+    state: {
+      alarms,
+      weights,
+      service: { desiredCount: svc.desiredCount ?? 0, runningCount: svc.runningCount ?? 0 },
+      fargateHealthyTargets,
+    },
+    listenerDefaultActions,
+    serviceStatus,
+  };
+}
+
+/** Whether `n` is an integer in [min, max]. */
+function isIntIn(n: unknown, min: number, max: number): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
+}
+
+/**
+ * Apply the decided actions in order (ModifyListener, UpdateService), each time-boxed. Stops at
+ * the first failure (later actions may rely on earlier ones, e.g. traffic off Fargate before the
+ * scale-down) and rethrows. Refuses invalid actions, in particular weights that are both 0.
+ */
+export async function apply(
+  clients: FailoverClients,
+  ids: FailoverIds,
+  actions: FailoverAction[],
+  opts: ApplyOptions = {},
+): Promise<FailoverAction[]> {
+  const done: FailoverAction[] = [];
+  let current = opts.listenerDefaultActions;
+  for (const action of actions) {
+    if (action.type === "setWeights") {
+      if (!isIntIn(action.lambda, 0, MAX_WEIGHT) || !isIntIn(action.fargate, 0, MAX_WEIGHT)) {
+        throw new Error(`refusing invalid weights ${JSON.stringify(action)}`);
+      }
+      if (action.lambda + action.fargate === 0) throw new Error("refusing to set both weights to 0");
+      if (!current) {
+        const out = await timeBoxed("elasticloadbalancing:DescribeListeners", opts, (abortSignal) =>
+          clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [ids.listenerArn] }), { abortSignal }),
+        );
+        current = out.Listeners?.[0]?.DefaultActions;
+        if (!current) throw new Error(`listener not found: ${ids.listenerArn}`);
+      }
+      const next = listenerActionsWithWeights(current, ids, { lambda: action.lambda, fargate: action.fargate });
+      await timeBoxed("elasticloadbalancing:ModifyListener", opts, (abortSignal) =>
+        clients.elbv2.send(new ModifyListenerCommand({ ListenerArn: ids.listenerArn, DefaultActions: next }), { abortSignal }),
+      );
+      current = next;
+    } else if (action.type === "scaleService") {
+      if (!isIntIn(action.desiredCount, 0, 100000)) throw new Error(`refusing invalid desiredCount ${JSON.stringify(action)}`);
+      await timeBoxed("ecs:UpdateService", opts, (abortSignal) =>
+        clients.ecs.send(
+          new UpdateServiceCommand({ cluster: ids.cluster, service: ids.service, desiredCount: action.desiredCount }),
+          { abortSignal },
+        ),
+      );
+    } else {
+      throw new Error(`unknown action ${JSON.stringify(action)}`);
+    }
+    done.push(action);
+    if (opts.onApplied) opts.onApplied(action);
+  }
+  return done;
+}
+
+/**
+ * The alarm state carried by an EventBridge "CloudWatch Alarm State Change" event for one of the
+ * watched alarms, or undefined (schedule events, other alarms, malformed events).
+ */
+export function alarmHintFromEvent(event: unknown, alarmNames: string[]): AlarmHint | undefined {
+  if (!event || typeof event !== "object") return undefined;
+  const e = event as {
+    "detail-type"?: unknown;
+    time?: unknown;
+    detail?: { alarmName?: unknown; state?: { value?: unknown; timestamp?: unknown } };
+  };
+  if (e["detail-type"] !== "CloudWatch Alarm State Change") return undefined;
+  const name = e.detail?.alarmName;
+  if (typeof name !== "string" || !alarmNames.includes(name)) return undefined;
+  const value = e.detail?.state?.value;
+  if (value !== "OK" && value !== "ALARM" && value !== "INSUFFICIENT_DATA") return undefined;
+  const atMs = toMs(e.detail?.state?.timestamp ?? e.time);
+  if (!Number.isFinite(atMs)) return undefined;
+  return { name, state: value, atMs };
+}
+
+/** Classify the invoking event. */
+function triggerOf(event: unknown): FailoverSummary["trigger"] {
+  const type = event && typeof event === "object" ? (event as { "detail-type"?: unknown })["detail-type"] : undefined;
+  if (type === "CloudWatch Alarm State Change") return "alarm-event";
+  if (type === "Scheduled Event") return "schedule";
+  return "other";
+}
+
+/**
+ * SDK clients with their own timeouts (connection 1 s, request 3 s, 2 attempts) so a stuck
+ * connection is cut even before the handler's time box. Call inside the callbackFactory.
+ */
+export function createFailoverClients(opts: { region?: string; requestTimeoutMs?: number; maxAttempts?: number } = {}): FailoverClients {
+  const config = {
+    region: opts.region,
+    maxAttempts: opts.maxAttempts ?? 2,
+    requestHandler: {
+      connectionTimeout: 1000,
+      requestTimeout: opts.requestTimeoutMs ?? 3000,
+      throwOnRequestTimeout: true,
+    },
+  };
+  return {
+    cloudwatch: new CloudWatchClient(config),
+    ecs: new ECSClient(config),
+    elbv2: new ElasticLoadBalancingV2Client(config),
+  };
+}
+
+/** Validate ids once, at handler creation (a cold start), so misconfiguration is loud. */
+function validateIds(ids: FailoverIds): void {
+  const required: Array<keyof FailoverIds> = ["listenerArn", "lambdaTargetGroupArn", "fargateTargetGroupArn", "cluster", "service"];
+  for (const key of required) {
+    const v = ids?.[key];
+    if (typeof v !== "string" || v === "") throw new Error(`failover ids.${key} is required`);
+  }
+  if (ids.lambdaTargetGroupArn === ids.fargateTargetGroupArn) throw new Error("failover target groups must differ");
+  if (!Array.isArray(ids.alarmNames) || ids.alarmNames.length === 0 || ids.alarmNames.length > 100) {
+    throw new Error("failover ids.alarmNames must list 1..100 alarm names");
+  }
+}
+
+/**
+ * Build the Lambda handler: observe → decide → apply → log one JSON summary line.
+ * Returns the summary; on any error logs the summary with `error` and rethrows (the invocation
+ * is reported as failed; the next event or tick retries from fresh observations).
+ */
+export function createFailoverHandler(
+  deps: FailoverHandlerDeps,
+): (event: unknown, context?: FailoverContext) => Promise<FailoverSummary> {
+  validateIds(deps.ids);
+  const ids: FailoverIds = { ...deps.ids, alarmNames: deps.ids.alarmNames.slice() };
+  const clients = deps.clients;
+  const config = deps.config;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const budgetMs = deps.budgetMs ?? DEFAULT_BUDGET_MS;
+  const safetyMarginMs = deps.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+
+  return async (event: unknown, context?: FailoverContext): Promise<FailoverSummary> => {
+    const start = now();
+    const remaining = context && typeof context.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : undefined;
+    const budget = typeof remaining === "number" && Number.isFinite(remaining) ? Math.min(budgetMs, remaining - safetyMarginMs) : budgetMs;
+    const callOpts: FailoverCallOptions = { callTimeoutMs, deadlineMs: start + budget, now };
+    const summary: FailoverSummary = { trigger: triggerOf(event), actions: [], applied: [], durationMs: 0 };
+    try {
+      const hint = alarmHintFromEvent(event, ids.alarmNames);
+      if (hint) summary.hint = hint;
+      const observation = await observe(clients, ids, callOpts);
+      const state: ObservedState = hint
+        ? { ...observation.state, alarms: applyAlarmHint(observation.state.alarms, hint) }
+        : observation.state;
+      summary.observed = state;
+      const assessment = assessFailover(state, config, now());
+      summary.phase = assessment.phase;
+      summary.actions = assessment.actions;
+      await apply(clients, ids, assessment.actions, {
+        ...callOpts,
+        listenerDefaultActions: observation.listenerDefaultActions,
+        onApplied: (a) => summary.applied.push(a),
+      });
+      summary.durationMs = now() - start;
+      log(JSON.stringify({ failover: summary }));
+      return summary;
+    } catch (err) {
+      summary.durationMs = now() - start;
+      summary.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      log(JSON.stringify({ failover: summary }));
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,143 @@
+import * as assert from "node:assert/strict";
+import { runProgram, type ProgramRun } from "../support/program";
+
+const EXPECTED = {
+  dev: { reserved: 10, baseline: 0, failover: 2, cpu: "256", memory: "512" },
+  prod: { reserved: 200, baseline: 1, failover: 6, cpu: "512", memory: "1024" },
+} as const;
+
+for (const stack of ["dev", "prod"] as const) {
+  describe(`stack ${stack}: HybridLambdaFargateService wiring`, function () {
+    this.timeout(60_000);
+    const want = EXPECTED[stack];
+    let run: ProgramRun;
+    before(async () => {
+      run = await runProgram(stack);
+    });
+
+    const apiFn = () => run.one("aws:lambda/function:Function", `svc-${stack}-api`);
+    const failoverFn = () => run.one("aws:lambda/function:Function", `svc-${stack}-failover`);
+    const lambdaTg = () => run.ofType("aws:lb/targetGroup:TargetGroup").find((t) => t.inputs.targetType === "lambda")!;
+    const ipTg = () => run.ofType("aws:lb/targetGroup:TargetGroup").find((t) => t.inputs.targetType === "ip")!;
+
+    it("caps the API Lambda with reserved concurrency and keeps it in the private subnets", () => {
+      const fn = apiFn();
+      assert.equal(fn.inputs.reservedConcurrentExecutions, want.reserved);
+      assert.equal(fn.inputs.runtime, "nodejs22.x");
+      assert.ok(fn.inputs.timeout <= 30);
+      const privateIds = run.ofType("aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags["serverless-cache:tier"] === "private").map((s) => s.id).sort();
+      assert.deepEqual([...fn.inputs.vpcConfig.subnetIds].sort(), privateIds);
+    });
+
+    it("registers the Lambda in a lambda target group with multi-value headers, invokable only by that target group", () => {
+      const tg = lambdaTg();
+      assert.equal(tg.inputs.lambdaMultiValueHeadersEnabled, true);
+      assert.equal(tg.inputs.healthCheck.enabled, false, "Lambda health checks are billed invocations");
+      const perm = run.ofType("aws:lambda/permission:Permission").find((p) => p.inputs.principal === "elasticloadbalancing.amazonaws.com")!;
+      assert.equal(perm.inputs.function, apiFn().state.name);
+      assert.equal(perm.inputs.sourceArn, tg.state.arn);
+      const attach = run.one("aws:lb/targetGroupAttachment:TargetGroupAttachment");
+      assert.equal(attach.inputs.targetGroupArn, tg.state.arn);
+      assert.equal(attach.inputs.targetId, apiFn().state.arn);
+    });
+
+    it("runs Fargate tasks in the private subnets without public IPs, health-checked on /health", () => {
+      const service = run.one("aws:ecs/service:Service");
+      assert.equal(service.inputs.launchType, "FARGATE");
+      assert.equal(service.inputs.desiredCount, want.baseline);
+      assert.equal(service.inputs.networkConfiguration.assignPublicIp, false);
+      assert.equal(service.inputs.loadBalancers[0].targetGroupArn, ipTg().state.arn);
+      assert.equal(service.inputs.loadBalancers[0].containerPort, 8080);
+      assert.equal(ipTg().inputs.healthCheck.path, "/health");
+      assert.equal(ipTg().inputs.port, 8080);
+      const td = run.one("aws:ecs/taskDefinition:TaskDefinition");
+      assert.equal(td.inputs.cpu, want.cpu);
+      assert.equal(td.inputs.memory, want.memory);
+      const [container] = JSON.parse(td.inputs.containerDefinitions);
+      assert.equal(container.logConfiguration.logDriver, "awslogs");
+      assert.match(container.healthCheck.command.join(" "), /\/health/);
+      const taskLogs = run.one("aws:cloudwatch/logGroup:LogGroup", "task-logs");
+      assert.equal(container.logConfiguration.options["awslogs-group"], taskLogs.state.name);
+      assert.ok(taskLogs.inputs.retentionInDays > 0);
+    });
+
+    it("forwards with weights Lambda 1, Fargate 0 from an internal ALB", () => {
+      const alb = run.one("aws:lb/loadBalancer:LoadBalancer");
+      assert.equal(alb.inputs.internal, true);
+      const listener = run.one("aws:lb/listener:Listener");
+      const [action] = listener.inputs.defaultActions;
+      assert.equal(action.type, "forward");
+      const weights = Object.fromEntries(action.forward.targetGroups.map((t: { arn: string; weight: number }) => [t.arn, t.weight]));
+      assert.deepEqual(weights, { [lambdaTg().state.arn]: 1, [ipTg().state.arn]: 0 });
+    });
+
+    it("lets only the ALB reach tasks on 8080, and admits the ALB only from inside the VPC", () => {
+      const service = run.one("aws:ecs/service:Service");
+      const taskSg = service.inputs.networkConfiguration.securityGroups[0];
+      const albSg = run.one("aws:lb/loadBalancer:LoadBalancer").inputs.securityGroups[0];
+      const taskIngress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === taskSg);
+      assert.deepEqual(taskIngress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [[albSg, 8080, 8080]]);
+      const albIngress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === albSg && r.inputs.cidrIpv4);
+      const vpcCidr = run.one("aws:ec2/vpc:Vpc").inputs.cidrBlock;
+      assert.ok(albIngress.length >= 1);
+      assert.ok(albIngress.every((r) => r.inputs.cidrIpv4 === vpcCidr), "internal ALB admits only the VPC CIDR");
+    });
+
+    it("wires throttling alarms -> an EventBridge rule for these alarms only -> the failover Lambda", () => {
+      const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.namespace === "AWS/Lambda");
+      assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ConcurrentExecutions", "Throttles"]);
+      for (const a of alarms) assert.equal(a.inputs.dimensions.FunctionName, apiFn().state.name);
+      const concurrency = alarms.find((a) => a.inputs.metricName === "ConcurrentExecutions")!;
+      assert.ok(concurrency.inputs.threshold < want.reserved && concurrency.inputs.threshold >= want.reserved * 0.8);
+      const rule = run.ofType("aws:cloudwatch/eventRule:EventRule").find((r) => r.inputs.eventPattern)!;
+      const pattern = JSON.parse(rule.inputs.eventPattern);
+      assert.deepEqual(pattern["detail-type"], ["CloudWatch Alarm State Change"]);
+      assert.deepEqual([...pattern.resources].sort(), alarms.map((a) => a.state.arn).sort(), "rule filtered to our alarm ARNs");
+      const schedule = run.ofType("aws:cloudwatch/eventRule:EventRule").find((r) => r.inputs.scheduleExpression)!;
+      assert.equal(schedule.inputs.scheduleExpression, "rate(1 minute)");
+      for (const r of [rule, schedule]) {
+        const target = run.ofType("aws:cloudwatch/eventTarget:EventTarget").find((t) => t.inputs.rule === r.state.name || t.inputs.rule === r.inputs.name || t.name.endsWith(r.name.endsWith("alarms") ? "alarms" : "tick"))!;
+        assert.equal(target.inputs.arn, failoverFn().state.arn);
+        const perm = run.ofType("aws:lambda/permission:Permission").find((p) => p.inputs.sourceArn === r.state.arn)!;
+        assert.equal(perm.inputs.principal, "events.amazonaws.com");
+        assert.equal(perm.inputs.function, failoverFn().state.name);
+      }
+    });
+
+    it("gives the failover Lambda a short timeout, concurrency 1, and only the IAM actions it calls, scoped", () => {
+      const fn = failoverFn();
+      assert.equal(fn.inputs.timeout, 30);
+      assert.equal(fn.inputs.reservedConcurrentExecutions, 1);
+      const env = fn.inputs.environment.variables;
+      assert.equal(env.FAILOVER_BASELINE_COUNT, String(want.baseline));
+      assert.equal(env.FAILOVER_DESIRED_COUNT, String(want.failover));
+      const policy = run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === `svc-${stack}-failover`)!;
+      const doc = JSON.parse(policy.inputs.policy);
+      const byAction = new Map<string, unknown>();
+      for (const st of doc.Statement) for (const a of st.Action) byAction.set(a, st.Resource);
+      const listener = run.one("aws:lb/listener:Listener");
+      const service = run.one("aws:ecs/service:Service");
+      assert.equal(byAction.get("elasticloadbalancing:ModifyListener"), listener.state.arn);
+      assert.equal(byAction.get("ecs:UpdateService"), service.id);
+      assert.equal(byAction.get("ecs:DescribeServices"), service.id);
+      assert.deepEqual(
+        [...byAction.keys()].sort(),
+        ["cloudwatch:DescribeAlarms", "ecs:DescribeServices", "ecs:UpdateService", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:ModifyListener"],
+      );
+      assert.ok(!doc.Statement.some((s: { Action: string[] }) => s.Action.some((a) => a.endsWith("*"))), "no wildcard actions");
+    });
+
+    it("keeps large responses in a private, encrypted bucket that expires them", () => {
+      const bucket = run.one("aws:s3/bucket:Bucket");
+      const pab = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+      assert.equal(pab.inputs.bucket, bucket.id);
+      for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
+      const sse = run.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      assert.equal(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+      const lifecycle = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration");
+      assert.equal(lifecycle.inputs.rules[0].expiration.days, 1);
+      assert.ok(bucket.state.bucket);
+      assert.equal(apiFn().inputs.environment.variables.LARGE_RESPONSE_BUCKET, bucket.state.bucket);
+    });
+  });
+}

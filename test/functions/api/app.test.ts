@@ -1,0 +1,408 @@
+/**
+ * The app and the (not serialized) ALB handler in-process, against a real memcached and a real
+ * upstream HTTP server. The serialized handler and the container process are in parity.test.ts.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { createTwoTierCache, type ReadThroughCache, type TwoTierCache } from "../../../functions/cache";
+import { ApiDeps, LogLevel, createApp } from "../../../functions/api/app";
+import { AlbResult } from "../../../functions/api/alb";
+import { LambdaContextLike, LambdaDeps, createLambdaHandler } from "../../../functions/api/lambda";
+import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
+import { Upstream, startUpstream } from "../../support/upstream";
+
+const FIXTURES = path.join(__dirname, "..", "..", "fixtures", "alb");
+type Form = "single" | "multi";
+
+/** An ALB event shaped like the fixtures, for any request. `query` values are raw (as the ALB passes them). */
+function albEvent(form: Form, req: { method?: string; path: string; query?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string; base64?: boolean }): Record<string, unknown> {
+  const base = JSON.parse(fs.readFileSync(path.join(FIXTURES, `get-item.${form}.json`), "utf8")) as Record<string, unknown>;
+  const query = req.query ?? {};
+  const headers = { ...(form === "single" ? (base.headers as Record<string, string>) : {}), ...req.headers };
+  const ev: Record<string, unknown> = { requestContext: base.requestContext, httpMethod: req.method ?? "GET", path: req.path, body: req.body ?? "", isBase64Encoded: req.base64 ?? false };
+  if (form === "single") {
+    ev.queryStringParameters = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
+    ev.headers = headers;
+  } else {
+    ev.multiValueQueryStringParameters = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+    const mv = { ...(base.multiValueHeaders as Record<string, string[]>) };
+    for (const [k, v] of Object.entries(req.headers ?? {})) mv[k] = [v];
+    ev.multiValueHeaders = mv;
+  }
+  return ev;
+}
+
+function ctx(remainingMs = 10000, extra: Partial<LambdaContextLike> = {}): LambdaContextLike {
+  const until = Date.now() + remainingMs;
+  return {
+    getRemainingTimeInMillis: () => until - Date.now(),
+    awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+    functionName: "api-dev",
+    functionVersion: "$LATEST",
+    logStreamName: "2026/11/22/[$LATEST]abcdef",
+    memoryLimitInMB: "512",
+    ...extra,
+  };
+}
+
+function header(r: AlbResult, name: string): string | undefined {
+  return r.headers ? r.headers[name] : r.multiValueHeaders?.[name]?.join(", ");
+}
+
+interface LogEntry { level: LogLevel; message: string; fields?: Record<string, unknown> }
+
+describe("api app (in-process, real memcached + real upstream)", function () {
+  this.timeout(20000);
+  let mc: MemcachedServer;
+  let up: Upstream;
+  let seq = 0;
+  const caches: TwoTierCache[] = [];
+  let logs: LogEntry[] = [];
+  const log = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
+    logs.push({ level, message, fields });
+  };
+
+  const newCache = (namespace: string): TwoTierCache => {
+    const c = createTwoTierCache({ namespace, memcached: { servers: [mc.address] } });
+    caches.push(c);
+    return c;
+  };
+  const deps = (over: Partial<ApiDeps> = {}): ApiDeps => {
+    const namespace = over.namespace ?? `app${++seq}`;
+    return { cache: newCache(namespace), upstreamUrl: up.url, runtime: "container", namespace, log, ...over };
+  };
+  const lambdaDeps = (over: Partial<LambdaDeps> = {}): LambdaDeps => {
+    const namespace = over.namespace ?? `lam${++seq}`;
+    return { cache: newCache(namespace), upstreamUrl: up.url, namespace, log, ...over };
+  };
+  const get = async (app: ReturnType<typeof createApp>, url: string, init: RequestInit = {}, env: Record<string, unknown> = {}): Promise<Response> =>
+    app.fetch(new Request(`http://app.test${url}`, init), env);
+
+  before(async () => {
+    mc = await startMemcached();
+    up = await startUpstream();
+  });
+  beforeEach(() => {
+    up.behaviour = { status: 200, body: '{"id":"42","name":"Widget"}', contentType: "application/json; charset=utf-8", delayMs: 0 };
+    up.handler = undefined;
+    up.requests.length = 0;
+    logs = [];
+  });
+  after(async () => {
+    for (const c of caches) await c.close();
+    await up?.close();
+    await mc?.stop();
+  });
+
+  describe("GET /items/{id}", () => {
+    it("MISS, then HIT-L1, then HIT-L2 from another instance; one upstream call; body and type from upstream", async () => {
+      const d = deps();
+      const app = createApp(d);
+      const r1 = await get(app, "/items/42?lang=de");
+      assert.equal(r1.status, 200);
+      assert.equal(r1.headers.get("x-cache"), "MISS");
+      assert.equal(r1.headers.get("content-type"), "application/json; charset=utf-8");
+      assert.equal(r1.headers.get("x-served-by"), "container");
+      assert.equal(await r1.text(), '{"id":"42","name":"Widget"}');
+      const r2 = await get(app, "/items/42?lang=de");
+      assert.equal(r2.headers.get("x-cache"), "HIT-L1");
+      assert.equal(await r2.text(), '{"id":"42","name":"Widget"}');
+      // A second instance (new L1) sharing memcached and namespace: L2 hit.
+      const other = createApp({ ...d, cache: newCache(d.namespace as string) });
+      const r3 = await get(other, "/items/42?lang=de");
+      assert.equal(r3.headers.get("x-cache"), "HIT-L2");
+      assert.equal(await r3.text(), '{"id":"42","name":"Widget"}');
+      assert.equal(up.requests.length, 1);
+      assert.equal(up.requests[0].url, "/items/42?lang=de");
+      assert.equal(up.requests[0].headers.accept, "application/json");
+    });
+
+    it("unknown query parameters are neither forwarded nor part of the key; lang is normalised", async () => {
+      const app = createApp(deps());
+      assert.equal((await get(app, "/items/7?lang=DE&utm_source=a")).headers.get("x-cache"), "MISS");
+      assert.equal((await get(app, "/items/7?lang=de&b=2")).headers.get("x-cache"), "HIT-L1");
+      assert.equal((await get(app, "/items/7?utm=1&lang=de")).headers.get("x-cache"), "HIT-L1");
+      await get(app, "/items/7?lang=pt-br&x=y");
+      assert.deepEqual(up.requests.map((r) => r.url), ["/items/7?lang=de", "/items/7?lang=pt-BR"]);
+    });
+
+    it("serves STALE when the upstream fails after freshness ran out", async () => {
+      const app = createApp(deps({ ttlSeconds: 1, staleTtlSeconds: 60 }));
+      assert.equal((await get(app, "/items/9")).headers.get("x-cache"), "MISS");
+      await new Promise((r) => setTimeout(r, 1100));
+      up.behaviour.status = 500;
+      up.behaviour.body = "boom";
+      const r = await get(app, "/items/9");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("x-cache"), "STALE");
+      assert.equal(await r.text(), '{"id":"42","name":"Widget"}');
+      assert.ok(Number(r.headers.get("age")) >= 1);
+    });
+
+    it("upstream 5xx without a stale copy -> 502 JSON that does not leak the upstream address", async () => {
+      up.behaviour.status = 503;
+      const app = createApp(deps());
+      const r = await get(app, "/items/1");
+      assert.equal(r.status, 502);
+      const body = await r.text();
+      assert.deepEqual(JSON.parse(body), { error: { code: "upstream_error", message: "the upstream answered 503" } });
+      assert.ok(!body.includes("127.0.0.1"));
+      assert.equal(r.headers.get("cache-control"), "no-store");
+      assert.ok(logs.some((l) => l.level === "warn" && l.message === "upstream failure" && String(l.fields?.error).includes("127.0.0.1")));
+    });
+
+    it("an upstream 204 is passed on without a body (not a 500)", async () => {
+      up.behaviour.status = 204;
+      up.behaviour.body = "";
+      const r = await get(createApp(deps()), "/items/empty");
+      assert.equal(r.status, 204);
+      assert.equal(await r.text(), "");
+      const h = createLambdaHandler(lambdaDeps());
+      const lr = await h(albEvent("single", { path: "/items/empty" }), ctx());
+      assert.equal(lr.statusCode, 204);
+      assert.equal(lr.body, "");
+      assert.ok(lr.headers && Object.keys(lr.headers).length > 0);
+    });
+
+    it("upstream 404 -> 404 item_not_found", async () => {
+      up.behaviour.status = 404;
+      const r = await get(createApp(deps()), "/items/404");
+      assert.equal(r.status, 404);
+      assert.equal((await r.json() as { error: { code: string } }).error.code, "item_not_found");
+    });
+
+    it("a slow upstream -> 504 JSON after the upstream timeout, not after the upstream", async () => {
+      up.behaviour.delayMs = 3000;
+      const started = Date.now();
+      const r = await get(createApp(deps({ upstreamTimeoutMs: 200 })), "/items/slow");
+      const took = Date.now() - started;
+      assert.equal(r.status, 504);
+      assert.deepEqual(await r.json(), { error: { code: "upstream_timeout", message: "the upstream did not answer in time" } });
+      assert.ok(took < 1500, `took ${took} ms`);
+    });
+
+    it("an unreachable upstream -> 502 JSON", async () => {
+      const port = await freePort();
+      const r = await get(createApp(deps({ upstreamUrl: `http://127.0.0.1:${port}` })), "/items/1");
+      assert.equal(r.status, 502);
+      assert.deepEqual(await r.json(), { error: { code: "upstream_error", message: "the upstream could not be reached" } });
+    });
+
+    it("a failure that is not an upstream error -> 500 internal_error, logged", async () => {
+      const broken: ReadThroughCache = {
+        getOrLoad: () => Promise.reject(new Error("disk on fire")),
+        close: async () => undefined,
+      };
+      const r = await get(createApp(deps({ cache: broken })), "/items/1");
+      assert.equal(r.status, 500);
+      assert.deepEqual(await r.json(), { error: { code: "internal_error", message: "internal error; the request was logged" } });
+      assert.ok(logs.some((l) => l.level === "error" && l.fields?.error === "disk on fire"));
+      const h = createLambdaHandler(lambdaDeps({ cache: broken }));
+      const lr = await h(albEvent("single", { path: "/items/1" }), ctx());
+      assert.equal(lr.statusCode, 500);
+      assert.equal(lr.statusDescription, "500 Internal Server Error");
+    });
+  });
+
+  describe("GET /health", () => {
+    it("touches no dependency: fast 200 with a dead cache and a dead upstream", async () => {
+      const calls: string[] = [];
+      const tripwire: ReadThroughCache = {
+        getOrLoad: (key) => { calls.push(key); return Promise.reject(new Error("health must not use the cache")); },
+        close: async () => undefined,
+      };
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      const app = createApp({ cache: tripwire, upstreamUrl: dead, runtime: "container", log });
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) {
+        const r = await get(app, "/health");
+        assert.equal(r.status, 200);
+        assert.deepEqual(await r.json(), { status: "ok" });
+        assert.equal(r.headers.get("cache-control"), "no-store");
+      }
+      assert.ok(Date.now() - started < 1000);
+      assert.deepEqual(calls, []);
+    });
+
+    it("answers 503 draining while the container shuts down", async () => {
+      const r = await get(createApp(deps()), "/health", {}, { draining: true });
+      assert.equal(r.status, 503);
+      assert.deepEqual(await r.json(), { status: "draining" });
+    });
+  });
+
+  describe("GET /slow", () => {
+    it("sleeps the requested time", async () => {
+      const started = Date.now();
+      const r = await get(createApp(deps()), "/slow?ms=150");
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { sleptMs: 150 });
+      assert.ok(Date.now() - started >= 145);
+    });
+
+    it("refuses up front a sleep that would outlive the Lambda deadline", async () => {
+      const h = createLambdaHandler(lambdaDeps({ deadlineMarginMs: 100 }));
+      const started = Date.now();
+      const r = await h(albEvent("single", { path: "/slow", query: { ms: "1000" } }), ctx(400));
+      assert.equal(r.statusCode, 503);
+      assert.equal(JSON.parse(r.body).error.code, "deadline_too_short");
+      assert.ok(Date.now() - started < 500);
+      const ok = await h(albEvent("single", { path: "/slow", query: { ms: "50" } }), ctx(400));
+      assert.equal(ok.statusCode, 200);
+    });
+
+    it("ends early when the client goes away", async () => {
+      const ac = new AbortController();
+      const started = Date.now();
+      const p = get(createApp(deps()), "/slow?ms=3000", { signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      await p.then((r) => r.text()).catch(() => undefined);
+      assert.ok(Date.now() - started < 1000);
+    });
+  });
+
+  describe("GET /runtime", () => {
+    it("container: runtime, instance and cold/warm", async () => {
+      const app = createApp(deps({ instanceId: "task-1" }));
+      const first = (await (await get(app, "/runtime")).json()) as Record<string, unknown>;
+      const second = (await (await get(app, "/runtime")).json()) as Record<string, unknown>;
+      assert.equal(first.runtime, "container");
+      assert.equal(first.instanceId, "task-1");
+      assert.equal(first.coldStart, true);
+      assert.equal(second.coldStart, false);
+      assert.equal(second.requestNumber, 2);
+      assert.equal((first.container as { pid: number }).pid, process.pid);
+    });
+
+    it("lambda: cold on the first invocation only, one instance id per handler, context facts", async () => {
+      const h1 = createLambdaHandler(lambdaDeps());
+      const h2 = createLambdaHandler(lambdaDeps());
+      const a = JSON.parse((await h1(albEvent("multi", { path: "/runtime" }), ctx())).body) as Record<string, unknown>;
+      const b = JSON.parse((await h1(albEvent("multi", { path: "/runtime" }), ctx())).body) as Record<string, unknown>;
+      const c = JSON.parse((await h2(albEvent("multi", { path: "/runtime" }), ctx())).body) as Record<string, unknown>;
+      assert.equal(a.runtime, "lambda");
+      assert.deepEqual([a.coldStart, b.coldStart, c.coldStart], [true, false, true]);
+      assert.equal(a.instanceId, b.instanceId);
+      assert.notEqual(a.instanceId, c.instanceId);
+      assert.deepEqual(a.lambda, {
+        awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+        functionName: "api-dev",
+        functionVersion: "$LATEST",
+        logStreamName: "2026/11/22/[$LATEST]abcdef",
+        memoryLimitInMB: "512",
+      });
+    });
+  });
+
+  describe("ALB handler", () => {
+    it("answers in the form of the event: headers (single) or multiValueHeaders (multi)", async () => {
+      const h = createLambdaHandler(lambdaDeps());
+      const s = await h(albEvent("single", { path: "/items/42", query: { lang: "de" } }), ctx());
+      assert.equal(s.statusCode, 200);
+      assert.equal(s.statusDescription, "200 OK");
+      assert.equal(s.isBase64Encoded, false);
+      assert.equal(s.multiValueHeaders, undefined);
+      assert.equal(s.headers?.["x-cache"], "MISS");
+      assert.equal(s.headers?.["x-served-by"], "lambda");
+      const m = await h(albEvent("multi", { path: "/items/42", query: { lang: "de" } }), ctx());
+      assert.equal(m.headers, undefined);
+      assert.deepEqual(m.multiValueHeaders?.["x-cache"], ["HIT-L1"]);
+      assert.equal(m.body, s.body);
+    });
+
+    it("HEAD: empty body, headers kept", async () => {
+      const h = createLambdaHandler(lambdaDeps());
+      const r = await h(albEvent("single", { method: "HEAD", path: "/health" }), ctx());
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.body, "");
+      assert.equal(header(r, "content-type"), "application/json; charset=utf-8");
+    });
+
+    it("a request body over 1 MB -> 413 JSON before any routing; a small body on a GET-only route -> 405", async () => {
+      const h = createLambdaHandler(lambdaDeps());
+      const big = await h(albEvent("multi", { method: "POST", path: "/items/1", body: Buffer.alloc(1024 * 1024 + 1).toString("base64"), base64: true }), ctx());
+      assert.equal(big.statusCode, 413);
+      assert.equal(big.statusDescription, "413 Content Too Large");
+      assert.equal(JSON.parse(big.body).error.code, "body_too_large");
+      const small = await h(JSON.parse(fs.readFileSync(path.join(FIXTURES, "post-binary.multi.json"), "utf8")), ctx());
+      assert.equal(small.statusCode, 405);
+      assert.deepEqual(small.multiValueHeaders?.allow, ["GET, HEAD"]);
+      assert.equal(up.requests.length, 0);
+    });
+
+    it("the cache deadline follows the Lambda's remaining time", async () => {
+      up.behaviour.delayMs = 3000;
+      const h = createLambdaHandler(lambdaDeps({ upstreamTimeoutMs: 5000, deadlineMarginMs: 100 }));
+      const started = Date.now();
+      const r = await h(albEvent("single", { path: "/items/late" }), ctx(500));
+      const took = Date.now() - started;
+      assert.equal(r.statusCode, 504);
+      // 400 ms of budget (500 remaining - 100 margin); the upstream would take 3000.
+      assert.ok(took < 1500, `took ${took} ms with 500 ms remaining`);
+    });
+
+    it("works without a context (no deadline) and with a context whose clock throws", async () => {
+      const h = createLambdaHandler(lambdaDeps());
+      assert.equal((await h(albEvent("single", { path: "/health" }))).statusCode, 200);
+      const bad = { getRemainingTimeInMillis: () => { throw new Error("nope"); } };
+      assert.equal((await h(albEvent("single", { path: "/health" }), bad)).statusCode, 200);
+    });
+
+    it("bad input never gives a 5xx and never throws (seeded fuzz over events)", async () => {
+      const h = createLambdaHandler(lambdaDeps());
+      let seed = 20261122;
+      const rnd = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const pick = <T>(xs: T[]): T => xs[rnd(xs.length)];
+      const junk = [null, undefined, 0, -1, 1e309, "", "x", true, [], {}, [1, "a"], { a: 1 }, "\u0000", "%", "/", "é", "\r\n"];
+      const paths = ["/health", "/runtime", "/items/1", "/items/", "/items/%", "/items/%E0%A4", "/slow", "/x", "//", "/items/a b", "/items/\u00e9", "/" + "a".repeat(3000), "/items/..", "/items/./1", "/health?x=1", "/items/1#frag"];
+      const keys = ["lang", "ms", "x", "__proto__", "constructor", "", "lang%20", "a+b"];
+      const values = ["", "de", "EN", "pt-br", "9999999", "-1", "50", "%", "%zz", "#", "&", "=", "\u00e9", "x".repeat(5000)];
+      for (let i = 0; i < 400; i++) {
+        const form: Form = rnd(2) === 0 ? "single" : "multi";
+        const ev = albEvent(form, { path: pick(paths), method: pick(["GET", "GET", "HEAD", "POST", "DELETE"]) });
+        const q: Record<string, string[]> = {};
+        for (let k = rnd(4); k > 0; k--) (q[pick(keys)] ??= []).push(pick(values));
+        if (form === "single") ev.queryStringParameters = Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v[0]]));
+        else ev.multiValueQueryStringParameters = q;
+        const mutation = rnd(8);
+        if (mutation === 0) ev[pick(["httpMethod", "path", "headers", "multiValueHeaders", "body", "isBase64Encoded", "queryStringParameters", "requestContext"])] = pick(junk);
+        if (mutation === 1) ev.body = pick(["", "aGVsbG8=", "!!notbase64!!", "x".repeat(2000)]);
+        if (mutation === 2) ev.isBase64Encoded = true;
+        const subject = mutation === 3 ? pick(junk) : ev;
+        const r = await h(subject, ctx());
+        assert.ok(r.statusCode < 500, `${r.statusCode} ${r.body} for ${JSON.stringify(subject).slice(0, 300)}`);
+        assert.match(r.statusDescription, /^\d{3} /);
+        assert.equal(typeof r.body, "string");
+        const hdrs = r.headers ?? r.multiValueHeaders;
+        assert.ok(hdrs && Object.keys(hdrs).length > 0);
+        if (r.statusCode >= 400) assert.equal(typeof JSON.parse(r.body).error.code, "string");
+      }
+    });
+
+    it("invalid ids (space, unicode, newline) are refused before the cache is asked", async () => {
+      // A recording wrapper around the real cache: only the valid id reaches getOrLoad.
+      const seen: string[] = [];
+      const real = newCache(`rec${++seq}`);
+      const recording: ReadThroughCache = { getOrLoad: (k, l, o) => { seen.push(k); return real.getOrLoad(k, l, o); }, close: () => real.close() };
+      const h = createLambdaHandler(lambdaDeps({ cache: recording }));
+      for (const p of ["/items/a%20b", "/items/%C3%A9", "/items/a%0Ab", "/items/ok-1"]) await h(albEvent("single", { path: p }), ctx());
+      assert.equal(seen.length, 1);
+    });
+  });
+
+  describe("sanity of the helpers", () => {
+    it("memcached really is there (raw version command)", async () => {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(mc.port, mc.host, () => s.write("version\r\n"));
+        s.once("data", (d) => { resolve(d.toString()); s.destroy(); });
+        s.once("error", reject);
+      });
+      assert.match(reply, /^VERSION 1\./);
+    });
+  });
+});

@@ -1,0 +1,435 @@
+/**
+ * Parity: the same requests through
+ *   - the container entry (functions/api/main.ts as a real child process, HTTP on loopback), and
+ *   - the ALB Lambda handler as Pulumi serializes it (aws.lambda.CallbackFunction under mocks, the
+ *     archive laid out on disk and loaded), with single-value and multi-value ALB events,
+ * against one real memcached and one real upstream, give the same status, body and x-cache.
+ * Also checks what only the serialized form can show: warm state, connection reuse, the archive's
+ * contents, and the 1 MB → S3 → 303 path with the production factory.
+ */
+import * as assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { AlbResult } from "../../../functions/api/alb";
+import { ExtractedLambda, extractLambdaArchive } from "../../support/lambdaArchive";
+import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
+import { Upstream, startUpstream } from "../../support/upstream";
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const FIXTURES = path.join(REPO, "test", "fixtures", "alb");
+type Form = "single" | "multi";
+type Handler = (event: unknown, context?: unknown) => Promise<AlbResult>;
+
+interface Probe {
+  method: string;
+  /** Raw path (percent-encoded as a client sends it). */
+  path: string;
+  /** Raw query string without "?". */
+  query?: string;
+  /** Only meaningful where the event can carry repeated query keys. */
+  multiOnly?: boolean;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  xCache?: string;
+  contentType?: string;
+}
+
+const PROBES: Probe[] = [
+  { method: "GET", path: "/health" },
+  { method: "GET", path: "/items/42", query: "lang=de" },
+  { method: "GET", path: "/items/42", query: "lang=de&utm_source=newsletter" },
+  { method: "GET", path: "/items/42", query: "lang=DE" },
+  { method: "GET", path: "/items/42" },
+  { method: "GET", path: "/items/43", query: "lang=pt%2Dbr&q=caf%C3%A9" },
+  { method: "GET", path: "/items/missing", query: "lang=en" },
+  { method: "GET", path: "/items/boom" },
+  { method: "GET", path: "/items/sleepy" },
+  { method: "GET", path: "/items/bad$id" },
+  { method: "GET", path: "/items/a%20b" },
+  { method: "GET", path: "/items/%E0%A4%A" },
+  { method: "GET", path: "/items/42", query: "lang=english" },
+  { method: "GET", path: "/items/42", query: "lang=en&lang=de", multiOnly: true },
+  { method: "GET", path: "/slow", query: "ms=20" },
+  { method: "GET", path: "/slow", query: "ms=99999" },
+  { method: "GET", path: "/slow", query: "ms=abc" },
+  { method: "GET", path: "/nope" },
+  { method: "GET", path: "/" },
+  { method: "GET", path: "/health/" },
+  { method: "POST", path: "/health" },
+  { method: "DELETE", path: "/items/1" },
+  { method: "HEAD", path: "/health" },
+  { method: "HEAD", path: "/items/42", query: "lang=de" },
+];
+
+/** The ALB event for a probe, built on the fixture of the form. The ALB passes query parts raw. */
+function albEventFor(form: Form, p: Probe): Record<string, unknown> {
+  const base = JSON.parse(fs.readFileSync(path.join(FIXTURES, `get-item.${form}.json`), "utf8")) as Record<string, unknown>;
+  const pairs = (p.query ?? "").split("&").filter(Boolean).map((kv) => {
+    const i = kv.indexOf("=");
+    return i < 0 ? [kv, ""] : [kv.slice(0, i), kv.slice(i + 1)];
+  });
+  const ev: Record<string, unknown> = { requestContext: base.requestContext, httpMethod: p.method, path: p.path, body: "", isBase64Encoded: false };
+  if (form === "single") {
+    const q: Record<string, string> = {};
+    for (const [k, v] of pairs) q[k] = v; // the ALB keeps the last value of a repeated key
+    ev.queryStringParameters = q;
+    ev.headers = base.headers;
+  } else {
+    const q: Record<string, string[]> = {};
+    for (const [k, v] of pairs) (q[k] ??= []).push(v);
+    ev.multiValueQueryStringParameters = q;
+    ev.multiValueHeaders = base.multiValueHeaders;
+  }
+  return ev;
+}
+
+function lambdaContext(remainingMs = 15000): Record<string, unknown> {
+  const until = Date.now() + remainingMs;
+  return {
+    getRemainingTimeInMillis: () => until - Date.now(),
+    awsRequestId: "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+    functionName: "api-parity",
+    functionVersion: "$LATEST",
+    logStreamName: "2026/11/22/[$LATEST]parity",
+    memoryLimitInMB: "512",
+  };
+}
+
+function fromAlb(r: AlbResult): Answer {
+  const get = (n: string): string | undefined => (r.headers ? r.headers[n] : r.multiValueHeaders?.[n]?.[0]);
+  return {
+    status: r.statusCode,
+    body: r.isBase64Encoded ? Buffer.from(r.body, "base64").toString("utf8") : r.body,
+    xCache: get("x-cache"),
+    contentType: get("content-type"),
+  };
+}
+
+/** An HTTP request with the path exactly as given (no client-side normalisation). */
+function httpAnswer(base: string, p: Probe): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = http.request({ host: u.hostname, port: u.port, method: p.method, path: p.path + (p.query ? `?${p.query}` : ""), agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => { body += d; });
+      res.on("end", () => resolve({
+        status: res.statusCode ?? 0,
+        body,
+        xCache: res.headers["x-cache"] as string | undefined,
+        contentType: res.headers["content-type"],
+      }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** `stats` total_connections of a memcached: how many connections it has ever accepted. */
+function totalConnections(mc: MemcachedServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(mc.port, mc.host, () => s.write("stats\r\n"));
+    let text = "";
+    s.on("data", (d) => {
+      text += d.toString();
+      if (text.includes("END\r\n")) {
+        s.destroy();
+        const m = /STAT total_connections (\d+)/.exec(text);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(text));
+      }
+    });
+    s.on("error", reject);
+  });
+}
+
+/** A minimal S3-compatible server (path-style PUT/GET) that records what it is sent. */
+async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>; gets: string[]; close(): Promise<void> }> {
+  const objects = new Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>();
+  const gets: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const u = new URL(req.url ?? "/", "http://s3.local");
+      if (req.method === "PUT") {
+        objects.set(u.pathname, { body: Buffer.concat(chunks), headers: req.headers });
+        res.writeHead(200, { etag: '"fake"' });
+        res.end();
+        return;
+      }
+      if (req.method === "GET") {
+        gets.push(req.url ?? "");
+        const o = objects.get(u.pathname);
+        if (!o) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          res.end("<Error><Code>NoSuchKey</Code></Error>");
+          return;
+        }
+        res.writeHead(200, { "content-type": String(o.headers["content-type"] ?? "application/octet-stream"), "content-length": o.body.length });
+        res.end(o.body);
+        return;
+      }
+      res.writeHead(405);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    objects,
+    gets,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+describe("api parity: container process vs serialized ALB Lambda", function () {
+  this.timeout(180000);
+  let mc: MemcachedServer;
+  let up: Upstream;
+  let s3: Awaited<ReturnType<typeof startFakeS3>>;
+  let archive: ExtractedLambda;
+  let child: ChildProcess | undefined;
+  let containerUrl = "";
+  const savedEnv: Record<string, string | undefined> = {};
+  const HUGE = "x".repeat(1_500_000);
+
+  const setEnv = (vars: Record<string, string>): void => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (!(k in savedEnv)) savedEnv[k] = process.env[k];
+      process.env[k] = v;
+    }
+  };
+  /** A cold start of the serialized handler, with its own cache namespace. */
+  const coldStart = (namespace: string): Handler => {
+    setEnv({ CACHE_NAMESPACE: namespace });
+    return archive.load<Handler>();
+  };
+
+  before(async function () {
+    mc = await startMemcached();
+    up = await startUpstream();
+    up.handler = (req) => {
+      const url = req.url ?? "";
+      if (url.startsWith("/items/missing")) return { status: 404, body: '{"message":"no such item"}' };
+      if (url.startsWith("/items/boom")) return { status: 500, body: "internal upstream trouble at 10.1.2.3" };
+      if (url.startsWith("/items/sleepy")) return { delayMs: 2000 };
+      if (url.startsWith("/items/huge")) return { body: HUGE, contentType: "text/plain; charset=utf-8" };
+      return { body: JSON.stringify({ upstreamUrl: url, name: "Widget" }), contentType: "application/json; charset=utf-8" };
+    };
+    s3 = await startFakeS3();
+
+    // ---- The Lambda exactly as Pulumi packages it.
+    let code: unknown;
+    await pulumi.runtime.setMocks({
+      newResource(args) {
+        if (args.type === "aws:lambda/function:Function") code = args.inputs.code;
+        return { id: `${args.name}-id`, state: { ...args.inputs, arn: `arn:aws:lambda:us-east-1:123456789012:function:${args.name}` } };
+      },
+      call(args) {
+        return args.inputs;
+      },
+    }, "serverless-cache", "api-parity", false);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createApiLambdaHandler } = require("../../../functions/api/lambdaEntry") as typeof import("../../../functions/api/lambdaEntry");
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const runtimeProvided = Object.keys(pkg.dependencies).filter((n) => n.startsWith("@aws-sdk/"));
+    new aws.lambda.CallbackFunction("api", {
+      role: "arn:aws:iam::123456789012:role/t",
+      // The same factory the component uses.
+      callbackFactory: () => createApiLambdaHandler(process.env),
+      codePathOptions: { extraExcludePackages: runtimeProvided },
+    });
+    for (let i = 0; i < 1200 && code === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(code !== undefined, "the mocked aws:lambda/function:Function never received its code");
+    archive = await extractLambdaArchive(code);
+    // The runtime provides the AWS SDK (/var/runtime/node_modules); mimic it for the extracted task.
+    assert.ok(!archive.entries.some((e) => e.startsWith("node_modules/@aws-sdk")), "the AWS SDK must not be in the archive");
+    fs.mkdirSync(path.join(archive.dir, "node_modules"), { recursive: true });
+    fs.symlinkSync(path.join(REPO, "node_modules", "@aws-sdk"), path.join(archive.dir, "node_modules", "@aws-sdk"), "dir");
+
+    const common = {
+      UPSTREAM_URL: up.url,
+      MEMCACHED_SERVERS: mc.address,
+      UPSTREAM_TIMEOUT_MS: "300",
+      LARGE_RESPONSE_BUCKET: "api-large-responses",
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      // Expected upstream failures are logged at warn; keep the test output readable.
+      LOG_LEVEL: "error",
+    };
+    setEnv(common);
+
+    // ---- The container entry as a process.
+    const port = await freePort();
+    const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "functions/api/main.ts"], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "", ...common, PORT: String(port), CACHE_NAMESPACE: "parity-container" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = proc;
+    let out = "";
+    proc.stdout?.on("data", (d: Buffer) => { out += d.toString(); });
+    proc.stderr?.on("data", (d: Buffer) => { out += d.toString(); });
+    containerUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const m = /"message":"listening".*?"url":"([^"]+)"/.exec(out);
+        if (m) { clearInterval(timer); resolve(m[1]); }
+      }, 20);
+      proc.once("exit", (c) => { clearInterval(timer); reject(new Error(`main.ts exited ${c}: ${out}`)); });
+    });
+  });
+
+  after(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child?.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    archive?.remove();
+    await s3?.close();
+    await up?.close();
+    await mc?.stop();
+  });
+
+  it("the archive holds the serialized app and its packages, not the container-only code", () => {
+    for (const pkg of ["hono", "got", "memjs"]) assert.ok(archive.entries.includes(`node_modules/${pkg}`), pkg);
+    assert.ok(!archive.entries.some((e) => e.startsWith("node_modules/@pulumi")));
+    assert.match(archive.source, /require\("hono"\)/);
+    assert.ok(!archive.source.includes("@hono/node-server"), "the node server must not be captured into the Lambda");
+    assert.ok(!archive.source.includes("hono/aws-lambda"));
+    // The S3 SDK is loaded lazily (inside a function), never at module load.
+    const topLevel = archive.source.split("\n").filter((l) => /^(const|var|let) .*require\("@aws-sdk/.test(l));
+    assert.deepEqual(topLevel, []);
+  });
+
+  it("same status, body and x-cache for every probe: container vs Lambda (single and multi-value events)", async () => {
+    const lambdaSingle = coldStart("parity-single");
+    const lambdaMulti = coldStart("parity-multi");
+    const rows: string[] = [];
+    for (const p of PROBES) {
+      const c = await httpAnswer(containerUrl, p);
+      const m = fromAlb(await lambdaMulti(albEventFor("multi", p), lambdaContext()));
+      const label = `${p.method} ${p.path}${p.query ? `?${p.query}` : ""}`;
+      assert.equal(m.status, c.status, `${label}: multi ${m.status} vs container ${c.status} (${m.body} / ${c.body})`);
+      assert.equal(m.body, c.body, `${label}: body (multi)`);
+      assert.equal(m.xCache, c.xCache, `${label}: x-cache (multi)`);
+      assert.equal(m.contentType, c.contentType, `${label}: content-type (multi)`);
+      if (!p.multiOnly) {
+        const s = fromAlb(await lambdaSingle(albEventFor("single", p), lambdaContext()));
+        assert.equal(s.status, c.status, `${label}: single ${s.status} vs container ${c.status} (${s.body} / ${c.body})`);
+        assert.equal(s.body, c.body, `${label}: body (single)`);
+        assert.equal(s.xCache, c.xCache, `${label}: x-cache (single)`);
+        assert.equal(s.contentType, c.contentType, `${label}: content-type (single)`);
+      }
+      if (c.status >= 400 && p.method !== "HEAD") assert.equal(typeof (JSON.parse(c.body) as { error: { code: string } }).error.code, "string", label);
+      rows.push(`${label} -> ${c.status} ${c.xCache ?? ""}`);
+    }
+    // The probes really cover hits, misses and each error class.
+    const statuses = new Set(rows.map((r) => r.split(" -> ")[1].split(" ")[0]));
+    for (const s of ["200", "400", "404", "405", "502", "504"]) assert.ok(statuses.has(s), `no probe answered ${s}: ${rows.join("; ")}`);
+    assert.ok(rows.some((r) => r.endsWith("MISS")) && rows.some((r) => r.endsWith("HIT-L1")));
+    // The upstream saw validated, normalised requests only (3 runtimes × each distinct item key).
+    const items = up.requests.map((r) => r.url).filter((u) => u.startsWith("/items/"));
+    assert.ok(items.every((u) => /^\/items\/[A-Za-z0-9._-]+\?lang=[a-zA-Z-]+$/.test(u)), items.join(" "));
+    assert.equal(items.filter((u) => u === "/items/42?lang=de").length, 3);
+    assert.equal(items.filter((u) => u === "/items/43?lang=pt-BR").length, 3);
+  });
+
+  it("/runtime differs only in what it reports about the runtime", async () => {
+    const lambda = coldStart("parity-runtime");
+    const c = await httpAnswer(containerUrl, { method: "GET", path: "/runtime" });
+    const l = fromAlb(await lambda(albEventFor("single", { method: "GET", path: "/runtime" }), lambdaContext()));
+    assert.equal(c.status, 200);
+    assert.equal(l.status, 200);
+    const cb = JSON.parse(c.body) as Record<string, unknown>;
+    const lb = JSON.parse(l.body) as Record<string, unknown>;
+    assert.equal(cb.runtime, "container");
+    assert.equal(lb.runtime, "lambda");
+    assert.equal(lb.coldStart, true);
+    assert.deepEqual((lb.lambda as { functionName: string }).functionName, "api-parity");
+    const common = (o: Record<string, unknown>): string[] => Object.keys(o).filter((k) => k !== "container" && k !== "lambda").sort();
+    assert.deepEqual(common(cb), common(lb));
+  });
+
+  it("state persists across warm invocations of the serialized handler, and a new load is a cold start", async () => {
+    const warm = coldStart("parity-warm");
+    const ask = async (h: Handler): Promise<Record<string, unknown>> => JSON.parse((await h(albEventFor("multi", { method: "GET", path: "/runtime" }), lambdaContext())).body) as Record<string, unknown>;
+    const a = await ask(warm);
+    const b = await ask(warm);
+    const c = await ask(warm);
+    assert.deepEqual([a.coldStart, b.coldStart, c.coldStart], [true, false, false]);
+    assert.equal(a.instanceId, c.instanceId);
+    assert.equal(c.requestNumber, 3);
+    // The L1 survives between invocations: the second read is HIT-L1, not HIT-L2.
+    const first = fromAlb(await warm(albEventFor("single", { method: "GET", path: "/items/77", query: "lang=it" }), lambdaContext()));
+    const second = fromAlb(await warm(albEventFor("single", { method: "GET", path: "/items/77", query: "lang=it" }), lambdaContext()));
+    assert.deepEqual([first.xCache, second.xCache], ["MISS", "HIT-L1"]);
+    const cold = coldStart("parity-warm");
+    const d = await ask(cold);
+    assert.equal(d.coldStart, true);
+    assert.notEqual(d.instanceId, a.instanceId);
+    // New execution environment, same memcached: L2 hit.
+    const third = fromAlb(await cold(albEventFor("single", { method: "GET", path: "/items/77", query: "lang=it" }), lambdaContext()));
+    assert.equal(third.xCache, "HIT-L2");
+  });
+
+  it("the memcached connection is opened once per execution environment, not per invocation", async () => {
+    const h = coldStart("parity-conn");
+    // Open the connection(s) first.
+    await h(albEventFor("single", { method: "GET", path: "/items/1000" }), lambdaContext());
+    const before = await totalConnections(mc);
+    for (let i = 0; i < 25; i++) {
+      const r = fromAlb(await h(albEventFor("single", { method: "GET", path: `/items/${1000 + (i % 5)}` }), lambdaContext()));
+      assert.equal(r.status, 200);
+    }
+    const after = await totalConnections(mc);
+    // Our own stats connections count too (one per call of totalConnections).
+    assert.ok(after - before <= 2, `memcached accepted ${after - before} new connections for 25 warm invocations`);
+  });
+
+  it("a response over 1 MB: the Lambda stores it in S3 and answers 303 to a presigned URL; the container answers it directly", async () => {
+    const h = coldStart("parity-huge");
+    for (const form of ["single", "multi"] as Form[]) {
+      const r = await h(albEventFor(form, { method: "GET", path: "/items/huge" }), lambdaContext());
+      assert.equal(r.statusCode, 303, r.body.slice(0, 300));
+      assert.equal(r.statusDescription, "303 See Other");
+      const location = r.headers ? r.headers.location : r.multiValueHeaders?.location?.[0];
+      assert.ok(location, "no location header");
+      const u = new URL(location);
+      assert.equal(u.origin, s3.url);
+      assert.match(u.pathname, /^\/api-large-responses\/large-responses\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/);
+      assert.equal(u.searchParams.get("X-Amz-Expires"), "300");
+      assert.match(u.searchParams.get("X-Amz-Signature") ?? "", /^[0-9a-f]{64}$/);
+      assert.match(u.searchParams.get("X-Amz-Credential") ?? "", /^AKIAIOSFODNN7EXAMPLE\/\d{8}\/us-east-1\/s3\/aws4_request$/);
+      assert.ok(JSON.stringify(r).length < 10_000);
+      const stored = s3.objects.get(u.pathname);
+      assert.ok(stored, "nothing was PUT at the presigned location");
+      assert.equal(stored.body.length, HUGE.length);
+      assert.equal(stored.headers["content-type"], "text/plain; charset=utf-8");
+      assert.match(String(stored.headers.authorization), /^AWS4-HMAC-SHA256 /);
+      const followed = await fetch(location);
+      assert.equal(followed.status, 200);
+      assert.equal(await followed.text(), HUGE);
+    }
+    const direct = await httpAnswer(containerUrl, { method: "GET", path: "/items/huge" });
+    assert.equal(direct.status, 200);
+    assert.equal(direct.body.length, HUGE.length);
+  });
+});

@@ -1,0 +1,292 @@
+import * as assert from "node:assert/strict";
+import { requestCacheKey } from "../../../functions/cache";
+import { statusDescription, statusText, errorJson, DEFAULT_LIMITS } from "../../../functions/api/http";
+import {
+  DEFAULT_ROUTE_OPTIONS,
+  QueryMap,
+  itemCacheRequest,
+  itemUpstreamUrl,
+  normalizeLang,
+  parseQueryString,
+  parseSlowMs,
+  resolveRoute,
+  validateItemId,
+} from "../../../functions/api/routes";
+import { logEnabled, slowFitsDeadline, upstreamFailure } from "../../../functions/api/app";
+import { lambdaDeadline } from "../../../functions/api/lambda";
+
+const q = (search: string): QueryMap => parseQueryString(search);
+
+describe("api routes (pure)", () => {
+  describe("resolveRoute: paths", () => {
+    const ok: Array<[string, string, unknown]> = [
+      ["/health", "", { kind: "health" }],
+      ["/runtime", "", { kind: "runtime" }],
+      ["/slow", "", { kind: "slow", ms: 1000 }],
+      ["/slow", "?ms=250", { kind: "slow", ms: 250 }],
+      ["/items/42", "", { kind: "item", id: "42", lang: "en" }],
+      ["/items/42", "?lang=de", { kind: "item", id: "42", lang: "de" }],
+      ["/items/A-1_b.2", "?lang=pt-br", { kind: "item", id: "A-1_b.2", lang: "pt-BR" }],
+      ["/items/%41bc", "", { kind: "item", id: "Abc", lang: "en" }],
+      // Unknown parameters are ignored.
+      ["/items/42", "?lang=de&utm_source=x&lang2=zz", { kind: "item", id: "42", lang: "de" }],
+      ["/health", "?verbose=1", { kind: "health" }],
+    ];
+    for (const [path, search, route] of ok) {
+      it(`GET ${path}${search} -> ${JSON.stringify(route)}`, () => {
+        assert.deepEqual(resolveRoute("GET", path, q(search)), { ok: true, route, head: false });
+      });
+    }
+
+    const notFound = ["/", "/health/", "/HEALTH", "//health", "/items", "/items/", "/items/1/2", "/item/1", "/health/x", "/slow/1", "/runtime.json", "/items//1"];
+    for (const path of notFound) {
+      it(`${path} -> 404 not_found`, () => {
+        const d = resolveRoute("GET", path, {});
+        assert.equal(d.ok, false);
+        if (!d.ok) {
+          assert.equal(d.status, 404);
+          assert.equal(d.code, "not_found");
+        }
+      });
+    }
+
+    it("a malformed percent-escape is 400 bad_path, not a throw", () => {
+      for (const path of ["/items/%E0%A4%A", "/items/%zz", "/%"]) {
+        const d = resolveRoute("GET", path, {});
+        assert.ok(!d.ok && d.status === 400 && d.code === "bad_path", path);
+      }
+    });
+
+    it("an encoded slash stays inside the id and is refused as an id", () => {
+      const d = resolveRoute("GET", "/items/a%2Fb", {});
+      assert.ok(!d.ok && d.status === 400 && d.code === "invalid_id");
+    });
+
+    it("a path longer than the limit is 414", () => {
+      const d = resolveRoute("GET", `/items/${"a".repeat(DEFAULT_LIMITS.maxPathLength)}`, {});
+      assert.ok(!d.ok && d.status === 414 && d.code === "uri_too_long");
+    });
+
+    it("a path without leading slash is 400", () => {
+      const d = resolveRoute("GET", "health", {});
+      assert.ok(!d.ok && d.status === 400);
+    });
+  });
+
+  describe("resolveRoute: methods", () => {
+    it("HEAD is allowed everywhere and flagged", () => {
+      for (const path of ["/health", "/runtime", "/items/1", "/slow"]) {
+        const d = resolveRoute("HEAD", path, {});
+        assert.ok(d.ok && d.head, path);
+      }
+    });
+    for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"]) {
+      it(`${method} on a known route -> 405 with allow`, () => {
+        for (const path of ["/health", "/runtime", "/items/1", "/slow"]) {
+          const d = resolveRoute(method, path, {});
+          assert.ok(!d.ok);
+          if (!d.ok) {
+            assert.equal(d.status, 405);
+            assert.equal(d.code, "method_not_allowed");
+            assert.deepEqual(d.headers, { allow: "GET, HEAD" });
+          }
+        }
+      });
+    }
+    it("an unknown path stays 404 whatever the method", () => {
+      const d = resolveRoute("POST", "/nope", {});
+      assert.ok(!d.ok && d.status === 404);
+    });
+    it("405 wins over bad parameters (method is judged first)", () => {
+      const d = resolveRoute("POST", "/slow", q("?ms=abc"));
+      assert.ok(!d.ok && d.status === 405);
+    });
+  });
+
+  describe("item id", () => {
+    const good = ["1", "42", "abc", "A-1_b.2", "x".repeat(64), "0.9", "a-"];
+    const bad = ["", "-a", ".", "..", "_a", "a b", "a/b", "a$b", "x".repeat(65), "é", "a\u0000", "a?b"];
+    for (const id of good) it(`accepts ${JSON.stringify(id)}`, () => assert.deepEqual(validateItemId(id), { ok: true, id }));
+    for (const id of bad) {
+      it(`refuses ${JSON.stringify(id.slice(0, 10))}`, () => {
+        const d = validateItemId(id);
+        assert.ok(!d.ok && d.status === 400 && d.code === "invalid_id");
+      });
+    }
+  });
+
+  describe("lang", () => {
+    const table: Array<[string | undefined, string | null]> = [
+      [undefined, "en"],
+      ["en", "en"],
+      ["EN", "en"],
+      ["de", "de"],
+      ["pt-br", "pt-BR"],
+      ["PT-BR", "pt-BR"],
+      ["es-419", "es-419"],
+      ["gsw", "gsw"],
+      ["", null],
+      ["e", null],
+      ["english", null],
+      ["en_US", null],
+      ["en-", null],
+      ["en-USA", null],
+      ["en-1", null],
+      ["de-DE-x", null],
+      [" en", null],
+      ["en\n", null],
+    ];
+    for (const [raw, expected] of table) {
+      it(`${JSON.stringify(raw)} -> ${expected ?? "400 invalid_lang"}`, () => {
+        const d = normalizeLang(raw, "en");
+        if (expected === null) assert.ok(!d.ok && d.status === 400 && d.code === "invalid_lang");
+        else assert.deepEqual(d, { ok: true, lang: expected });
+      });
+    }
+    it("a repeated lang is ambiguous: 400 invalid_query", () => {
+      const d = resolveRoute("GET", "/items/1", q("?lang=en&lang=de"));
+      assert.ok(!d.ok && d.status === 400 && d.code === "invalid_query");
+    });
+    it("an invalid lang through resolveRoute is 400 invalid_lang", () => {
+      const d = resolveRoute("GET", "/items/1", q("?lang=xx_YY"));
+      assert.ok(!d.ok && d.code === "invalid_lang");
+    });
+    it("an invalid id is reported before the lang", () => {
+      const d = resolveRoute("GET", "/items/$", q("?lang=!!"));
+      assert.ok(!d.ok && d.code === "invalid_id");
+    });
+  });
+
+  describe("/slow ms", () => {
+    const table: Array<[string | undefined, number | null]> = [
+      [undefined, 1000],
+      ["0", 0],
+      ["1", 1],
+      ["5000", 5000],
+      ["0005", 5],
+      ["5001", null],
+      ["99999999", null],
+      ["-1", null],
+      ["1.5", null],
+      ["1e3", null],
+      ["0x10", null],
+      ["abc", null],
+      ["", null],
+      [" 5", null],
+      ["Infinity", null],
+    ];
+    for (const [raw, expected] of table) {
+      it(`${JSON.stringify(raw)} -> ${expected ?? "400 invalid_ms"}`, () => {
+        const d = parseSlowMs(raw, DEFAULT_ROUTE_OPTIONS);
+        if (expected === null) assert.ok(!d.ok && d.status === 400 && d.code === "invalid_ms");
+        else assert.deepEqual(d, { ok: true, ms: expected });
+      });
+    }
+    it("honours a smaller configured cap", () => {
+      const opts = { ...DEFAULT_ROUTE_OPTIONS, slowMaxMs: 100 };
+      assert.ok(!parseSlowMs("101", opts).ok);
+      assert.ok(parseSlowMs("100", opts).ok);
+    });
+    it("a repeated ms is 400", () => {
+      const d = resolveRoute("GET", "/slow", q("?ms=1&ms=2"));
+      assert.ok(!d.ok && d.code === "invalid_query");
+    });
+    it("slowFitsDeadline refuses a sleep that would outlive the deadline", () => {
+      assert.equal(slowFitsDeadline(1000, 0, undefined), true);
+      assert.equal(slowFitsDeadline(1000, 0, 1000), true);
+      assert.equal(slowFitsDeadline(1001, 0, 1000), false);
+    });
+  });
+
+  describe("parseQueryString", () => {
+    it("decodes, keeps repeats in order, accepts a missing '?'", () => {
+      assert.deepEqual({ ...q("?a=1&b=x%20y&a=2&c") }, { a: ["1", "2"], b: ["x y"], c: [""] });
+      assert.deepEqual({ ...q("a=1") }, { a: ["1"] });
+      assert.deepEqual({ ...q("") }, {});
+      assert.deepEqual({ ...q("?") }, {});
+    });
+    it("'+' is a space, malformed escapes are kept literally, never throws", () => {
+      assert.deepEqual({ ...q("?t=a+b&u=%zz&v=%") }, { t: ["a b"], u: ["%zz"], v: ["%"] });
+    });
+    it("prototype-named keys are plain own keys (no crash, no pollution)", () => {
+      const m = q("?constructor=1&__proto__=2&toString=3&hasOwnProperty=4");
+      assert.deepEqual(Object.keys(m).sort(), ["__proto__", "constructor", "hasOwnProperty", "toString"]);
+      assert.deepEqual(m["__proto__"], ["2"]);
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      // And routing with them present works.
+      assert.ok(resolveRoute("GET", "/items/1", m).ok);
+      assert.ok(resolveRoute("GET", "/slow", q("?constructor=x&ms=1")).ok);
+    });
+    it("a key named like a route parameter but not own is not read from the prototype", () => {
+      const d = resolveRoute("GET", "/slow", Object.create({ ms: ["9999999"] }) as QueryMap);
+      assert.deepEqual(d, { ok: true, route: { kind: "slow", ms: 1000 }, head: false });
+    });
+  });
+
+  describe("cache key and upstream URL", () => {
+    const key = (path: string, search: string): string => {
+      const d = resolveRoute("GET", path, q(search));
+      assert.ok(d.ok && d.route.kind === "item");
+      if (!d.ok || d.route.kind !== "item") throw new Error("unreachable");
+      return requestCacheKey("api", itemCacheRequest(d.route.id, d.route.lang));
+    };
+    it("unknown query parameters are not part of the key", () => {
+      assert.equal(key("/items/42", "?lang=de"), key("/items/42", "?lang=de&utm_source=x&z=1"));
+    });
+    it("the default lang and normalised forms share a key", () => {
+      assert.equal(key("/items/42", ""), key("/items/42", "?lang=en"));
+      assert.equal(key("/items/42", "?lang=EN"), key("/items/42", "?lang=en"));
+      assert.equal(key("/items/42", "?lang=pt-br"), key("/items/42", "?lang=PT-BR"));
+    });
+    it("id and lang are part of the key", () => {
+      assert.notEqual(key("/items/42", "?lang=de"), key("/items/42", "?lang=fr"));
+      assert.notEqual(key("/items/42", "?lang=de"), key("/items/43", "?lang=de"));
+      assert.notEqual(key("/items/a", ""), key("/items/A", ""));
+    });
+    it("itemUpstreamUrl joins without double slashes and encodes", () => {
+      assert.equal(itemUpstreamUrl("http://u:1/base/", "42", "pt-BR"), "http://u:1/base/items/42?lang=pt-BR");
+      assert.equal(itemUpstreamUrl("http://u:1", "a.b", "en"), "http://u:1/items/a.b?lang=en");
+    });
+  });
+
+  describe("status, errors, deadlines", () => {
+    it("statusDescription is '<code> <reason>' for every status the API answers", () => {
+      const expected: Record<number, string> = {
+        200: "200 OK", 303: "303 See Other", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
+        413: "413 Content Too Large", 414: "414 URI Too Long", 431: "431 Request Header Fields Too Large",
+        500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Unavailable", 504: "504 Gateway Timeout",
+      };
+      for (const [code, text] of Object.entries(expected)) assert.equal(statusDescription(Number(code)), text);
+      assert.equal(statusDescription(299), "299 Success");
+      assert.equal(statusDescription(418), "418 Client Error");
+      assert.equal(statusDescription(599), "599 Server Error");
+      assert.equal(statusText(799), "");
+    });
+    it("errorJson has exactly { error: { code, message } }", () => {
+      assert.deepEqual(JSON.parse(errorJson("x", "y")), { error: { code: "x", message: "y" } });
+    });
+    it("upstreamFailure maps the cache library's errors", () => {
+      assert.equal(upstreamFailure(504).status, 504);
+      assert.equal(upstreamFailure(504).code, "upstream_timeout");
+      assert.deepEqual(upstreamFailure(502, 500), { status: 502, code: "upstream_error", message: "the upstream answered 500" });
+      assert.equal(upstreamFailure(502).message, "the upstream could not be reached");
+      assert.deepEqual(upstreamFailure(502, 404), { status: 404, code: "item_not_found", message: "the upstream has no such item" });
+    });
+    it("logEnabled: LOG_LEVEL threshold, default warn, unknown values fall back to warn", () => {
+      assert.equal(logEnabled("info", undefined), false);
+      assert.equal(logEnabled("warn", undefined), true);
+      assert.equal(logEnabled("info", "INFO"), true);
+      assert.equal(logEnabled("debug", "info"), false);
+      assert.equal(logEnabled("warn", "error"), false);
+      assert.equal(logEnabled("error", "silent"), false);
+      assert.equal(logEnabled("info", "verbose"), false);
+      assert.equal(logEnabled("error", "verbose"), true);
+    });
+    it("lambdaDeadline = now + remaining - margin, never before now, undefined without a context", () => {
+      assert.equal(lambdaDeadline(1000, 5000, 500), 5500);
+      assert.equal(lambdaDeadline(1000, 200, 500), 1000);
+      assert.equal(lambdaDeadline(1000, undefined, 500), undefined);
+      assert.equal(lambdaDeadline(1000, Number.NaN, 500), undefined);
+    });
+  });
+});

@@ -1,0 +1,539 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeListenersCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  type Action as ElbAction,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import {
+  alarmHintFromEvent,
+  apply,
+  createFailoverClients,
+  createFailoverHandler,
+  listenerActionsWithWeights,
+  observe,
+  weightsFromListenerActions,
+  type FailoverClients,
+  type FailoverIds,
+  type FailoverSummary,
+} from "../../../functions/failover/shell";
+import { FAILOVER_IAM_ACTIONS, failoverIamStatements } from "../../../functions/failover/iam";
+import type { FailoverConfig } from "../../../functions/failover/decide";
+
+// The stubs replace the clients' `send` process-wide: install them for this file only and restore
+// them afterwards, so other test files using real SDK clients are unaffected.
+let cwMock: AwsClientStub<CloudWatchClient>;
+let ecsMock: AwsClientStub<ECSClient>;
+let elbMock: AwsClientStub<ElasticLoadBalancingV2Client>;
+
+const LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/api/50dc6c495c0c9188/f2f7dc8efc522ab2";
+const LAMBDA_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-lambda/aaaaaaaaaaaaaaaa";
+const FARGATE_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-fargate/bbbbbbbbbbbbbbbb";
+const IDS: FailoverIds = {
+  listenerArn: LISTENER,
+  lambdaTargetGroupArn: LAMBDA_TG,
+  fargateTargetGroupArn: FARGATE_TG,
+  cluster: "api-cluster",
+  service: "api-fargate",
+  alarmNames: ["api-throttles", "api-concurrency"],
+};
+const CONFIG: Partial<FailoverConfig> = {
+  failoverDesiredCount: 3,
+  baselineDesiredCount: 0,
+  cooldownSeconds: 600,
+  failedOverWeights: { lambda: 0, fargate: 1 },
+};
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+
+function clients(): FailoverClients {
+  return {
+    cloudwatch: new CloudWatchClient({ region: "us-east-1" }),
+    ecs: new ECSClient({ region: "us-east-1" }),
+    elbv2: new ElasticLoadBalancingV2Client({ region: "us-east-1" }),
+  };
+}
+
+/** Listener default actions as DescribeListeners returns them: an OIDC step, then a weighted forward. */
+function listenerActions(lambda: number, fargate: number): ElbAction[] {
+  return [
+    {
+      Type: "authenticate-oidc",
+      Order: 1,
+      AuthenticateOidcConfig: {
+        Issuer: "https://idp.example.com",
+        AuthorizationEndpoint: "https://idp.example.com/auth",
+        TokenEndpoint: "https://idp.example.com/token",
+        UserInfoEndpoint: "https://idp.example.com/userinfo",
+        ClientId: "client",
+      },
+    },
+    {
+      Type: "forward",
+      Order: 2,
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: LAMBDA_TG, Weight: lambda },
+          { TargetGroupArn: FARGATE_TG, Weight: fargate },
+        ],
+        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 },
+      },
+    },
+  ];
+}
+
+interface World {
+  alarms: Array<{ name: string; state: "OK" | "ALARM" | "INSUFFICIENT_DATA"; at: number }>;
+  actions: ElbAction[];
+  desired: number;
+  running: number;
+  health: string[];
+}
+
+/** Point the three mocks at a small mutable world; writes update it (so re-observing sees them). */
+function mockWorld(world: World): void {
+  cwMock.on(DescribeAlarmsCommand).callsFake(async (input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: world.alarms
+      .filter((a) => (input.AlarmNames ?? []).includes(a.name))
+      .map((a) => ({
+        AlarmName: a.name,
+        StateValue: a.state,
+        StateUpdatedTimestamp: new Date(a.at),
+        StateTransitionedTimestamp: new Date(a.at),
+      })),
+  }));
+  elbMock.on(DescribeListenersCommand).callsFake(async () => ({
+    Listeners: [{ ListenerArn: LISTENER, Port: 443, Protocol: "HTTPS", DefaultActions: world.actions }],
+  }));
+  elbMock.on(DescribeTargetHealthCommand).callsFake(async () => ({
+    TargetHealthDescriptions: world.health.map((state, i) => ({
+      Target: { Id: `10.0.1.${i + 10}`, Port: 8080 },
+      TargetHealth: { State: state as "healthy" },
+    })),
+  }));
+  elbMock.on(ModifyListenerCommand).callsFake(async (input: { DefaultActions?: ElbAction[] }) => {
+    world.actions = input.DefaultActions ?? [];
+    return { Listeners: [] };
+  });
+  ecsMock.on(DescribeServicesCommand).callsFake(async () => ({
+    services: [{ serviceName: "api-fargate", status: "ACTIVE", desiredCount: world.desired, runningCount: world.running }],
+    failures: [],
+  }));
+  ecsMock.on(UpdateServiceCommand).callsFake(async (input: { desiredCount?: number }) => {
+    world.desired = input.desiredCount ?? world.desired;
+    return { service: { desiredCount: world.desired } };
+  });
+}
+
+function writes(): { modify: ElbAction[][]; update: number[] } {
+  return {
+    modify: elbMock.commandCalls(ModifyListenerCommand).map((c) => c.args[0].input.DefaultActions ?? []),
+    update: ecsMock.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.desiredCount ?? -1),
+  };
+}
+
+const silent = (): void => undefined;
+
+describe("failover shell (mocked AWS clients)", () => {
+  before(() => {
+    cwMock = mockClient(CloudWatchClient);
+    ecsMock = mockClient(ECSClient);
+    elbMock = mockClient(ElasticLoadBalancingV2Client);
+  });
+  after(() => {
+    cwMock.restore();
+    ecsMock.restore();
+    elbMock.restore();
+  });
+
+  describe("failover shell: observe", () => {
+    beforeEach(() => {
+      cwMock.reset();
+      ecsMock.reset();
+      elbMock.reset();
+    });
+
+    it("maps the four SDK responses to the observed state, asking only for our resources", async () => {
+      mockWorld({
+        alarms: [
+          { name: "api-throttles", state: "ALARM", at: T0 - 30_000 },
+          { name: "api-concurrency", state: "OK", at: T0 - 3_600_000 },
+        ],
+        actions: listenerActions(1, 0),
+        desired: 2,
+        running: 1,
+        health: ["healthy", "unhealthy", "draining", "initial", "healthy"],
+      });
+      const obs = await observe(clients(), IDS);
+      assert.deepEqual(obs.state, {
+        alarms: [
+          { name: "api-throttles", state: "ALARM", stateUpdatedAtMs: T0 - 30_000 },
+          { name: "api-concurrency", state: "OK", stateUpdatedAtMs: T0 - 3_600_000 },
+        ],
+        weights: { lambda: 1, fargate: 0 },
+        service: { desiredCount: 2, runningCount: 1 },
+        fargateHealthyTargets: 2,
+      });
+      assert.equal(obs.serviceStatus, "ACTIVE");
+      assert.deepEqual(obs.listenerDefaultActions, listenerActions(1, 0));
+      assert.deepEqual(cwMock.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames, IDS.alarmNames);
+      assert.deepEqual(elbMock.commandCalls(DescribeListenersCommand)[0].args[0].input, { ListenerArns: [LISTENER] });
+      assert.deepEqual(elbMock.commandCalls(DescribeTargetHealthCommand)[0].args[0].input, { TargetGroupArn: FARGATE_TG });
+      assert.deepEqual(ecsMock.commandCalls(DescribeServicesCommand)[0].args[0].input, { cluster: "api-cluster", services: ["api-fargate"] });
+      // every call carries an abort signal (the time box)
+      for (const c of [...cwMock.calls(), ...elbMock.calls(), ...ecsMock.calls()]) {
+        const options = (c.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined;
+        assert.ok(options?.abortSignal, "call without abortSignal");
+      }
+    });
+
+    it("uses the later of StateUpdatedTimestamp and StateTransitionedTimestamp", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] });
+      cwMock.on(DescribeAlarmsCommand).resolves({
+        MetricAlarms: [
+          { AlarmName: "api-throttles", StateValue: "OK", StateUpdatedTimestamp: new Date(T0), StateTransitionedTimestamp: new Date(T0 - 5000) },
+          { AlarmName: "api-concurrency", StateValue: "OK", StateTransitionedTimestamp: new Date(T0 - 7000) },
+        ],
+      });
+      const obs = await observe(clients(), IDS);
+      assert.deepEqual(obs.state.alarms.map((a) => a.stateUpdatedAtMs), [T0, T0 - 7000]);
+    });
+
+    it("fails static (throws) when a watched alarm is missing, the service is not ACTIVE, or the listener is not ours", async () => {
+      const world: World = { alarms: [{ name: "api-throttles", state: "OK", at: T0 }], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] };
+      mockWorld(world);
+      await assert.rejects(observe(clients(), IDS), /api-concurrency/);
+      world.alarms.push({ name: "api-concurrency", state: "OK", at: T0 });
+      ecsMock.on(DescribeServicesCommand).resolves({ services: [{ status: "DRAINING", desiredCount: 0, runningCount: 0 }] });
+      await assert.rejects(observe(clients(), IDS), /DRAINING/);
+      ecsMock.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: "x", reason: "MISSING" }] });
+      await assert.rejects(observe(clients(), IDS), /MISSING/);
+      mockWorld(world);
+      world.actions = [{ Type: "forward", TargetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/cccc" }];
+      await assert.rejects(observe(clients(), IDS), /neither configured target group/);
+      world.actions = [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "503" } }];
+      await assert.rejects(observe(clients(), IDS), /no forward action/);
+    });
+
+    it("reads a plain single-target forward (no ForwardConfig) as weight 1", () => {
+      assert.deepEqual(weightsFromListenerActions([{ Type: "forward", TargetGroupArn: LAMBDA_TG }], IDS), { lambda: 1, fargate: 0 });
+      assert.deepEqual(
+        weightsFromListenerActions([{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: FARGATE_TG }] } }], IDS),
+        { lambda: 0, fargate: 1 },
+        "a listed group without Weight counts as receiving traffic",
+      );
+    });
+  });
+
+  describe("failover shell: apply", () => {
+    beforeEach(() => {
+      cwMock.reset();
+      ecsMock.reset();
+      elbMock.reset();
+    });
+
+    it("ModifyListener sets our weights and keeps the rest of the default actions", async () => {
+      const world: World = { alarms: [], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] };
+      const third = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/canary/dddd";
+      (world.actions[1].ForwardConfig!.TargetGroups as Array<{ TargetGroupArn: string; Weight: number }>).push({ TargetGroupArn: third, Weight: 0 });
+      mockWorld(world);
+      await apply(clients(), IDS, [{ type: "setWeights", lambda: 0, fargate: 1 }]);
+      const call = elbMock.commandCalls(ModifyListenerCommand)[0].args[0].input;
+      assert.equal(call.ListenerArn, LISTENER);
+      const [auth, fwd] = call.DefaultActions ?? [];
+      assert.deepEqual(auth, listenerActions(1, 0)[0], "other actions untouched");
+      assert.equal(fwd.Type, "forward");
+      assert.equal(fwd.Order, 2);
+      assert.equal(fwd.TargetGroupArn, undefined);
+      assert.deepEqual(fwd.ForwardConfig, {
+        TargetGroups: [
+          { TargetGroupArn: LAMBDA_TG, Weight: 0 },
+          { TargetGroupArn: FARGATE_TG, Weight: 1 },
+          { TargetGroupArn: third, Weight: 0 },
+        ],
+        TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 300 },
+      });
+      assert.equal(elbMock.commandCalls(DescribeListenersCommand).length, 1, "read the listener once when not given");
+    });
+
+    it("converts a plain single-target forward into a weighted ForwardConfig", () => {
+      const next = listenerActionsWithWeights([{ Type: "forward", TargetGroupArn: LAMBDA_TG, Order: 1 }], IDS, { lambda: 1, fargate: 3 });
+      assert.deepEqual(next, [
+        {
+          Type: "forward",
+          Order: 1,
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: LAMBDA_TG, Weight: 1 }, { TargetGroupArn: FARGATE_TG, Weight: 3 }] },
+        },
+      ]);
+    });
+
+    it("UpdateService sets desiredCount on our service", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] });
+      await apply(clients(), IDS, [{ type: "scaleService", desiredCount: 3 }]);
+      assert.deepEqual(ecsMock.commandCalls(UpdateServiceCommand)[0].args[0].input, {
+        cluster: "api-cluster",
+        service: "api-fargate",
+        desiredCount: 3,
+      });
+    });
+
+    it("applies in order and stops at the first failure", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(0, 1), desired: 3, running: 3, health: [] });
+      elbMock.on(ModifyListenerCommand).rejects(new Error("Throttling"));
+      const applied: unknown[] = [];
+      await assert.rejects(
+        apply(clients(), IDS, [{ type: "setWeights", lambda: 1, fargate: 0 }, { type: "scaleService", desiredCount: 0 }], {
+          listenerDefaultActions: listenerActions(0, 1),
+          onApplied: (a) => applied.push(a),
+        }),
+        /Throttling/,
+      );
+      assert.equal(ecsMock.commandCalls(UpdateServiceCommand).length, 0, "no scale-down after a failed shift back");
+      assert.deepEqual(applied, []);
+    });
+
+    it("refuses both weights 0 and invalid values without calling AWS", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] });
+      await assert.rejects(apply(clients(), IDS, [{ type: "setWeights", lambda: 0, fargate: 0 }]), /both weights to 0/);
+      await assert.rejects(apply(clients(), IDS, [{ type: "setWeights", lambda: 1.5, fargate: 0 }]), /invalid weights/);
+      await assert.rejects(apply(clients(), IDS, [{ type: "scaleService", desiredCount: -1 }]), /invalid desiredCount/);
+      assert.equal(elbMock.commandCalls(ModifyListenerCommand).length + ecsMock.commandCalls(UpdateServiceCommand).length, 0);
+    });
+  });
+
+  describe("failover shell: handler end to end on mocked clients", () => {
+    beforeEach(() => {
+      cwMock.reset();
+      ecsMock.reset();
+      elbMock.reset();
+    });
+
+    it("walks alarm → scale up → healthy → shift → OK → shift back → cooldown → baseline, one step per invocation", async () => {
+      const world: World = {
+        alarms: [
+          { name: "api-throttles", state: "OK", at: T0 - 3_600_000 },
+          { name: "api-concurrency", state: "OK", at: T0 - 3_600_000 },
+        ],
+        actions: listenerActions(1, 0),
+        desired: 0,
+        running: 0,
+        health: [],
+      };
+      mockWorld(world);
+      let now = T0;
+      const lines: string[] = [];
+      const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, now: () => now, log: (l) => lines.push(l) });
+      const tick = { "detail-type": "Scheduled Event", source: "aws.events" };
+
+      let s = await handler(tick);
+      assert.deepEqual(s.actions, [], "normal: nothing to do");
+      assert.equal(s.trigger, "schedule");
+
+      world.alarms[0] = { name: "api-throttles", state: "ALARM", at: now };
+      const alarmEvent = {
+        "detail-type": "CloudWatch Alarm State Change",
+        source: "aws.cloudwatch",
+        detail: { alarmName: "api-throttles", state: { value: "ALARM", timestamp: new Date(now).toISOString().replace("Z", "+0000") } },
+      };
+      s = await handler(alarmEvent);
+      assert.equal(s.trigger, "alarm-event");
+      assert.deepEqual(s.actions, [{ type: "scaleService", desiredCount: 3 }]);
+      assert.equal(world.desired, 3);
+      s = await handler(alarmEvent); // duplicate delivery
+      assert.deepEqual(s.actions, [], "duplicate event is a no-op");
+
+      now += 60_000;
+      world.running = 3;
+      world.health = ["initial", "unhealthy", "initial"];
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [], "scaled but unhealthy: no weight shift");
+      assert.equal(s.phase, "waiting-for-healthy-targets");
+
+      now += 60_000;
+      world.health = ["healthy", "unhealthy", "initial"];
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [{ type: "setWeights", lambda: 0, fargate: 1 }]);
+      assert.deepEqual(weightsFromListenerActions(world.actions, IDS), { lambda: 0, fargate: 1 });
+      assert.deepEqual(world.actions[1].ForwardConfig?.TargetGroupStickinessConfig, { Enabled: true, DurationSeconds: 300 });
+
+      now += 60_000;
+      world.alarms[0] = { name: "api-throttles", state: "OK", at: now };
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [{ type: "setWeights", lambda: 1, fargate: 0 }], "shift back first, keep capacity");
+      s = await handler(alarmEvent); // the old ALARM event arrives late
+      assert.deepEqual(s.actions, [], "late ALARM event older than DescribeAlarms is ignored");
+
+      now += 5 * 60_000;
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [], "within cooldown");
+      now += 6 * 60_000;
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [{ type: "scaleService", desiredCount: 0 }]);
+      assert.equal(world.desired, 0);
+
+      assert.deepEqual(writes(), {
+        modify: [listenerActionsWithWeights(listenerActions(1, 0), IDS, { lambda: 0, fargate: 1 }), listenerActionsWithWeights(listenerActions(1, 0), IDS, { lambda: 1, fargate: 0 })],
+        update: [3, 0],
+      });
+      const last = JSON.parse(lines[lines.length - 1]) as { failover: FailoverSummary };
+      assert.deepEqual(last.failover.applied, [{ type: "scaleService", desiredCount: 0 }]);
+      assert.ok(last.failover.observed, "summary carries the observed state");
+    });
+
+    it("acts on an ALARM event newer than a lagging DescribeAlarms", async () => {
+      mockWorld({
+        alarms: [
+          { name: "api-throttles", state: "OK", at: T0 - 60_000 },
+          { name: "api-concurrency", state: "OK", at: T0 - 60_000 },
+        ],
+        actions: listenerActions(1, 0),
+        desired: 0,
+        running: 0,
+        health: [],
+      });
+      const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, now: () => T0, log: silent });
+      const s = await handler({
+        "detail-type": "CloudWatch Alarm State Change",
+        detail: { alarmName: "api-concurrency", state: { value: "ALARM", timestamp: "2026-11-01T12:00:00.000+0000" } },
+      });
+      assert.deepEqual(s.hint, { name: "api-concurrency", state: "ALARM", atMs: T0 });
+      assert.deepEqual(s.actions, [{ type: "scaleService", desiredCount: 3 }]);
+    });
+
+    it("parses only state-change events of watched alarms", () => {
+      const ev = (name: string, value: string, ts: string) => ({ "detail-type": "CloudWatch Alarm State Change", detail: { alarmName: name, state: { value, timestamp: ts } } });
+      assert.deepEqual(alarmHintFromEvent(ev("api-throttles", "OK", "2026-11-01T12:00:00.000+0000"), IDS.alarmNames), { name: "api-throttles", state: "OK", atMs: T0 });
+      assert.equal(alarmHintFromEvent(ev("someone-else", "ALARM", "2026-11-01T12:00:00.000Z"), IDS.alarmNames), undefined);
+      assert.equal(alarmHintFromEvent(ev("api-throttles", "BOGUS", "2026-11-01T12:00:00.000Z"), IDS.alarmNames), undefined);
+      assert.equal(alarmHintFromEvent(ev("api-throttles", "ALARM", "not a date"), IDS.alarmNames), undefined);
+      assert.equal(alarmHintFromEvent({ "detail-type": "Scheduled Event" }, IDS.alarmNames), undefined);
+      assert.equal(alarmHintFromEvent(null, IDS.alarmNames), undefined);
+    });
+
+    it("rejects bad ids when the handler is created (cold start), not later", () => {
+      assert.throws(() => createFailoverHandler({ clients: clients(), ids: { ...IDS, alarmNames: [] }, config: CONFIG }), /alarmNames/);
+      assert.throws(() => createFailoverHandler({ clients: clients(), ids: { ...IDS, listenerArn: "" }, config: CONFIG }), /listenerArn/);
+      assert.throws(
+        () => createFailoverHandler({ clients: clients(), ids: { ...IDS, fargateTargetGroupArn: LAMBDA_TG }, config: CONFIG }),
+        /must differ/,
+      );
+    });
+  });
+
+  describe("failover shell: time box", () => {
+    beforeEach(() => {
+      cwMock.reset();
+      ecsMock.reset();
+      elbMock.reset();
+    });
+
+    const hangingWorld = (): World => ({
+      alarms: [
+        { name: "api-throttles", state: "ALARM", at: T0 },
+        { name: "api-concurrency", state: "OK", at: T0 },
+      ],
+      actions: listenerActions(1, 0),
+      desired: 0,
+      running: 0,
+      health: [],
+    });
+
+    it("cuts a hanging read at the per-call timeout and aborts it", async () => {
+      mockWorld(hangingWorld());
+      ecsMock.on(DescribeServicesCommand).callsFake((_input, getClient) => {
+        void getClient;
+        return new Promise(() => undefined); // never settles, ignores the signal
+      });
+      const lines: string[] = [];
+      const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, callTimeoutMs: 150, log: (l) => lines.push(l) });
+      const started = Date.now();
+      await assert.rejects(handler({}), (err: Error) => err.name === "FailoverTimeoutError" && /ecs:DescribeServices/.test(err.message));
+      const took = Date.now() - started;
+      assert.ok(took < 1000, `took ${took} ms`);
+      const call = ecsMock.commandCalls(DescribeServicesCommand)[0];
+      const signal = ((call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
+      assert.equal(signal?.aborted, true, "the SDK request was aborted");
+      const summary = JSON.parse(lines[0]) as { failover: FailoverSummary };
+      assert.match(summary.failover.error ?? "", /FailoverTimeoutError/);
+      assert.equal(ecsMock.commandCalls(UpdateServiceCommand).length, 0, "nothing applied after a failed observation");
+    });
+
+    it("bounds the whole invocation by the Lambda's remaining time", async () => {
+      mockWorld(hangingWorld());
+      ecsMock.on(UpdateServiceCommand).callsFake(() => new Promise(() => undefined)); // the write hangs
+      const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, callTimeoutMs: 10_000, safetyMarginMs: 3000, log: silent });
+      const started = Date.now();
+      // 3.3 s left, 3 s margin → 300 ms budget, although one call may take 10 s.
+      await assert.rejects(handler({}, { getRemainingTimeInMillis: () => 3300 }), (err: Error) => err.name === "FailoverTimeoutError");
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 1000, `took ${took} ms`);
+    });
+
+    it("does not start a call once the budget is spent", async () => {
+      mockWorld(hangingWorld());
+      let now = T0;
+      // Each read "takes" 10 s of the injected clock.
+      const slow = async <T>(v: T): Promise<T> => {
+        now += 10_000;
+        return v;
+      };
+      ecsMock.on(DescribeServicesCommand).callsFake(() => slow({ services: [{ status: "ACTIVE", desiredCount: 0, runningCount: 0 }] }));
+      const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, now: () => now, budgetMs: 5000, log: silent });
+      await assert.rejects(handler({}), /budget exhausted/);
+      assert.equal(ecsMock.commandCalls(UpdateServiceCommand).length, 0);
+    });
+  });
+
+  describe("failover shell: IAM", () => {
+    it("lists exactly the actions the shell calls", () => {
+      // Every `new XxxCommand(` in shell.ts, mapped to its IAM action, must be in the list, and vice versa.
+      const source = fs.readFileSync(path.join(__dirname, "../../../functions/failover/shell.ts"), "utf8");
+      const prefixOf: Record<string, string> = {
+        DescribeAlarms: "cloudwatch",
+        DescribeServices: "ecs",
+        UpdateService: "ecs",
+        DescribeListeners: "elasticloadbalancing",
+        DescribeTargetHealth: "elasticloadbalancing",
+        ModifyListener: "elasticloadbalancing",
+      };
+      const used = new Set<string>();
+      for (const m of source.matchAll(/new (\w+)Command\(/g)) {
+        assert.ok(prefixOf[m[1]], `unmapped command ${m[1]}`);
+        used.add(`${prefixOf[m[1]]}:${m[1]}`);
+      }
+      assert.deepEqual([...used].sort(), FAILOVER_IAM_ACTIONS.map((a) => a.action).sort());
+    });
+
+    it("scopes what AWS can scope and uses * only where it must", () => {
+      const statements = failoverIamStatements({ listenerArn: LISTENER, serviceArn: "arn:aws:ecs:us-east-1:123456789012:service/api-cluster/api-fargate" });
+      const byAction = new Map<string, string | string[]>();
+      for (const s of statements) for (const a of s.Action) byAction.set(a, s.Resource);
+      assert.deepEqual([...byAction.keys()].sort(), FAILOVER_IAM_ACTIONS.map((a) => a.action).sort());
+      assert.equal(byAction.get("elasticloadbalancing:ModifyListener"), LISTENER);
+      assert.equal(byAction.get("ecs:UpdateService"), "arn:aws:ecs:us-east-1:123456789012:service/api-cluster/api-fargate");
+      assert.equal(byAction.get("ecs:DescribeServices"), "arn:aws:ecs:us-east-1:123456789012:service/api-cluster/api-fargate");
+      assert.equal(byAction.get("elasticloadbalancing:DescribeListeners"), "*");
+      assert.equal(byAction.get("elasticloadbalancing:DescribeTargetHealth"), "*");
+      assert.equal(byAction.get("cloudwatch:DescribeAlarms"), "*");
+      for (const a of FAILOVER_IAM_ACTIONS) {
+        assert.equal(byAction.get(a.action) === "*", !a.resourceLevel || a.action === "cloudwatch:DescribeAlarms", a.action);
+      }
+      const scoped = failoverIamStatements({ listenerArn: LISTENER, serviceArn: "arn:x", alarmArns: ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-throttles"] });
+      assert.deepEqual(scoped.find((s) => s.Action.includes("cloudwatch:DescribeAlarms"))?.Resource, [
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-throttles",
+      ]);
+      assert.throws(() => failoverIamStatements({ listenerArn: "", serviceArn: "arn:x" }), /listenerArn/);
+    });
+
+    it("creates time-boxed real clients without network access", async () => {
+      const c = createFailoverClients({ region: "us-east-1" });
+      assert.equal(typeof c.cloudwatch.send, "function");
+      assert.equal(await c.ecs.config.maxAttempts(), 2);
+    });
+  });
+});
