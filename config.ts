@@ -19,6 +19,13 @@ export const LOG_RETENTION_DAYS: readonly number[] = [
 ];
 /** Lambda's hard limit. */
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+/**
+ * This project's ceiling for any function timeout: request/response functions behind an ALB or API
+ * Gateway (29 s integration limit) gain nothing from more, and a runaway function is billed for all of it.
+ */
+export const PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS = 60;
+/** AWS API services that may get interface endpoints instead of going through NAT. */
+export const INTERFACE_ENDPOINT_SERVICES: readonly string[] = ["logs", "monitoring", "ecr.api", "ecr.dkr", "elasticloadbalancing", "ecs", "sts", "lambda"];
 /** memcached treats a relative expiry above 30 days as an absolute Unix time. */
 export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
 
@@ -27,6 +34,7 @@ export interface NetworkConfig {
   azCount: number;
   subnetPrefixLength: number;
   natMode: NatMode;
+  interfaceEndpoints: string[];
 }
 
 export interface CacheClusterConfig {
@@ -42,12 +50,14 @@ export interface CacheHandlerConfig {
   ttlSeconds: number;
   timeoutSeconds: number;
   memoryMb: number;
+  reservedConcurrency: number;
 }
 
 export interface ServiceConfig {
   lambdaReservedConcurrency: number;
   lambdaMemoryMb: number;
   lambdaTimeoutSeconds: number;
+  lambdaProvisionedConcurrency: number;
   fargateCpu: number;
   fargateMemoryMb: number;
   fargateBaselineCount: number;
@@ -144,6 +154,20 @@ class Collector {
     return v === "true";
   }
 
+  /** A JSON array of strings (how the CLI passes `type: array` config). */
+  stringList(key: string): string[] {
+    const v = this.raw(key);
+    if (v === undefined) return [];
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parsed;
+    } catch {
+      // fall through to the error below
+    }
+    this.fail(key, v, "must be a list of strings, e.g. [\"logs\", \"ecr.api\"]");
+    return [];
+  }
+
   optional(key: string): string | undefined {
     return this.raw(key);
   }
@@ -163,6 +187,8 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
   const azCount = c.integer("azCount", 2, 6);
   const subnetPrefixLength = c.integer("subnetPrefixLength", 16, 28);
   const natMode = c.oneOf("natMode", NAT_MODES, c.string("natMode") as NatMode);
+  const interfaceEndpoints = c.stringList("interfaceEndpoints");
+  for (const svc of interfaceEndpoints) c.oneOf("interfaceEndpoints", INTERFACE_ENDPOINT_SERVICES, svc);
 
   const vpc = parseCidr(vpcCidr);
   if (vpcCidr && !vpc) {
@@ -215,11 +241,12 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
       c.fail("upstreamUrl", upstreamUrl, "must be an absolute http:// or https:// base URL without credentials, query or fragment");
     }
   }
-  const timeoutSeconds = c.integer("lambdaTimeoutSeconds", 1, LAMBDA_MAX_TIMEOUT_SECONDS);
+  const timeoutSeconds = c.integer("lambdaTimeoutSeconds", 1, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS);
   const memoryMb = c.integer("lambdaMemoryMb", 128, 10240);
   const ttlSeconds = c.integer("cacheTtlSeconds", 1, MEMCACHED_MAX_RELATIVE_TTL_SECONDS);
-  const upstreamTimeoutMs = c.integer("upstreamTimeoutMs", 100, LAMBDA_MAX_TIMEOUT_SECONDS * 1000);
-  if (upstreamTimeoutMs > timeoutSeconds * 1000 - 1000) {
+  const upstreamTimeoutMs = c.integer("upstreamTimeoutMs", 100, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS * 1000);
+  const cacheReservedConcurrency = c.integer("cacheLambdaReservedConcurrency", 1, 1000);
+  if (timeoutSeconds >= 1 && timeoutSeconds <= PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS && upstreamTimeoutMs > timeoutSeconds * 1000 - 1000) {
     c.fail(
       "upstreamTimeoutMs",
       upstreamTimeoutMs,
@@ -249,7 +276,8 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
   const service: ServiceConfig = {
     lambdaReservedConcurrency: c.integer("apiLambdaReservedConcurrency", 1, 1000),
     lambdaMemoryMb: c.integer("apiLambdaMemoryMb", 128, 10240),
-    lambdaTimeoutSeconds: c.integer("apiLambdaTimeoutSeconds", 1, LAMBDA_MAX_TIMEOUT_SECONDS),
+    lambdaTimeoutSeconds: c.integer("apiLambdaTimeoutSeconds", 1, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS),
+    lambdaProvisionedConcurrency: c.integer("apiLambdaProvisionedConcurrency", 0, 1000),
     fargateCpu,
     fargateMemoryMb,
     fargateBaselineCount,
@@ -283,10 +311,10 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
 
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return {
-    network: { vpcCidr, azCount, subnetPrefixLength, natMode },
+    network: { vpcCidr, azCount, subnetPrefixLength, natMode, interfaceEndpoints },
     api,
     cache: { nodeType, nodeCount, azMode, engineVersion },
-    cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb },
+    cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb, reservedConcurrency: cacheReservedConcurrency },
     service,
     logRetentionDays,
   };
@@ -296,4 +324,48 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
 export function loadStackConfig(): StackConfig {
   const config = new pulumi.Config(PROJECT);
   return parseStackConfig((key) => config.get(key));
+}
+
+/** Tags every stack must carry on every taggable resource (via the provider's defaultTags). */
+export const REQUIRED_TAGS: readonly string[] = ["project", "stack", "owner", "costCentre"];
+
+export interface AwsProviderSettings {
+  region: string;
+  profile?: string;
+  defaultTags: Record<string, string>;
+}
+
+/**
+ * Validate `aws:region` and `aws:defaultTags` (`{ tags: { project, stack, owner, costCentre } }`).
+ * The `stack` tag must name the stack it is deployed as, so cost reports never mix stacks.
+ */
+export function parseAwsProviderSettings(read: RawConfigReader, stack: string): AwsProviderSettings {
+  const problems: string[] = [];
+  const region = read("region")?.trim() ?? "";
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) problems.push(`aws:region = ${JSON.stringify(region || undefined)}: must be an AWS region such as us-east-1`);
+  let tags: Record<string, string> = {};
+  const raw = read("defaultTags");
+  try {
+    const parsed = raw ? (JSON.parse(raw) as { tags?: unknown }) : undefined;
+    if (parsed && typeof parsed.tags === "object" && parsed.tags !== null && !Array.isArray(parsed.tags)) {
+      tags = Object.fromEntries(Object.entries(parsed.tags as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    }
+  } catch {
+    // reported below as missing tags
+  }
+  const missing = REQUIRED_TAGS.filter((t) => !tags[t]);
+  if (missing.length > 0) {
+    problems.push(`aws:defaultTags = ${raw ?? "undefined"}: must be { tags: { ${REQUIRED_TAGS.join(", ")} } }; missing ${missing.join(", ")}`);
+  } else if (tags.stack !== stack) {
+    problems.push(`aws:defaultTags = ${raw}: tags.stack must be "${stack}" (the stack being deployed), not "${tags.stack}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const profile = read("profile");
+  return { region, defaultTags: tags, ...(profile ? { profile } : {}) };
+}
+
+/** The explicit AWS provider's settings for the current stack. */
+export function loadAwsProviderSettings(): AwsProviderSettings {
+  const aws = new pulumi.Config("aws");
+  return parseAwsProviderSettings((key) => aws.get(key), pulumi.getStack());
 }

@@ -2,23 +2,35 @@
  * serverless-cache: composes the components from the stack's validated config.
  * `pulumi up --stack dev` (or prod) deploys; tests run this same file under Pulumi mocks.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CacheFunction } from "./components/CacheFunction";
 import { CachedPrivateApi } from "./components/CachedPrivateApi";
 import { HybridLambdaFargateService } from "./components/HybridLambdaFargateService";
 import { MemcachedCluster } from "./components/MemcachedCluster";
 import { MultiAzNetwork } from "./components/MultiAzNetwork";
-import { loadStackConfig } from "./config";
+import { loadAwsProviderSettings, loadStackConfig } from "./config";
 
 const config = loadStackConfig();
+const awsSettings = loadAwsProviderSettings();
 const stack = pulumi.getStack();
+
+// One explicit provider, built from aws:region, aws:profile and aws:defaultTags, so every taggable
+// resource carries project/stack/owner/costCentre (and tests can see it: default providers are invisible under mocks).
+const provider = new aws.Provider(`aws-${stack}`, {
+  region: awsSettings.region as aws.Region,
+  profile: awsSettings.profile,
+  defaultTags: { tags: awsSettings.defaultTags },
+});
+const withProvider = { providers: [provider] };
 
 const network = new MultiAzNetwork(`net-${stack}`, {
   cidrBlock: config.network.vpcCidr,
   azCount: config.network.azCount,
   subnetPrefixLength: config.network.subnetPrefixLength,
   natMode: config.network.natMode,
-});
+  interfaceEndpoints: config.network.interfaceEndpoints,
+}, withProvider);
 
 const cache = new MemcachedCluster(`cache-${stack}`, {
   vpcId: network.vpcId,
@@ -28,7 +40,7 @@ const cache = new MemcachedCluster(`cache-${stack}`, {
   nodeCount: config.cache.nodeCount,
   azMode: config.cache.azMode,
   engineVersion: config.cache.engineVersion,
-});
+}, withProvider);
 
 const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   vpcId: network.vpcId,
@@ -41,8 +53,9 @@ const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   ttlSeconds: config.cacheHandler.ttlSeconds,
   timeoutSeconds: config.cacheHandler.timeoutSeconds,
   memorySize: config.cacheHandler.memoryMb,
+  reservedConcurrency: config.cacheHandler.reservedConcurrency,
   logRetentionDays: config.logRetentionDays,
-});
+}, withProvider);
 cache.allowFrom("cache-handler", cacheFunction.securityGroupId);
 
 const service = new HybridLambdaFargateService(`svc-${stack}`, {
@@ -58,6 +71,7 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
     reservedConcurrency: config.service.lambdaReservedConcurrency,
     memorySize: config.service.lambdaMemoryMb,
     timeoutSeconds: config.service.lambdaTimeoutSeconds,
+    provisionedConcurrency: config.service.lambdaProvisionedConcurrency,
   },
   fargate: {
     cpu: config.service.fargateCpu,
@@ -68,7 +82,7 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
   failover: { cooldownSeconds: config.service.failoverCooldownSeconds },
   alb: { internetFacing: config.service.albInternetFacing, certificateArn: config.service.albCertificateArn },
   logRetentionDays: config.logRetentionDays,
-});
+}, withProvider);
 
 // The private REST API in front of the service: cache keys from the declared routes.
 const api = new CachedPrivateApi(`api-${stack}`, {
@@ -94,7 +108,7 @@ const api = new CachedPrivateApi(`api-${stack}`, {
   throttleBurstLimit: config.api.throttleBurstLimit,
   logRetentionDays: config.logRetentionDays,
   manageAccountCloudWatchRole: config.api.manageAccountLogRole,
-});
+}, withProvider);
 
 export const vpcId = network.vpcId;
 export const availabilityZones = network.availabilityZones;

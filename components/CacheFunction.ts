@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, settingsFromEnv } from "../functions/cacheHandler";
+import { p99DurationAlarm } from "./lambdaAlarms";
 import { runtimeProvidedPackages } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
@@ -37,6 +38,12 @@ export interface CacheFunctionArgs {
    * @default 512
    */
   memorySize?: number;
+  /**
+   * Reserved concurrency: a hard cap on parallel executions (and so on cost and on connections to
+   * memcached), and a guarantee that other functions cannot starve this one.
+   * @default 20
+   */
+  reservedConcurrency?: number;
   /**
    * CloudWatch Logs retention of the function's log group.
    * @default 14
@@ -114,6 +121,7 @@ export class CacheFunction extends pulumi.ComponentResource {
       architectures: ["arm64"],
       timeout: timeoutSeconds,
       memorySize: args.memorySize ?? 512,
+      reservedConcurrentExecutions: args.reservedConcurrency ?? 20,
       vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [securityGroup.id] },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
       environment: {
@@ -130,6 +138,8 @@ export class CacheFunction extends pulumi.ComponentResource {
       callbackFactory: () => createCacheHandler(settingsFromEnv(process.env)),
       codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
     }, { parent: this, dependsOn: [logGroup] });
+
+    p99DurationAlarm(name, fn.name, timeoutSeconds, child);
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;

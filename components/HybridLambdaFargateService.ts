@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
 import { createFailoverClients, createFailoverHandler } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
+import { p99DurationAlarm } from "./lambdaAlarms";
 import { runtimeProvidedPackages } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
@@ -54,10 +55,18 @@ export interface HybridLambdaFargateServiceArgs {
     /** @default 512 */
     memorySize?: number;
     /**
-     * Timeout in seconds, 1 to 900.
+     * Timeout in seconds, 1 to 900 (config.ts caps it at the project maximum of 60).
      * @default 10
      */
     timeoutSeconds?: number;
+    /**
+     * Provisioned concurrency (prod option). When > 0 each deploy publishes a version, a `live`
+     * alias points at it with this many pre-initialised environments, and the ALB targets the
+     * alias: no cold starts up to that concurrency. Billed per hour even when idle. Must not exceed
+     * `reservedConcurrency`.
+     * @default 0 (off: the ALB targets $LATEST)
+     */
+    provisionedConcurrency?: number;
   };
   fargate?: {
     /**
@@ -146,6 +155,10 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     const child = { parent: this };
     const reservedConcurrency = args.lambda?.reservedConcurrency ?? 10;
     const lambdaTimeout = args.lambda?.timeoutSeconds ?? 10;
+    const provisioned = args.lambda?.provisionedConcurrency ?? 0;
+    if (provisioned < 0 || provisioned > reservedConcurrency) {
+      throw new Error(`HybridLambdaFargateService ${name}: lambda.provisionedConcurrency ${provisioned} must be from 0 to reservedConcurrency (${reservedConcurrency})`);
+    }
     const baselineCount = args.fargate?.baselineCount ?? 0;
     const failoverCount = args.fargate?.failoverCount ?? 2;
     const retention = args.logRetentionDays ?? 14;
@@ -297,12 +310,31 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       timeout: lambdaTimeout,
       memorySize: args.lambda?.memorySize ?? 512,
       reservedConcurrentExecutions: reservedConcurrency,
+      publish: provisioned > 0,
       vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [lambdaSg.id] },
       loggingConfig: { logFormat: "JSON", logGroup: apiLogs.name },
       environment: { variables: appEnvironment },
       callbackFactory: () => createApiLambdaHandler(process.env),
       codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
     }, { parent: this, dependsOn: [apiLogs] });
+
+    // With provisioned concurrency the ALB must target the alias that carries it, not $LATEST.
+    const liveAlias = provisioned > 0
+      ? new aws.lambda.Alias(`${name}-api-live`, {
+        name: "live",
+        functionName: apiFunction.name,
+        functionVersion: apiFunction.version,
+        description: "Published version with provisioned concurrency; the ALB target",
+      }, child)
+      : undefined;
+    if (liveAlias) {
+      new aws.lambda.ProvisionedConcurrencyConfig(`${name}-api-live`, {
+        functionName: apiFunction.name,
+        qualifier: liveAlias.name,
+        provisionedConcurrentExecutions: provisioned,
+      }, child);
+    }
+    p99DurationAlarm(`${name}-api`, apiFunction.name, lambdaTimeout, child);
 
     const lambdaTargetGroup = new aws.lb.TargetGroup(`${name}-fn`, {
       targetType: "lambda",
@@ -315,10 +347,11 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       function: apiFunction.name,
       principal: "elasticloadbalancing.amazonaws.com",
       sourceArn: lambdaTargetGroup.arn,
+      qualifier: liveAlias?.name,
     }, child);
     new aws.lb.TargetGroupAttachment(`${name}-fn`, {
       targetGroupArn: lambdaTargetGroup.arn,
-      targetId: apiFunction.arn,
+      targetId: liveAlias ? liveAlias.arn : apiFunction.arn,
     }, { parent: this, dependsOn: [albInvoke] });
 
     // ---- The container runtime of the same app.
@@ -575,6 +608,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       },
       codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
     }, { parent: this, dependsOn: [failoverLogs] });
+
+    p99DurationAlarm(`${name}-failover`, failoverFunction.name, 30, child);
 
     const alarmRule = new aws.cloudwatch.EventRule(`${name}-alarms`, {
       description: `State changes of the ${name} throttling alarms (these alarms only)`,

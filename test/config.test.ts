@@ -42,8 +42,16 @@ describe("config validation", () => {
     { name: "bad node type", set: { cacheNodeType: "t4g.micro" }, key: "cacheNodeType", says: /cache\.t4g\.micro/ },
     { name: "too many nodes", set: { cacheNodeCount: "41" }, key: "cacheNodeCount", says: /1 to 40/ },
     { name: "old engine", set: { cacheEngineVersion: "1.4.5" }, key: "cacheEngineVersion", says: /1\.6\.x/ },
-    { name: "Lambda timeout above 900", set: { lambdaTimeoutSeconds: "901" }, key: "lambdaTimeoutSeconds", says: /1 to 900/ },
-    { name: "Lambda timeout zero", set: { lambdaTimeoutSeconds: "0" }, key: "lambdaTimeoutSeconds", says: /1 to 900/ },
+    { name: "Lambda timeout of 15 minutes", set: { lambdaTimeoutSeconds: "900" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
+    { name: "Lambda timeout above the project maximum", set: { lambdaTimeoutSeconds: "61" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
+    { name: "Lambda timeout zero", set: { lambdaTimeoutSeconds: "0" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
+    { name: "API Lambda timeout above the project maximum", set: { apiLambdaTimeoutSeconds: "120" }, key: "apiLambdaTimeoutSeconds", says: /1 to 60/ },
+    { name: "negative provisioned concurrency", set: { apiLambdaProvisionedConcurrency: "-1" }, key: "apiLambdaProvisionedConcurrency", says: /0 to 1000/ },
+    { name: "cache Lambda without reserved concurrency", set: { cacheLambdaReservedConcurrency: "0" }, key: "cacheLambdaReservedConcurrency", says: /1 to 1000/ },
+    { name: "unknown interface endpoint", set: { interfaceEndpoints: '["s4"]' }, key: "interfaceEndpoints", says: /"s4".*one of logs, monitoring/ },
+    { name: "interface endpoints not a list", set: { interfaceEndpoints: "logs" }, key: "interfaceEndpoints", says: /list of strings/ },
+    { name: "unknown API cache size", set: { apiCacheSizeGb: "1" }, key: "apiCacheSizeGb", says: /one of 0\.5, 1\.6, 6\.1/ },
+    { name: "API cache TTL above an hour", set: { apiCacheTtlSeconds: "3601" }, key: "apiCacheTtlSeconds", says: /0 .* to 3600/ },
     { name: "memory below 128", set: { lambdaMemoryMb: "64" }, key: "lambdaMemoryMb", says: /128 to 10240/ },
     { name: "memory above 10240", set: { lambdaMemoryMb: "10241" }, key: "lambdaMemoryMb", says: /128 to 10240/ },
     { name: "fractional memory", set: { lambdaMemoryMb: "512.5" }, key: "lambdaMemoryMb", says: /whole number/ },
@@ -88,7 +96,7 @@ describe("config validation", () => {
     await assert.rejects(runProgram("dev", { natMode: "triple", lambdaTimeoutSeconds: "1200" }), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.match(err.message, /serverless-cache:natMode = "triple": must be one of perAz, single/);
-      assert.match(err.message, /serverless-cache:lambdaTimeoutSeconds = 1200: must be a whole number from 1 to 900/);
+      assert.match(err.message, /serverless-cache:lambdaTimeoutSeconds = 1200: must be a whole number from 1 to 60/);
       return true;
     });
   });

@@ -206,3 +206,31 @@ for (const stack of ["dev", "prod"] as const) {
     });
   });
 }
+
+describe("tags and provider", function () {
+  this.timeout(60_000);
+  for (const stack of ["dev", "prod"]) {
+    it(`${stack}: every AWS resource goes through the one provider that carries the stack's default tags`, async () => {
+      const run = await runProgram(stack);
+      const providers = run.ofType("pulumi:providers:aws");
+      assert.equal(providers.length, 1);
+      const tags = JSON.parse(providers[0].inputs.defaultTags).tags;
+      assert.deepEqual(Object.keys(tags).sort(), ["costCentre", "owner", "project", "stack"]);
+      assert.equal(tags.stack, stack);
+      assert.equal(tags.project, "serverless-cache");
+      assert.equal(providers[0].inputs.region, "us-east-1");
+      const custom = run.resources.filter((r) => r.type.startsWith("aws:"));
+      assert.ok(custom.length > 50);
+      const untagged = custom.filter((r) => !r.provider?.includes("pulumi:providers:aws"));
+      assert.deepEqual(untagged.map((r) => `${r.type} ${r.name}`), []);
+    });
+  }
+
+  it("rejects default tags that are missing a key or name another stack", async () => {
+    await assert.rejects(runProgram("dev", { "aws:defaultTags": JSON.stringify({ tags: { project: "p", stack: "dev" } }) }), /missing owner, costCentre/);
+    await assert.rejects(
+      runProgram("dev", { "aws:defaultTags": JSON.stringify({ tags: { project: "p", stack: "prod", owner: "o", costCentre: "c" } }) }),
+      /tags\.stack must be "dev"/,
+    );
+  });
+});

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import { runProgram, type ProgramRun } from "../support/program";
 
 const EXPECTED = {
-  dev: { reserved: 10, baseline: 0, failover: 2, cpu: "256", memory: "512" },
-  prod: { reserved: 200, baseline: 1, failover: 6, cpu: "512", memory: "1024" },
+  dev: { reserved: 10, baseline: 0, failover: 2, cpu: "256", memory: "512", provisioned: 0 },
+  prod: { reserved: 200, baseline: 1, failover: 6, cpu: "512", memory: "1024", provisioned: 2 },
 } as const;
 
 for (const stack of ["dev", "prod"] as const) {
@@ -38,7 +38,20 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(perm.inputs.sourceArn, tg.state.arn);
       const attach = run.one("aws:lb/targetGroupAttachment:TargetGroupAttachment");
       assert.equal(attach.inputs.targetGroupArn, tg.state.arn);
-      assert.equal(attach.inputs.targetId, apiFn().state.arn);
+      if (want.provisioned > 0) {
+        // prod: the ALB targets the published `live` alias that carries provisioned concurrency.
+        const alias = run.one("aws:lambda/alias:Alias");
+        assert.equal(apiFn().inputs.publish, true);
+        assert.equal(alias.inputs.functionVersion, apiFn().state.version);
+        assert.equal(attach.inputs.targetId, alias.state.arn);
+        assert.equal(perm.inputs.qualifier, alias.inputs.name);
+        const pc = run.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig");
+        assert.equal(pc.inputs.qualifier, alias.inputs.name);
+        assert.equal(pc.inputs.provisionedConcurrentExecutions, want.provisioned);
+      } else {
+        assert.equal(run.ofType("aws:lambda/alias:Alias").length, 0);
+        assert.equal(attach.inputs.targetId, apiFn().state.arn);
+      }
     });
 
     it("runs Fargate tasks in the private subnets without public IPs, health-checked on /health", () => {
@@ -84,7 +97,7 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("wires throttling alarms -> an EventBridge rule for these alarms only -> the failover Lambda", () => {
-      const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.namespace === "AWS/Lambda");
+      const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => ["Throttles", "ConcurrentExecutions"].includes(a.inputs.metricName));
       assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ConcurrentExecutions", "Throttles"]);
       for (const a of alarms) assert.equal(a.inputs.dimensions.FunctionName, apiFn().state.name);
       const concurrency = alarms.find((a) => a.inputs.metricName === "ConcurrentExecutions")!;
@@ -141,3 +154,38 @@ for (const stack of ["dev", "prod"] as const) {
     });
   });
 }
+
+describe("Lambda guardrails (every function, both stacks)", function () {
+  this.timeout(60_000);
+  for (const stack of ["dev", "prod"]) {
+    it(`${stack}: reserved concurrency, timeout within the project maximum, p99-duration alarm and log retention on every function`, async () => {
+      const run = await runProgram(stack);
+      const functions = run.ofType("aws:lambda/function:Function");
+      assert.equal(functions.length, 3);
+      const durationAlarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.metricName === "Duration");
+      for (const fn of functions) {
+        assert.ok(fn.inputs.reservedConcurrentExecutions >= 1, `${fn.name} reserved concurrency`);
+        assert.ok(fn.inputs.timeout >= 1 && fn.inputs.timeout <= 60, `${fn.name} timeout ${fn.inputs.timeout}`);
+        const alarm = durationAlarms.find((a) => a.inputs.dimensions.FunctionName === fn.state.name);
+        assert.ok(alarm, `${fn.name} has a duration alarm`);
+        assert.equal(alarm.inputs.extendedStatistic, "p99");
+        assert.equal(alarm.inputs.threshold, fn.inputs.timeout * 800);
+        const logGroup = run.ofType("aws:cloudwatch/logGroup:LogGroup").find((g) => g.state.name === fn.inputs.loggingConfig.logGroup);
+        assert.ok(logGroup && logGroup.inputs.retentionInDays > 0, `${fn.name} logs to a group with retention`);
+      }
+      for (const g of run.ofType("aws:cloudwatch/logGroup:LogGroup")) assert.ok(g.inputs.retentionInDays > 0, `${g.name} retention`);
+    });
+  }
+
+  it("prod reaches ECR and CloudWatch Logs through interface endpoints in every private subnet", async () => {
+    const run = await runProgram("prod");
+    const endpoints = run.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface" && e.name.startsWith("net-"));
+    assert.deepEqual(endpoints.map((e) => e.inputs.serviceName).sort(), ["com.amazonaws.us-east-1.ecr.api", "com.amazonaws.us-east-1.ecr.dkr", "com.amazonaws.us-east-1.logs"]);
+    for (const e of endpoints) {
+      assert.equal(e.inputs.privateDnsEnabled, true);
+      assert.equal(e.inputs.subnetIds.length, 3);
+    }
+    const dev = await runProgram("dev");
+    assert.equal(dev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface" && e.name.startsWith("net-")).length, 0);
+  });
+});

@@ -14,6 +14,8 @@ export interface MockResource {
   inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON by nature
   state: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- ditto
   parent?: string;
+  /** Provider reference ("<provider urn>::<provider id>") for custom resources with an explicit provider. */
+  provider?: string;
   urn: string;
 }
 
@@ -110,7 +112,7 @@ export async function runProgram(stack: string, overrides: Record<string, string
     newResource(args) {
       const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
       const id = `${args.name}-id`;
-      resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, urn: `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}` });
+      resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, provider: args.provider, urn: `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}` });
       return { id, state };
     },
     call(args) {

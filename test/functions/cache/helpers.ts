@@ -1,6 +1,7 @@
 // Shared helpers for the cache tests. Everything talks to REAL memcached processes; the only fake is
 // a tiny TCP server that answers `config get cluster` the way ElastiCache does (discovery tests).
 import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
 import { freePort } from "../../support/memcached";
 import type { CacheLogger, CacheMetrics } from "../../../functions/cache";
@@ -107,6 +108,8 @@ export interface OwnedMemcached {
   readonly address: string;
   readonly port: number;
   signal(sig: NodeJS.Signals): void;
+  /** SIGSTOP, then wait until the kernel reports the process stopped (delivery is asynchronous). */
+  pause(): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -131,6 +134,24 @@ export async function spawnMemcached(extraArgs: string[] = []): Promise<OwnedMem
     address: `127.0.0.1:${port}`,
     port,
     signal(sig) { if (proc?.pid) process.kill(proc.pid, sig); },
+    async pause() {
+      const pid = proc?.pid;
+      if (!pid) throw new Error("memcached not running");
+      process.kill(pid, "SIGSTOP");
+      const until = Date.now() + 2000;
+      // Every thread must be stopped (state T), or a request may still be answered.
+      const stopped = (): boolean => {
+        try {
+          return fs.readdirSync(`/proc/${pid}/task`).every((tid) => / [Tt] /.test(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").replace(/^.*\)/, "")));
+        } catch {
+          return false;
+        }
+      };
+      while (!stopped()) {
+        if (Date.now() > until) throw new Error("memcached did not stop");
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    },
     async stop() {
       const p = proc;
       proc = undefined;

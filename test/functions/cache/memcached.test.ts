@@ -242,31 +242,27 @@ describe("cache/memcached tier (real memcached)", function () {
   it("bounds latency on a hung node (SIGSTOP) and ejects it", async () => {
     const [x, y] = await Promise.all([spawnMemcached(), spawnMemcached()]);
     try {
-      const rec = recorder(); const t0 = Date.now();
-      const cache = track(mk("hung", [x.address, y.address], { logger: { ...rec.logger, debug: (m: string, e?: unknown) => { if (m !== "memjs") rec.logs.push({ level: `debug@${Date.now() - t0}`, message: m, extra: e }); }, warn: (m: string, e?: unknown) => { rec.logs.push({ level: `warn@${Date.now() - t0}`, message: m, extra: e }); } } }));
+      const cache = track(mk("hung", [x.address, y.address]));
       const keys = keysOf(40, "hung");
       await Promise.all(keys.map((k) => cache.getOrLoad(k, async () => k)));
       const xKeys = keys.filter((k) => cache.memcached!.nodeFor(cache.storageKey(k)) === x.address);
-      const tStop = Date.now();
-      x.signal("SIGSTOP");
+      await x.pause();
       let worst = 0;
       for (const k of xKeys) {
         const t = Date.now();
         const r = await cache.getOrLoad(k, async () => k);
         worst = Math.max(worst, Date.now() - t);
-        rec.logs.push({ level: `loop@${Date.now() - t0}`, message: `${k} ${r.source} ${Date.now() - t}ms node=${cache.memcached!.nodeFor(cache.storageKey(k))}` });
         assert.equal(r.value, k);
       }
       assert.ok(worst < FAST.opTimeoutMs + FAST.connectTimeoutMs + 100, `worst ${worst} ms`);
-      assert.deepEqual(cache.memcached!.ejectedNodes(), [x.address], `${JSON.stringify(rec.logs)} stop@${tStop - t0} now@${Date.now() - t0} xKeys=${xKeys.length}`);
+      assert.deepEqual(cache.memcached!.ejectedNodes(), [x.address]);
       // Once ejected, x's keys are served quickly from y.
       const t = Date.now();
-      rec.logs.push({ level: `again@${t - t0}`, message: "" });
       const again = await Promise.all(xKeys.map((k) => cache.getOrLoad(k, async () => k)));
       assert.ok(Date.now() - t < 50, `ejected node still slows requests: ${Date.now() - t} ms`);
       // Stored on y since the ejection (the first key's write still went to x and timed out).
       const hits = again.filter((r) => r.source === "HIT-L2").length;
-      assert.ok(hits >= xKeys.length - 2, `${hits} of ${xKeys.length} served from y ${JSON.stringify(again.map((r) => r.source))} ${JSON.stringify(rec.logs)} stop@${tStop - t0}`);
+      assert.ok(hits >= xKeys.length - 2, `${hits} of ${xKeys.length} served from y`);
     } finally {
       x.signal("SIGCONT");
       await Promise.all([x.stop(), y.stop()]);
@@ -277,7 +273,7 @@ describe("cache/memcached tier (real memcached)", function () {
     const m = await spawnMemcached(["-b", "1"]);
     const fillers: net.Socket[] = [];
     try {
-      m.signal("SIGSTOP");
+      await m.pause();
       // Fill the listen backlog so that new connects hang (SYNs dropped).
       for (let i = 0; i < 4; i++) { const s = net.connect(m.port, "127.0.0.1"); s.on("error", () => undefined); fillers.push(s); }
       await sleep(50);

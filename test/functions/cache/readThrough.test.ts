@@ -195,7 +195,7 @@ describe("cache/getOrLoad (real memcached + real upstream)", function () {
         const cache = createTwoTierCache({ namespace: ns(), memcached: { servers: [m.address], opTimeoutMs: 2000, connectTimeoutMs: 2000 } });
         caches.push(cache);
         await cache.getOrLoad("warm", async () => 0);
-        m.signal("SIGSTOP");
+        await m.pause();
         const start = Date.now();
         const r = await cache.getOrLoad("k", async () => "from upstream", { deadline: start + 300 });
         assert.equal(r.value, "from upstream");
