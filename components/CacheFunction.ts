@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createCacheHandler, settingsFromEnv } from "../functions/cacheHandler";
+import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { runtimeProvidedPackages } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
@@ -131,11 +131,12 @@ export class CacheFunction extends pulumi.ComponentResource {
           UPSTREAM_URL: args.upstreamUrl,
           UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs),
           CACHE_TTL_SECONDS: String(args.ttlSeconds ?? 300),
+          POWERTOOLS_LOG_LEVEL: "WARN",
           NODE_OPTIONS: "--enable-source-maps",
         },
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
-      callbackFactory: () => createCacheHandler(settingsFromEnv(process.env)),
+      callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
       codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
     }, { parent: this, dependsOn: [logGroup] });
 

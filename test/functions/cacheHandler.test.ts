@@ -46,7 +46,7 @@ describe("cache Lambda: the archive Pulumi serializes, executed for real", funct
 
   /** Cold start: the deployed environment, pointed at loopback servers, then a fresh module load. */
   function coldStart(overrides: Record<string, string> = {}): Handler {
-    process.env = { ...savedEnv, ...env, MEMCACHED_SERVERS: memcached.address, UPSTREAM_URL: upstream.url, ...overrides };
+    process.env = { ...savedEnv, ...env, MEMCACHED_SERVERS: memcached.address, MEMCACHED_CONFIG_ENDPOINT: memcached.address, UPSTREAM_URL: upstream.url, ...overrides };
     return lambda.load<Handler>("handler");
   }
 
@@ -75,14 +75,14 @@ describe("cache Lambda: the archive Pulumi serializes, executed for real", funct
     upstream.behaviour = { ...upstream.behaviour, body: '{"changed":true}' };
     const second = await handler({ ...event, queryStringParameters: { a: "1", b: "2" } }, lambdaContext(timeoutSeconds * 1000));
     assert.equal(second.statusCode, 200);
-    assert.match(second.headers["x-cache"], /^HIT/);
+    assert.equal(second.headers["x-cache"], "HIT-L1", "same environment: in-process hit");
     assert.deepEqual(JSON.parse(second.body), { id: 1, title: "first" }, "served from cache, not the changed upstream");
     assert.equal(upstream.requests.length, 1, "upstream not called on a hit");
 
     // A second execution environment (fresh module) shares memcached: still a hit.
     const other = coldStart();
     const third = await other(event, lambdaContext(timeoutSeconds * 1000));
-    assert.match(third.headers["x-cache"], /^HIT/);
+    assert.equal(third.headers["x-cache"], "HIT-L2", "new environment: memcached hit");
     assert.equal(upstream.requests.length, 1);
   });
 
@@ -128,6 +128,46 @@ describe("cache Lambda: the archive Pulumi serializes, executed for real", funct
     const next = await handler({ httpMethod: "GET", path: "/todos/500" }, lambdaContext(timeoutSeconds * 1000));
     assert.equal(next.statusCode, 200, "the error was not cached");
     assert.equal(upstream.requests.length, 2);
+  });
+
+  it("serves a stale answer (x-cache: STALE) when the upstream fails after the TTL", async () => {
+    const handler = coldStart({ CACHE_TTL_SECONDS: "1", CACHE_STALE_TTL_SECONDS: "60" });
+    upstream.behaviour = { ...upstream.behaviour, status: 200, body: '{"v":"old"}', delayMs: 0 };
+    const first = await handler({ httpMethod: "GET", path: "/todos/stale" }, lambdaContext(timeoutSeconds * 1000));
+    assert.equal(first.headers["x-cache"], "MISS");
+    await new Promise((r) => setTimeout(r, 1100));
+    upstream.behaviour = { ...upstream.behaviour, status: 503, body: "down" };
+    try {
+      const res = await handler({ httpMethod: "GET", path: "/todos/stale" }, lambdaContext(timeoutSeconds * 1000));
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers["x-cache"], "STALE");
+      assert.deepEqual(JSON.parse(res.body), { v: "old" });
+    } finally {
+      upstream.behaviour = { ...upstream.behaviour, status: 200 };
+    }
+  });
+
+  it("never runs past the Lambda deadline: a short remaining time cuts the upstream call", async () => {
+    const handler = coldStart({ UPSTREAM_TIMEOUT_MS: "5000" });
+    upstream.behaviour = { ...upstream.behaviour, status: 200, delayMs: 3000 };
+    try {
+      const started = Date.now();
+      const res = await handler({ httpMethod: "GET", path: "/todos/deadline" }, lambdaContext(1000));
+      const elapsed = Date.now() - started;
+      assert.equal(res.statusCode, 504);
+      assert.ok(elapsed < 1000, `answered after ${elapsed} ms, inside the 1000 ms the context allowed`);
+    } finally {
+      upstream.behaviour = { ...upstream.behaviour, delayMs: 0 };
+    }
+  });
+
+  it("answers 405 to non-GET and 400 to a malformed event, without crashing", async () => {
+    const handler = coldStart();
+    const post = await handler({ httpMethod: "POST", path: "/todos/1" }, lambdaContext(timeoutSeconds * 1000));
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, "GET");
+    const bad = await handler(null, lambdaContext(timeoutSeconds * 1000));
+    assert.equal(bad.statusCode, 400);
   });
 
   it("answers 504 before the Lambda timeout when the upstream hangs", async () => {
