@@ -128,12 +128,24 @@ async function main(): Promise<void> {
   const ourL2 = async (): Promise<void> => { await l2Only.getOrLoad("hot", load, { ttlSeconds: 3600 }); };
   await timeSequential(3000, rawGet);
   await timeSequential(3000, ourL2);
+  // The machine's loopback latency drifts between runs and even within one (2 shared vCPUs, memcached
+  // on the same cores), so besides the pooled percentiles the ratio is taken per pair of adjacent
+  // blocks and the median of those ratios is reported.
   const rawSamples: number[] = [];
   const l2Samples: number[] = [];
-  for (let block = 0; block < 8; block++) {
-    rawSamples.push(...(await timeSequential(3000, rawGet)));
-    l2Samples.push(...(await timeSequential(3000, ourL2)));
+  const blockRatiosP50: number[] = [];
+  const blockRatiosP99: number[] = [];
+  for (let block = 0; block < 16; block++) {
+    const r = await timeSequential(1500, rawGet);
+    const o = await timeSequential(1500, ourL2);
+    rawSamples.push(...r);
+    l2Samples.push(...o);
+    const rs = stats(r);
+    const os_ = stats(o);
+    blockRatiosP50.push(os_.p50 / rs.p50);
+    blockRatiosP99.push(os_.p99 / rs.p99);
   }
+  const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rawLat = stats(rawSamples);
   const l2Lat = stats(l2Samples);
 
@@ -160,10 +172,9 @@ async function main(): Promise<void> {
     tput.rawParse.push(await throughput(64, 700, rawParseOf));
     tput.l2.push(await throughput(64, 700, ourL2Of));
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rawTput = median(tput.raw);
-  const rawParseTput = median(tput.rawParse);
-  const l2Tput = median(tput.l2);
+  const rawTput = medianOf(tput.raw);
+  const rawParseTput = medianOf(tput.rawParse);
+  const l2Tput = medianOf(tput.l2);
   const l1Tput = await throughput(64, 2000, ourL1Of);
 
   // 4. Upstream offload: 20 000 requests, 200 Zipf keys (s = 1), 5 ms upstream, 64 concurrent.
@@ -203,8 +214,11 @@ async function main(): Promise<void> {
     latencyMicros: {
       rawMemjsGet: rawLat,
       ourL2Hit: l2Lat,
-      l2OverheadRatioP50: round(l2Lat.p50 / rawLat.p50, 2),
-      l2OverheadRatioP99: round(l2Lat.p99 / rawLat.p99, 2),
+      /** Median over 16 adjacent block pairs of (our block p50 / raw block p50). */
+      l2OverheadRatioP50: round(medianOf(blockRatiosP50), 2),
+      l2OverheadRatioP99: round(medianOf(blockRatiosP99), 2),
+      pooledRatioP50: round(l2Lat.p50 / rawLat.p50, 2),
+      blockRatiosP50: blockRatiosP50.map((x) => round(x, 2)),
       ourL1Hit: l1Lat,
     },
     throughputOpsPerSec64: {
@@ -228,7 +242,7 @@ async function main(): Promise<void> {
     `${pad("latency (sequential)", 34)}${pad("p50 µs", 10)}${pad("p99 µs", 10)}mean µs`,
     `${pad("raw memjs get", 34)}${pad(String(rawLat.p50), 10)}${pad(String(rawLat.p99), 10)}${rawLat.mean}`,
     `${pad("getOrLoad L2 hit (L1 off)", 34)}${pad(String(l2Lat.p50), 10)}${pad(String(l2Lat.p99), 10)}${l2Lat.mean}`,
-    `${pad("  ratio L2 hit / raw", 34)}${pad(`${results.latencyMicros.l2OverheadRatioP50}x`, 10)}${pad(`${results.latencyMicros.l2OverheadRatioP99}x`, 10)}`,
+    `${pad("  ratio L2/raw (median of blocks)", 34)}${pad(`${results.latencyMicros.l2OverheadRatioP50}x`, 10)}${pad(`${results.latencyMicros.l2OverheadRatioP99}x`, 10)}`,
     `${pad("getOrLoad L1 hit", 34)}${pad(String(l1Lat.p50), 10)}${pad(String(l1Lat.p99), 10)}${l1Lat.mean}`,
     "",
     `${pad("throughput, 64 concurrent callers", 34)}ops/s`,

@@ -91,6 +91,8 @@ export interface MemcachedTier {
   nodeFor(key: string): string | undefined;
   /** Current topology, undefined before the first discovery finished. */
   topology(): TopologyInfo | undefined;
+  /** memcached operations in flight right now (0 whenever getOrLoad has returned and nothing else runs). */
+  pendingOps(): number;
   /** Node ids currently ejected (skipped, or waiting for a successful probe). */
   ejectedNodes(): string[];
   /** Run discovery now (normally it runs by itself); resolves when done. */
@@ -368,7 +370,8 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     const connected = (server as unknown as ServerInternals).connected === true;
     const fullMs = o.opTimeoutMs + (connected ? 0 : o.connectTimeoutMs);
     const timerMs = Math.min(budget, fullMs);
-    st.pending.set(server, (st.pending.get(server) ?? 0) + 1);
+    const concurrent = st.pending.get(server) ?? 0;
+    st.pending.set(server, concurrent + 1);
     opStarted();
 
     return new Promise<T>((resolve) => {
@@ -405,8 +408,9 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
       }, timerMs);
       st.routedKey = key;
       st.routedIdx = idx;
-      // Batch the writes of one tick into one syscall: cork the connected socket, uncork on nextTick.
-      const sock = connected ? (server as unknown as ServerInternals)._socket : undefined;
+      // Under concurrency, batch the writes of one tick into one syscall: cork the connected socket,
+      // uncork on nextTick. A lone request (the Lambda case) is written at once.
+      const sock = connected && concurrent > 0 ? (server as unknown as ServerInternals)._socket : undefined;
       if (sock && !sock.destroyed && sock.writableCorked === 0) {
         sock.cork();
         process.nextTick(() => sock.uncork());
@@ -462,6 +466,10 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
 
     topology() {
       return st.topology ? { ...st.topology, nodes: [...st.topology.nodes] } : undefined;
+    },
+
+    pendingOps() {
+      return st.inflight;
     },
 
     ejectedNodes() {

@@ -223,6 +223,16 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
     return { env, bytes: r.bytes, failed: false };
   }
 
+  /**
+   * Release a lease, awaited: nothing is left in flight when the handler returns (Lambda freezes the
+   * process then; a timer of an operation left behind would fire after the thaw and wrongly count as
+   * a node failure). Without time left the lease simply expires.
+   */
+  async function releaseLease(t: MemcachedTier, lkey: string, deadline: number | undefined): Promise<void> {
+    const budget = cacheBudget(deadline);
+    if (budget >= 1) await t.delete(lkey, budget);
+  }
+
   /** A follower: poll memcached for the lease holder's value. */
   async function waitForLeader<T>(skey: string, deadline: number | undefined): Promise<{ env: Envelope<T>; bytes: number } | undefined> {
     const start = clock();
@@ -305,7 +315,7 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
         // our read and our add. One more round trip on a real miss, far cheaper than a needless load.
         const again = await readL2<T>(skey, deadline);
         if (again.env && classify(again.env, clock()) === "fresh") {
-          void t.delete(lkey, Infinity);
+          await releaseLease(t, lkey, deadline);
           l1?.set(skey, again.env, again.bytes);
           return result(again.env, "HIT-L2", clock());
         }
@@ -341,7 +351,7 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
       throw err;
     }
     const env = await store(skey, value, ttl, staleTtl, deadline);
-    if (leaseHeld && t) void t.delete(lkey, Infinity);
+    if (leaseHeld && t) await releaseLease(t, lkey, deadline);
     return result(env, "MISS", clock());
   }
 

@@ -12,6 +12,13 @@ export interface MemcachedServer {
   start(): Promise<void>;
 }
 
+// Safety net: every memcached a test (or bench) started dies with this process, even when a test
+// forgets stop() or mocha exits with --exit.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of running) p.kill("SIGKILL");
+});
+
 /** Ask the kernel for a free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,6 +58,9 @@ export async function startMemcached(extraArgs: string[] = []): Promise<Memcache
     proc = spawn("memcached", ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "64", ...userArgs, ...extraArgs], {
       stdio: ["ignore", "ignore", "pipe"],
     });
+    const child = proc;
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
     const exited = new Promise<never>((_, reject) =>

@@ -9,10 +9,10 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { startMemcached, freePort, type MemcachedServer } from "../../support/memcached";
 import { startUpstream, type Upstream } from "../../support/upstream";
 import {
-  createTwoTierCache, fetchUpstream, isUpstreamError, METRIC,
+  createTwoTierCache, fetchUpstream, isUpstreamError, leaseKey, METRIC,
   type CacheResult, type TwoTierCache, type TwoTierCacheOptions, type UpstreamResponse,
 } from "../../../functions/cache";
-import { recorder, sleep, spawnMemcached } from "./helpers";
+import { nodeHasKey, recorder, sleep, spawnMemcached } from "./helpers";
 
 const FAST = { opTimeoutMs: 100, connectTimeoutMs: 100 };
 
@@ -92,6 +92,7 @@ describe("cache/getOrLoad (real memcached + real upstream)", function () {
       const b = mk(name, { clock: clockB });
       const c = mk(name, { clock: clockB });
       await a.getOrLoad("k", async () => "old", { ttlSeconds: 60, staleTtlSeconds: 300 });
+      await a.close();
       let release!: () => void;
       const slow = b.getOrLoad("k", () => new Promise<string>((r) => { release = () => r("new"); }));
       await sleep(30); // b now holds the lease and waits for its loader
@@ -102,6 +103,17 @@ describe("cache/getOrLoad (real memcached + real upstream)", function () {
       assert.ok(Date.now() - t < 50);
       release();
       assert.equal((await slow).source, "MISS");
+    });
+
+    it("releases the lease before getOrLoad resolves (nothing left in flight when a Lambda freezes)", async () => {
+      const cache = mk(ns());
+      const r = await cache.getOrLoad("released", async () => 1);
+      assert.equal(r.source, "MISS");
+      assert.equal(cache.memcached!.pendingOps(), 0, "a memcached operation outlives the answer");
+      const lk = leaseKey(cache.storageKey("released"));
+      const owner = cache.memcached!.nodeFor(lk)!;
+      assert.equal(await nodeHasKey(owner, lk), false, "lease still held after the answer");
+      assert.equal(await nodeHasKey(cache.memcached!.nodeFor(cache.storageKey("released"))!, cache.storageKey("released")), true);
     });
 
     it("a process without a stale value waits for the lease holder's value instead of loading", async () => {
@@ -125,6 +137,7 @@ describe("cache/getOrLoad (real memcached + real upstream)", function () {
       const w = mk(name);
       const r = await w.getOrLoad("item", fromUpstream("/item"), { ttlSeconds: 60, staleTtlSeconds: 60 });
       assert.equal(r.source, "MISS");
+      await w.close();
     };
     const later = (name: string, offsetMs: number) => mk(name, { clock: () => Date.now() + offsetMs });
 
@@ -244,6 +257,7 @@ describe("cache/getOrLoad (real memcached + real upstream)", function () {
       const a = mk(name, { logger: rec.logger, metrics: rec.metrics });
       await a.getOrLoad("m", async () => 1);
       await a.getOrLoad("m", async () => 1);
+      await a.close();
       await mk(name, { logger: rec.logger, metrics: rec.metrics }).getOrLoad("m", async () => 1);
       await mk(name, { logger: rec.logger, metrics: rec.metrics }).getOrLoad("fails", async () => { throw new Error("x"); })
         .catch(() => undefined);
