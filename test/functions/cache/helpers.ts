@@ -114,6 +114,14 @@ export interface OwnedMemcached {
   start(): Promise<void>;
 }
 
+// Every memcached spawned here dies with the test process (even a SIGSTOPped one, even on --exit).
+const spawned = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of spawned) {
+    p.kill("SIGKILL");
+  }
+});
+
 export async function spawnMemcached(extraArgs: string[] = []): Promise<OwnedMemcached> {
   const port = await freePort();
   let proc: ChildProcess | undefined;
@@ -173,7 +181,8 @@ export async function spawnMemcached(extraArgs: string[] = []): Promise<OwnedMem
       const userArgs = process.getuid && process.getuid() === 0 ? ["-u", "root"] : [];
       proc = spawn("memcached", ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "64", ...userArgs, ...extraArgs], { stdio: "ignore" });
       const p = proc;
-      p.once("exit", () => { if (proc === p) proc = undefined; });
+      spawned.add(p);
+      p.once("exit", () => { spawned.delete(p); if (proc === p) proc = undefined; });
       await waitListening();
     },
   };
