@@ -43,6 +43,26 @@ export interface ApiDeps {
   instanceId?: string;
   /** Log sink. Default: JSON lines on stdout/stderr for warn and error. */
   log?: LogFn;
+  /**
+   * Request counter shared with another entry point of the same instance (the container's fast
+   * path), so /runtime's requestNumber and coldStart count every request. Default: the app's own.
+   */
+  stats?: InstanceStats;
+}
+
+/** Identity and request count of one app instance. Mutated, never reassigned. */
+export interface InstanceStats {
+  id: string;
+  startedAt: number;
+  requests: number;
+}
+
+/** An HTTP answer as plain data (no fetch Response), so a node:http path can write it directly. */
+export interface PlainAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** null when the status may carry no body (204/205). */
+  body: string | null;
 }
 
 /** Per-request facts the adapter knows and the app does not. Hono `Bindings`. */
@@ -153,6 +173,9 @@ function errorResponse(status: number, code: string, message: string, headers: R
 async function bodyWithinLimit(req: Request, max: number): Promise<boolean> {
   const declared = req.headers.get("content-length");
   if (declared !== null && /^[0-9]+$/.test(declared)) return Number(declared) <= max;
+  // No content-length and no transfer-encoding: HTTP/1.1 says there is no body. Touching req.body
+  // would make the Node adapter build a stream per request for nothing.
+  if (req.headers.get("transfer-encoding") === null) return true;
   if (!req.body) return true;
   const reader = req.body.getReader();
   let total = 0;
@@ -167,21 +190,78 @@ async function bodyWithinLimit(req: Request, max: number): Promise<boolean> {
   }
 }
 
-/** The app. Each call builds an independent instance (own counters, own instance id). */
-export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
+/**
+ * `GET /items/{id}?lang=` as plain data: read through the cache, upstream on a miss. Used by the
+ * app (wrapped into a Response) and by the container's node:http fast path, so both answer alike.
+ */
+export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, deadline: number | undefined) => Promise<PlainAnswer> {
   const namespace = deps.namespace ?? "api";
   const upstreamTimeoutMs = deps.upstreamTimeoutMs ?? 3000;
   const ttlSeconds = deps.ttlSeconds ?? 300;
   const staleTtlSeconds = deps.staleTtlSeconds ?? 3600;
+  const log = deps.log ?? jsonLineLog;
+  // The key is a SHA-256 of the validated identity; hot items are asked for again and again, so keep
+  // the last few thousand keys (mutated Map, never reassigned: it survives warm invocations).
+  const keys = new Map<string, string>();
+  const keyFor = (id: string, lang: string): string => {
+    const memo = `${id}\u0000${lang}`;
+    let key = keys.get(memo);
+    if (key === undefined) {
+      key = requestCacheKey(namespace, itemCacheRequest(id, lang));
+      if (keys.size >= 4096) keys.clear();
+      keys.set(memo, key);
+    }
+    return key;
+  };
+  return async (id, lang, deadline): Promise<PlainAnswer> => {
+    const url = itemUpstreamUrl(deps.upstreamUrl, id, lang);
+    try {
+      const result = await deps.cache.getOrLoad<CachedUpstreamAnswer>(
+        keyFor(id, lang),
+        async (ctx) => {
+          const answer = await fetchUpstream(url, {
+            timeoutMs: Math.max(1, Math.min(ctx.timeoutMs, upstreamTimeoutMs)),
+            signal: ctx.signal,
+            headers: { accept: "application/json" },
+          });
+          return { status: answer.status, contentType: answer.contentType, body: answer.body };
+        },
+        { ttlSeconds, staleTtlSeconds, deadline },
+      );
+      const value = result.value;
+      const status = value.status >= 200 && value.status < 300 ? value.status : 200;
+      return {
+        status,
+        headers: {
+          "content-type": value.contentType || "application/octet-stream",
+          "x-cache": result.source,
+          age: String(Math.max(0, Math.floor(result.ageSeconds))),
+          "x-served-by": deps.runtime,
+        },
+        // 204/205 may not carry a body (the Response constructor throws on one, even "").
+        body: status === 204 || status === 205 ? null : value.body,
+      };
+    } catch (e) {
+      if (!isUpstreamError(e)) throw e;
+      const answer = upstreamFailure(e.statusCode, e.upstreamStatus);
+      log("warn", "upstream failure", { id, lang, status: answer.status, upstreamStatus: e.upstreamStatus, ...describeError(e, false) });
+      return {
+        status: answer.status,
+        headers: { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store", "x-served-by": deps.runtime },
+        body: errorJson(answer.code, answer.message),
+      };
+    }
+  };
+}
+
+/** The app. Each call builds an independent instance (own counters, own instance id). */
+export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
   const routeOptions: RouteOptions = { ...DEFAULT_ROUTE_OPTIONS, ...deps.routeOptions };
   routeOptions.slowDefaultMs = Math.min(routeOptions.slowDefaultMs, routeOptions.slowMaxMs);
   const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const log = deps.log ?? jsonLineLog;
-  const instance = {
-    id: deps.instanceId ?? randomUUID(),
-    startedAt: Date.now(),
-    requests: 0,
-  };
+  const instance: InstanceStats = deps.stats ?? { id: deps.instanceId ?? randomUUID(), startedAt: Date.now(), requests: 0 };
+  const answerItem = createItemAnswerer(deps);
   const servedBy = { "x-served-by": deps.runtime };
 
   const handleRoute = async (route: Route, req: Request, env: RequestEnv, requestNumber: number): Promise<Response> => {
@@ -217,38 +297,8 @@ export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
         return json(200, { sleptMs: route.ms }, { "cache-control": "no-store" });
       }
       case "item": {
-        const key = requestCacheKey(namespace, itemCacheRequest(route.id, route.lang));
-        const url = itemUpstreamUrl(deps.upstreamUrl, route.id, route.lang);
-        try {
-          const result = await deps.cache.getOrLoad<CachedUpstreamAnswer>(
-            key,
-            async (ctx) => {
-              const answer = await fetchUpstream(url, {
-                timeoutMs: Math.max(1, Math.min(ctx.timeoutMs, upstreamTimeoutMs)),
-                signal: ctx.signal,
-                headers: { accept: "application/json" },
-              });
-              return { status: answer.status, contentType: answer.contentType, body: answer.body };
-            },
-            { ttlSeconds, staleTtlSeconds, deadline: env.deadline },
-          );
-          const value = result.value;
-          const status = value.status >= 200 && value.status < 300 ? value.status : 200;
-          // 204/205 may not carry a body (the Response constructor throws on one, even "").
-          return new Response(status === 204 || status === 205 ? null : value.body, {
-            status,
-            headers: {
-              "content-type": value.contentType || "application/octet-stream",
-              "x-cache": result.source,
-              age: String(Math.max(0, Math.floor(result.ageSeconds))),
-            },
-          });
-        } catch (e) {
-          if (!isUpstreamError(e)) throw e;
-          const answer = upstreamFailure(e.statusCode, e.upstreamStatus);
-          log("warn", "upstream failure", { id: route.id, lang: route.lang, status: answer.status, upstreamStatus: e.upstreamStatus, ...describeError(e, false) });
-          return errorResponse(answer.status, answer.code, answer.message);
-        }
+        const answer = await answerItem(route.id, route.lang, env.deadline);
+        return new Response(answer.body, { status: answer.status, headers: answer.headers });
       }
     }
   };
@@ -279,7 +329,7 @@ export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
     if (!decision.ok) return errorResponse(decision.status, decision.code, decision.message, { ...decision.headers, ...servedBy });
     instance.requests += 1;
     const res = await handleRoute(decision.route, req, env, instance.requests);
-    res.headers.set("x-served-by", deps.runtime);
+    if (!res.headers.has("x-served-by")) res.headers.set("x-served-by", deps.runtime);
     return res;
   });
   return app;
