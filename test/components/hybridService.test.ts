@@ -189,3 +189,32 @@ describe("Lambda guardrails (every function, both stacks)", function () {
     assert.equal(dev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface" && e.name.startsWith("net-")).length, 0);
   });
 });
+
+describe("CachedPrivateApi composed in front of the hybrid service (index.ts)", function () {
+  this.timeout(60_000);
+  for (const stack of ["dev", "prod"]) {
+    it(`${stack}: integrations go through a VPC link straight to the service's ALB, which admits the link`, async () => {
+      const run = await runProgram(stack);
+      const alb = run.one("aws:lb/loadBalancer:LoadBalancer");
+      const integrations = run.ofType("aws:apigateway/integration:Integration");
+      assert.ok(integrations.length >= 3);
+      const link = run.one("aws:apigatewayv2/vpcLink:VpcLink");
+      for (const i of integrations) {
+        assert.equal(i.inputs.connectionType, "VPC_LINK");
+        assert.equal(i.inputs.connectionId, link.id);
+        assert.equal(i.inputs.integrationTarget, alb.state.arn);
+        assert.match(i.inputs.uri, new RegExp(`^http://${alb.state.dnsName.replace(/\./g, "\\.")}:80/`));
+      }
+      const albSg = alb.inputs.securityGroups[0];
+      const linkSg = link.inputs.securityGroupIds[0];
+      const rule = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").find((r) => r.inputs.securityGroupId === albSg && r.inputs.referencedSecurityGroupId === linkSg);
+      assert.ok(rule, "ALB admits the VPC link's security group");
+      assert.equal(rule.inputs.fromPort, 80);
+      const api = run.one("aws:apigateway/restApi:RestApi");
+      assert.equal(api.inputs.endpointConfiguration.types, "PRIVATE");
+      const stage = run.one("aws:apigateway/stage:Stage");
+      assert.equal(stage.inputs.stageName, stack);
+      assert.equal(stage.inputs.cacheClusterSize, stack === "prod" ? "1.6" : "0.5");
+    });
+  }
+});
