@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
-import { runtimeProvidedPackages } from "./lambdaPackaging";
+import { lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 export interface CacheFunctionArgs {
@@ -137,7 +137,7 @@ export class CacheFunction extends pulumi.ComponentResource {
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
       callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
-      codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
+      codePathOptions: lambdaCodePathOptions({ uses: ["memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics"] }),
     }, { parent: this, dependsOn: [logGroup] });
 
     p99DurationAlarm(name, fn.name, timeoutSeconds, child);

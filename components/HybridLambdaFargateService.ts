@@ -6,7 +6,7 @@ import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
 import { createFailoverClients, createFailoverHandler } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
 import { p99DurationAlarm } from "./lambdaAlarms";
-import { runtimeProvidedPackages } from "./lambdaPackaging";
+import { lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 /** Port the container server listens on (the Fargate target group's port). */
@@ -315,7 +315,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "JSON", logGroup: apiLogs.name },
       environment: { variables: appEnvironment },
       callbackFactory: () => createApiLambdaHandler(process.env),
-      codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
+      codePathOptions: lambdaCodePathOptions({ uses: ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"] }),
     }, { parent: this, dependsOn: [apiLogs] });
 
     // With provisioned concurrency the ALB must target the alias that carries it, not $LATEST.
@@ -606,7 +606,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           },
         });
       },
-      codePathOptions: { extraExcludePackages: runtimeProvidedPackages() },
+      codePathOptions: lambdaCodePathOptions({ uses: ["@aws-sdk/client-cloudwatch", "@aws-sdk/client-ecs", "@aws-sdk/client-elastic-load-balancing-v2"] }),
     }, { parent: this, dependsOn: [failoverLogs] });
 
     p99DurationAlarm(`${name}-failover`, failoverFunction.name, 30, child);
