@@ -1,0 +1,249 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+
+/**
+ * Runs the real program (index.ts) for a stack under Pulumi's mock engine, with the stack's real
+ * config and no credentials, and records every resource it registers: type, name, inputs, parent,
+ * provider and dependencies. Used by the unit tests and by the offline plan (`npm run plan`).
+ */
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "serverless-cache";
+
+/** One resource the program registered with the mock engine. */
+export interface MockResource {
+  type: string;
+  name: string;
+  id: string;
+  inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON by nature
+  state: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- ditto
+  /** The parent's URN (components' children), if any. */
+  parent?: string;
+  /** Whether a provider manages it (false for ComponentResources). */
+  custom: boolean;
+  /** URNs of the resources it depends on (explicit dependsOn and through its inputs). */
+  dependencies: string[];
+  /** For each input property, the URNs of the resources its value came from. */
+  propertyDependencies: Record<string, string[]>;
+  /** Provider reference ("<provider urn>::<provider id>") for custom resources with an explicit provider. */
+  provider?: string;
+  urn: string;
+}
+
+export interface ProgramRun {
+  stack: string;
+  resources: MockResource[];
+  /** The program's stack exports, resolved. */
+  outputs: Record<string, unknown>;
+  ofType(type: string): MockResource[];
+  byUrn(urn: string): MockResource | undefined;
+  one(type: string, namePart?: string): MockResource;
+  byId(id: string): MockResource | undefined;
+}
+
+/** The stacks this project defines: one Pulumi.<stack>.yaml each. */
+export function availableStacks(): string[] {
+  return fs.readdirSync(REPO_ROOT)
+    .map((f) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export class UnknownStackError extends Error {
+  constructor(readonly stack: string, readonly available: string[]) {
+    super(`unknown stack ${JSON.stringify(stack)}: no Pulumi.${stack}.yaml in ${REPO_ROOT}; allowed: ${available.join(", ")}`);
+    this.name = "UnknownStackError";
+  }
+}
+
+/** What the CLI would pass: Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml values, as strings. */
+export function stackConfig(stack: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+    config?: Record<string, { default?: unknown }>;
+  };
+  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack) || !fs.existsSync(file)) throw new UnknownStackError(stack, availableStacks());
+  const stackFile = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const out: Record<string, string> = {};
+  const str = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+  for (const [key, decl] of Object.entries(project.config ?? {})) {
+    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+    if (decl && typeof decl === "object" && "default" in decl) out[full] = str(decl.default);
+  }
+  for (const [key, value] of Object.entries(stackFile.config ?? {})) out[key] = str(value);
+  for (const [key, value] of Object.entries(overrides)) {
+    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+    if (value === undefined) delete out[full]; else out[full] = value;
+  }
+  return out;
+}
+
+const AZ_NAMES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
+
+/** Outputs the real provider would compute, for the types our components read back. */
+function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const arn = `arn:aws:mock:us-east-1:123456789012:${type.split(":").pop()}/${name}`;
+  switch (type) {
+    case "aws:elasticache/cluster:Cluster": {
+      const host = `${name}.abc123.cfg.use1.cache.amazonaws.com`;
+      const azs: string[] = inputs.preferredAvailabilityZones ?? [];
+      return {
+        clusterId: name,
+        clusterAddress: host,
+        configurationEndpoint: `${host}:${inputs.port ?? 11211}`,
+        cacheNodes: Array.from({ length: inputs.numCacheNodes ?? 1 }, (_, i) => ({
+          id: String(i + 1).padStart(4, "0"),
+          address: `${name}.abc123.000${i + 1}.use1.cache.amazonaws.com`,
+          port: inputs.port ?? 11211,
+          availabilityZone: azs[i] ?? AZ_NAMES[0],
+        })),
+        arn,
+      };
+    }
+    case "aws:lambda/function:Function":
+      return { name: inputs.name ?? name, arn, invokeArn: `${arn}/invocations`, qualifiedArn: `${arn}:$LATEST`, version: "$LATEST" };
+    case "aws:iam/role:Role":
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { name: inputs.name ?? name, arn };
+    case "aws:s3/bucket:Bucket":
+      return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { arn, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
+    case "aws:elasticache/subnetGroup:SubnetGroup":
+    case "aws:elasticache/parameterGroup:ParameterGroup":
+      return { name: inputs.name ?? name, arn };
+    default:
+      return { arn };
+  }
+}
+
+function clearProgramModules(): void {
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(REPO_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}test${path.sep}`) && !key.includes(`${path.sep}plan${path.sep}`)) {
+      delete require.cache[key];
+    }
+  }
+}
+
+async function settle(out: pulumi.Output<unknown>): Promise<unknown> {
+  return new Promise((resolve) => out.apply((v) => { resolve(v); return v; }));
+}
+
+/** What the engine is told about a resource besides its inputs. */
+interface Registration {
+  urn: string;
+  parent?: string;
+  dependencies: string[];
+  propertyDependencies: Record<string, string[]>;
+}
+
+/** The parts of the engine's RegisterResourceRequest (protobuf) read here. */
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+}
+interface MockMonitorInternals {
+  newUrn(parent: string, type: string, name: string): string;
+  registerResource(req: RegisterResourceRequest, callback: (...args: unknown[]) => void): Promise<void>;
+}
+
+/**
+ * The mock engine hands `newResource` only type, name and inputs. Parent and dependencies are in the
+ * registration request, so wrap the mock monitor's registerResource to note them first.
+ */
+function captureRegistrations(into: Map<string, Registration>): void {
+  // The mock monitor is internal to @pulumi/pulumi; getMonitor() types it as the gRPC client.
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorInternals;
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => { propertyDependencies[key] = deps.getUrnsList(); });
+    const parent = req.getParent() || undefined;
+    into.set(`${req.getType()}::${req.getName()}`, {
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      parent,
+      dependencies: req.getDependenciesList(),
+      propertyDependencies,
+    });
+    return original(req, callback);
+  };
+}
+
+/**
+ * Run index.ts for `stack` under Pulumi mocks with the stack's real config (plus overrides) and
+ * collect every registered resource. Config errors reject with the program's own error.
+ */
+export async function runProgram(stack: string, overrides: Record<string, string | undefined> = {}): Promise<ProgramRun> {
+  const config = stackConfig(stack, overrides);
+  const resources: MockResource[] = [];
+  const registrations = new Map<string, Registration>();
+  await pulumi.runtime.setMocks({
+    newResource(args) {
+      const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
+      const id = `${args.name}-id`;
+      const reg = registrations.get(`${args.type}::${args.name}`);
+      resources.push({
+        type: args.type,
+        name: args.name,
+        id,
+        inputs: args.inputs,
+        state,
+        provider: args.provider,
+        custom: args.custom ?? true,
+        parent: reg?.parent,
+        dependencies: reg?.dependencies ?? [],
+        propertyDependencies: reg?.propertyDependencies ?? {},
+        urn: reg?.urn ?? `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}`,
+      });
+      return { id, state };
+    },
+    call(args) {
+      switch (args.token) {
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+          return { names: AZ_NAMES.slice(0, 3), zoneIds: ["use1-az1", "use1-az2", "use1-az4"], state: "available" };
+        case "aws:index/getRegion:getRegion":
+          return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/test", userId: "test" };
+        case "aws:index/getPartition:getPartition":
+          return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        default:
+          return args.inputs;
+      }
+    },
+  }, PROJECT, stack, false);
+  captureRegistrations(registrations);
+  pulumi.runtime.setAllConfig(config);
+  clearProgramModules();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    outputs[key] = pulumi.Output.isInstance(value) ? await settle(value) : value;
+  }
+  // Let registrations that no export depends on finish.
+  let last = -1;
+  while (last !== resources.length) {
+    last = resources.length;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const run: ProgramRun = {
+    stack,
+    resources,
+    outputs,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    byUrn: (urn) => resources.find((r) => r.urn === urn),
+    one(type, namePart) {
+      const found = resources.filter((r) => r.type === type && (!namePart || r.name.includes(namePart)));
+      if (found.length !== 1) throw new Error(`expected one ${type}${namePart ? ` named *${namePart}*` : ""}, found ${found.length}`);
+      return found[0];
+    },
+    byId: (id) => resources.find((r) => r.id === id),
+  };
+  return run;
+}
