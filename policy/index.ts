@@ -1,0 +1,11 @@
+// The policy pack for real previews: `pulumi preview --stack <s> --policy-pack policy`.
+// Only the constructor lives here: it starts the analyzer server and never returns, so tests and the
+// offline plan import the policies from ./policies instead.
+import { PolicyPack } from "@pulumi/policy";
+import { policies } from "./policies";
+
+new PolicyPack("serverless-cache", {
+  description: "Invariants of the serverless-cache architecture: private networking, memcached isolation, Lambda guardrails, private cached API, private encrypted buckets, multi-AZ production.",
+  enforcementLevel: "mandatory",
+  policies,
+});
