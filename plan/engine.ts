@@ -43,6 +43,12 @@ export interface ProgramRun {
   byId(id: string): MockResource | undefined;
 }
 
+/** Config keys Pulumi.yaml declares, fully qualified (`serverless-cache:natMode`, `aws:region`, ...). */
+export function declaredConfigKeys(): string[] {
+  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, unknown> };
+  return Object.keys(project.config ?? {}).map((key) => (key.includes(":") ? key : `${PROJECT}:${key}`));
+}
+
 /** The stacks this project defines: one Pulumi.<stack>.yaml each. */
 export function availableStacks(): string[] {
   return fs.readdirSync(REPO_ROOT)
@@ -106,6 +112,7 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { name: inputs.name ?? name, arn, invokeArn: `${arn}/invocations`, qualifiedArn: `${arn}:$LATEST`, version: "$LATEST" };
     case "aws:iam/role:Role":
     case "aws:cloudwatch/logGroup:LogGroup":
+    case "aws:cloudwatch/eventRule:EventRule":
       return { name: inputs.name ?? name, arn };
     case "aws:s3/bucket:Bucket":
       return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };

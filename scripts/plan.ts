@@ -1,0 +1,163 @@
+/**
+ * npm run plan -- --stack <name> [options]
+ *
+ * The credential-free plan of a stack: runs the real program under Pulumi's mock engine with the
+ * stack's config, then prints the resource tree by component, the policy pack's verdicts and a
+ * monthly cost estimate, and writes a Markdown report (for a PR comment).
+ *
+ * Exit codes: 0 plan ok, 1 a mandatory policy failed, 2 bad arguments, stack, config, prices or
+ * assumptions, 3 an unexpected error.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError } from "../config";
+import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError } from "../plan/cost";
+import { availableStacks, declaredConfigKeys, PROJECT, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
+import { mandatoryFailures, runPolicies, type PolicyConfig } from "../plan/policyRunner";
+import { renderMarkdown, renderText, type Plan } from "../plan/report";
+import { policies } from "../policy/policies";
+
+export const USAGE = `usage: npm run plan -- --stack <name> [options]
+
+  --stack <name>            stack to plan (one of the Pulumi.<name>.yaml files)
+  --out <file>              Markdown report (default: out/plan-<stack>.md)
+  --json <file>             also write the plan as JSON
+  --config <key>=<value>    override one config key for this plan (repeatable), e.g. natMode=single
+  --prices <file>           price table (default: pricing/us-east-1.json)
+  --assumptions <file>      traffic assumptions (default: pricing/assumptions.json)
+  --policy-config <file>    policy config, as for pulumi --policy-pack-config
+  -h, --help                this text
+
+exit codes: 0 ok, 1 a mandatory policy failed, 2 bad input, 3 unexpected error`;
+
+export class UsageError extends Error {}
+
+export interface PlanOptions {
+  stack: string;
+  out: string;
+  json?: string;
+  overrides: Record<string, string>;
+  prices: string;
+  assumptions: string;
+  policyConfig?: string;
+}
+
+export function parseArgs(argv: string[]): PlanOptions | "help" {
+  const values: Record<string, string[]> = {};
+  const takesValue = new Set(["stack", "out", "json", "config", "prices", "assumptions", "policy-config"]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "-h" || arg === "--help") return "help";
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !takesValue.has(m[1])) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) throw new UsageError(`--${m[1]} needs a value`);
+    (values[m[1]] ??= []).push(value);
+  }
+  const one = (key: string): string | undefined => {
+    const v = values[key];
+    if (v && v.length > 1) throw new UsageError(`--${key} given ${v.length} times`);
+    return v?.[0];
+  };
+  const stack = one("stack");
+  if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
+  const overrides: Record<string, string> = {};
+  for (const kv of values.config ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--config ${JSON.stringify(kv)}: expected <key>=<value>`);
+    const key = kv.slice(0, eq);
+    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+    const declared = declaredConfigKeys();
+    if (!declared.includes(full) && !full.startsWith("aws:")) {
+      throw new UsageError(`--config ${key}: not a config key of this project; allowed: ${declared.map((k) => k.replace(`${PROJECT}:`, "")).join(", ")}`);
+    }
+    overrides[key] = kv.slice(eq + 1);
+  }
+  return {
+    stack,
+    out: one("out") ?? path.join("out", `plan-${stack}.md`),
+    json: one("json"),
+    overrides,
+    prices: one("prices") ?? path.join(REPO_ROOT, "pricing", "us-east-1.json"),
+    assumptions: one("assumptions") ?? path.join(REPO_ROOT, "pricing", "assumptions.json"),
+    policyConfig: one("policy-config"),
+  };
+}
+
+function readJson<T>(file: string, what: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new UsageError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Builds the plan; throws UsageError/UnknownStackError/ConfigError/PricingError on bad input. */
+export async function buildPlan(options: PlanOptions): Promise<Plan> {
+  const started = Date.now();
+  // Prices and assumptions first: they fail fast, before the program runs.
+  const prices = loadPriceTable(options.prices);
+  const assumptions = loadAssumptions(options.assumptions, options.stack);
+  const policyConfig = options.policyConfig ? readJson<PolicyConfig>(options.policyConfig, "policy config") : {};
+  const run = await runProgram(options.stack, options.overrides);
+  const verdicts = await runPolicies(run.resources, policies, policyConfig);
+  const cost = estimateMonthlyCost(run.resources, prices, assumptions);
+  return { stack: options.stack, resources: run.resources, verdicts, cost, elapsedMs: Date.now() - started };
+}
+
+function isInputError(err: unknown): boolean {
+  return err instanceof UsageError || err instanceof UnknownStackError || err instanceof ConfigError || err instanceof PricingError
+    || (err instanceof Error && err.name === "ConfigError");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let options: PlanOptions | "help";
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`plan: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const plan = await buildPlan(options);
+    process.stdout.write(`${renderText(plan)}\n`);
+    fs.mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
+    fs.writeFileSync(options.out, renderMarkdown(plan));
+    process.stdout.write(`\nMarkdown report: ${options.out}\n`);
+    if (options.json) {
+      fs.mkdirSync(path.dirname(path.resolve(options.json)), { recursive: true });
+      const { resources, ...rest } = plan;
+      fs.writeFileSync(options.json, `${JSON.stringify({ ...rest, resourceCount: resources.length }, null, 2)}\n`);
+    }
+    const failures = mandatoryFailures(plan.verdicts);
+    if (failures.length > 0) {
+      process.stderr.write(`plan: ${failures.length} mandatory polic${failures.length === 1 ? "y" : "ies"} failed: ${failures.map((f) => f.policy).join(", ")}\n`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    if (isInputError(err)) {
+      process.stderr.write(`plan: ${(err as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`plan: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return 3;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+    process.stderr.write(`plan: ${String(err)}\n`);
+    process.exit(3);
+  });
+}

@@ -1,0 +1,211 @@
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { CACHE_SIZES_GB } from "../../components/apiRoutes";
+import {
+  estimateMonthlyCost,
+  loadAssumptions,
+  loadPriceTable,
+  PricingError,
+  resolveAssumptions,
+  scheduleInvocationsPerMonth,
+  type CostEstimate,
+  type PriceTable,
+  type TrafficAssumptions,
+} from "../../plan/cost";
+import { REPO_ROOT, runProgram, type MockResource } from "../support/program";
+
+const price = (usd: number): { usd: number; unit: string; source: string } => ({ usd, unit: "u", source: "test" });
+
+/** A fixed copy of the us-east-1 prices (2026-11-27), so the expected sums below stay hand-computed. */
+const PRICES: PriceTable = {
+  region: "us-east-1", currency: "USD", asOf: "2026-11-27", hoursPerMonth: 730, source: "test fixture", notes: [],
+  prices: {
+    natGatewayHour: price(0.045), natGatewayDataGb: price(0.045), publicIpv4Hour: price(0.005),
+    albHour: price(0.0225), albLcuHour: price(0.008), fargateVcpuHourArm: price(0.03238), fargateGbHourArm: price(0.00356),
+    lambdaGbSecondArm: price(0.0000133334), lambdaRequestsMillion: price(0.2), lambdaProvisionedGbSecondArm: price(0.0000033334),
+    lambdaProvisionedDurationGbSecondArm: price(0.0000077778), apiGatewayRestRequestsMillion: price(3.5),
+    interfaceEndpointHour: price(0.01), interfaceEndpointDataGb: price(0.01), cloudwatchAlarmMonth: price(0.1),
+    cloudwatchCustomMetricMonth: price(0.3), cloudwatchDashboardMonth: price(3), cloudwatchLogsIngestGb: price(0.5),
+    cloudwatchLogsStorageGbMonth: price(0.03), ecrStorageGbMonth: price(0.1), s3StandardGbMonth: price(0.023),
+    elasticacheNodeHour: { "cache.t4g.micro": price(0.016), "cache.t4g.small": price(0.032), "cache.m7g.large": price(0.158) },
+    apiGatewayCacheHour: { "0.5": price(0.02), "1.6": price(0.038), "6.1": price(0.2) },
+  },
+};
+
+const ASSUMPTIONS: TrafficAssumptions = {
+  apiRequestsPerMonth: 10_000_000, apiCacheHitRatio: 0.8, avgResponseKb: 10, lambdaShareOfBackend: 1, apiLambdaAvgDurationMs: 20,
+  cacheHandlerInvocationsPerMonth: 0, cacheHandlerAvgDurationMs: 10, failoverAvgDurationMs: 100, natGbPerMonth: 100,
+  interfaceEndpointGbPerMonth: 10, logsGbPerMonth: 2, customMetrics: 5, ecrImageGb: 0, s3GbStored: 0,
+};
+
+/** A hand-built stack: resources linked by URN the way the engine records them. */
+function stack(): MockResource[] {
+  const urn = (type: string, name: string): string => `urn:pulumi:t::p::${type}::${name}`;
+  const list: MockResource[] = [];
+  const add = (type: string, name: string, inputs: Record<string, unknown>, links: Record<string, MockResource[]> = {}, parent?: MockResource): MockResource => {
+    const r: MockResource = {
+      type, name, id: `${name}-id`, inputs, state: { ...inputs, arn: `arn:${name}` }, custom: !type.startsWith("serverless-cache:"),
+      parent: parent?.urn, dependencies: [], propertyDependencies: Object.fromEntries(Object.entries(links).map(([k, v]) => [k, v.map((x) => x.urn)])),
+      urn: urn(type, name),
+    };
+    list.push(r);
+    return r;
+  };
+  const net = add("serverless-cache:network:MultiAzNetwork", "net", {});
+  const subnetA = add("aws:ec2/subnet:Subnet", "a", { availabilityZone: "us-east-1a" }, {}, net);
+  add("aws:ec2/subnet:Subnet", "b", { availabilityZone: "us-east-1b" }, {}, net);
+  for (const i of [0, 1]) {
+    add("aws:ec2/eip:Eip", `eip-${i}`, {}, {}, net);
+    add("aws:ec2/natGateway:NatGateway", `nat-${i}`, { subnetId: "a-id" }, { subnetId: [subnetA] }, net);
+  }
+  add("aws:ec2/vpcEndpoint:VpcEndpoint", "logs", { vpcEndpointType: "Interface", serviceName: "com.amazonaws.us-east-1.logs", subnetIds: ["a-id", "b-id"] }, {}, net);
+  add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", { vpcEndpointType: "Gateway", serviceName: "com.amazonaws.us-east-1.s3" }, {}, net);
+  add("aws:elasticache/cluster:Cluster", "mc", { engine: "memcached", nodeType: "cache.t4g.small", numCacheNodes: 3 });
+  const svc = add("serverless-cache:service:HybridLambdaFargateService", "svc", {});
+  add("aws:lb/loadBalancer:LoadBalancer", "alb", { internal: true, subnets: ["a-id", "b-id"] }, {}, svc);
+  const td = add("aws:ecs/taskDefinition:TaskDefinition", "td", { cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } }, {}, svc);
+  add("aws:ecs/service:Service", "ecs", { desiredCount: 2 }, { taskDefinition: [td] }, svc);
+  const api = add("aws:lambda/function:Function", "api", { architectures: ["arm64"], memorySize: 1024 }, {}, svc);
+  add("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "pc", { provisionedConcurrentExecutions: 1 }, { functionName: [api] }, svc);
+  const failover = add("aws:lambda/function:Function", "failover", { architectures: ["arm64"] }, {}, svc);
+  const tick = add("aws:cloudwatch/eventRule:EventRule", "tick", { scheduleExpression: "rate(5 minutes)" }, {}, svc);
+  add("aws:cloudwatch/eventTarget:EventTarget", "tick-target", {}, { arn: [failover], rule: [tick] }, svc);
+  add("aws:cloudwatch/metricAlarm:MetricAlarm", "simple", { metricName: "Errors" });
+  add("aws:cloudwatch/metricAlarm:MetricAlarm", "ratio", { metricQueries: [{ id: "m1", metric: {} }, { id: "m2", metric: {} }, { id: "e1", expression: "m1/m2" }] });
+  add("aws:cloudwatch/logGroup:LogGroup", "logs", { retentionInDays: 14 });
+  add("aws:apigateway/restApi:RestApi", "rest", {});
+  add("aws:apigateway/stage:Stage", "stage", { cacheClusterEnabled: true, cacheClusterSize: "6.1" });
+  return list;
+}
+
+function line(est: CostEstimate, driver: string): number {
+  const found = est.lines.filter((l) => l.driver === driver);
+  assert.equal(found.length, 1, `one line "${driver}" in ${JSON.stringify(est.lines.map((l) => l.driver))}`);
+  return found[0].monthlyUsd;
+}
+
+function close(actual: number, expected: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) < 1e-6, `${what}: ${actual} != ${expected}`);
+}
+
+describe("cost estimate", () => {
+  describe("against a hand-computed example", () => {
+    const est = estimateMonthlyCost(stack(), PRICES, ASSUMPTIONS);
+    // Every expected value below was computed by hand from the fixture prices and assumptions.
+    const expected: Array<[string, number]> = [
+      ["NAT gateway hours", 65.70], //              2 NAT × 730 h × 0.045
+      ["NAT gateway data processing", 4.50], //    100 GB × 0.045
+      ["Public IPv4 addresses", 7.30], //          2 EIP × 730 h × 0.005 (internal ALB: none)
+      ["Interface endpoint logs", 14.60], //       2 AZ × 730 h × 0.01 (the S3 gateway endpoint is free)
+      ["Interface endpoint data processing", 0.10], // 10 GB × 0.01
+      ["ElastiCache cache.t4g.small node hours", 70.08], // 3 nodes × 730 h × 0.032
+      ["API Gateway cache 6.1 GB", 146.00], //     730 h × 0.20
+      ["API Gateway REST requests", 35.00], //     10 M × 3.50
+      ["ALB hours", 16.425], //                    730 h × 0.0225
+      // backend = 10 M × (1 − 0.8) = 2 M; 2 M × 10 KB = 19.0735 GB / 730 h = 0.0261281 GB/h;
+      // Lambda target: / 0.4 = 0.0653203 LCU (beats 0.761 req/s / 25 = 0.0304); × 730 h × 0.008
+      ["ALB capacity units (LCU)", 0.38147],
+      ["Fargate vCPU hours", 47.2748], //          2 tasks × 1 vCPU × 730 h × 0.03238
+      ["Fargate memory GB-hours", 10.3952], //     2 tasks × 2 GB × 730 h × 0.00356
+      ["Lambda api requests", 0.40], //            2 M × 0.20 / M
+      ["Lambda api duration", 0.311112], //        2 M × 0.020 s × 1 GB = 40,000 GB-s × 0.0000077778 (provisioned rate)
+      ["Lambda api provisioned concurrency", 8.7601752], // 1 × 1 GB × 730 h × 3600 s × 0.0000033334
+      ["Lambda failover requests", 0.001752], //   rate(5 minutes): 12/h × 730 h = 8,760 × 0.20 / M
+      ["Lambda failover duration", 0.00146001], // 8,760 × 0.1 s × 0.125 GB (128 MB default) = 109.5 GB-s × 0.0000133334
+      ["CloudWatch alarms", 0.30], //              1 + 2 metrics (the expression is free) × 0.10
+      ["CloudWatch Logs ingestion", 1.00], //      2 GB × 0.50
+      ["CloudWatch Logs storage", 0.028], //       2 GB × 14 d / 30 × 0.03
+      ["CloudWatch custom metrics (EMF)", 1.50], // 5 × 0.30
+    ];
+    for (const [driver, usd] of expected) {
+      it(`${driver}: $${usd}`, () => close(line(est, driver), usd, driver));
+    }
+    it("has exactly those lines (no ECR, S3 or dashboard line without such resources)", () => {
+      assert.deepEqual(est.lines.map((l) => l.driver).sort(), expected.map(([d]) => d).sort());
+    });
+    it("fixed $386.8351752 + usage $43.22379401 = total $430.05896921", () => {
+      close(est.fixedUsd, 386.8351752, "fixed");
+      close(est.usageUsd, 43.22379401, "usage");
+      close(est.totalUsd, 430.05896921, "total");
+    });
+    it("a stage-cache hit ratio of 0 sends every request to the ALB and the Lambda", () => {
+      const noHits = estimateMonthlyCost(stack(), PRICES, { ...ASSUMPTIONS, apiCacheHitRatio: 0 });
+      close(line(noHits, "Lambda api requests"), 2.0, "10 M × 0.20 / M");
+    });
+  });
+
+  describe("the real stacks", () => {
+    it("dev: fixed cost is $109.385 by hand", async () => {
+      const run = await runProgram("dev");
+      const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
+      // NAT 1×730×0.045 = 32.85; EIP 730×0.005 = 3.65; execute-api endpoint 2 AZ×730×0.01 = 14.60;
+      // 2 × cache.t4g.micro × 730 × 0.016 = 23.36; API cache 0.5 GB 730×0.02 = 14.60; ALB 16.425;
+      // Fargate baseline 0 tasks = 0; 9 alarm metrics × 0.10 = 0.90; 1 dashboard = 3.00.
+      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 0.90 + 3.00, "dev fixed");
+      close(line(est, "Fargate vCPU hours"), 0, "dev runs no Fargate task at baseline");
+    });
+    it("prod: fixed cost is $623.12 by hand, and costs more than dev at the same traffic", async () => {
+      const run = await runProgram("prod");
+      const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
+      const fixed = 3 * 730 * 0.045 //  NAT per AZ
+        + 3 * 730 * 0.005 //             their Elastic IPs
+        + 4 * 3 * 730 * 0.01 //          ecr.api, ecr.dkr, logs, execute-api endpoints in 3 AZs
+        + 3 * 730 * 0.158 //             3 × cache.m7g.large
+        + 730 * 0.038 //                 API cache 1.6 GB
+        + 730 * 0.0225 //                ALB
+        + 1 * 0.5 * 730 * 0.03238 //     1 task × 0.5 vCPU
+        + 1 * 1 * 730 * 0.00356 //       1 task × 1 GB
+        + 2 * 1 * 730 * 3600 * 0.0000033334 // 2 provisioned environments × 1 GB
+        + 9 * 0.1 + 3; //                alarms, dashboard
+      close(est.fixedUsd, fixed, "prod fixed");
+      const dev = estimateMonthlyCost((await runProgram("dev")).resources, PRICES, ASSUMPTIONS);
+      assert.ok(est.totalUsd > dev.totalUsd);
+    });
+    it("names the node type and the priced types when a node type has no price", async () => {
+      const run = await runProgram("dev", { cacheNodeType: "cache.r5.large" });
+      assert.throws(() => estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS),
+        (err: Error) => err instanceof PricingError && /node type cache\.r5\.large .* priced types: cache\.t4g\.micro/.test(err.message));
+    });
+  });
+
+  describe("the checked-in price table and assumptions", () => {
+    const table = loadPriceTable(path.join(REPO_ROOT, "pricing", "us-east-1.json"));
+    it("is dated, names its source, and prices every API cache size the config allows", () => {
+      assert.match(table.asOf, /^\d{4}-\d{2}-\d{2}$/);
+      assert.ok(table.source.length > 10);
+      for (const size of CACHE_SIZES_GB) assert.ok(table.prices.apiGatewayCacheHour[size], `cache size ${size}`);
+    });
+    it("prices the node types both stacks use; each price names its source page", async () => {
+      for (const stackName of ["dev", "prod"]) {
+        const run = await runProgram(stackName);
+        const est = estimateMonthlyCost(run.resources, table, loadAssumptions(path.join(REPO_ROOT, "pricing", "assumptions.json"), stackName));
+        assert.ok(est.totalUsd > 0);
+      }
+      for (const p of Object.values(table.prices.elasticacheNodeHour)) assert.match(p.source, /^https:\/\/aws\.amazon\.com\//);
+    });
+    it("rejects a table with a missing price, naming it", () => {
+      assert.throws(() => loadPriceTable(path.join(REPO_ROOT, "package.json")), /prices\.natGatewayHour must be/);
+      assert.throws(() => loadPriceTable("/nonexistent/prices.json"), (err: Error) => err instanceof PricingError && /cannot read price table/.test(err.message));
+    });
+  });
+
+  describe("assumptions", () => {
+    it("overlays a stack's values on the defaults", () => {
+      const a = resolveAssumptions({ defaults: { ...ASSUMPTIONS }, stacks: { prod: { apiRequestsPerMonth: 5 } } }, "prod");
+      assert.equal(a.apiRequestsPerMonth, 5);
+      assert.equal(a.natGbPerMonth, 100);
+    });
+    it("names the key and the allowed range of a bad value, and unknown keys", () => {
+      assert.throws(() => resolveAssumptions({ defaults: { ...ASSUMPTIONS, apiCacheHitRatio: 1.5 } }, "dev"), /apiCacheHitRatio = 1\.5: must be a number from 0 to 1/);
+      assert.throws(() => resolveAssumptions({ defaults: { ...ASSUMPTIONS, natGbPerMonth: "lots" } }, "dev"), /natGbPerMonth = "lots"/);
+      assert.throws(() => resolveAssumptions({ defaults: { ...ASSUMPTIONS, requestsPerDay: 1 } }, "dev"), /requestsPerDay: unknown key/);
+    });
+  });
+
+  it("counts schedule invocations", () => {
+    assert.equal(scheduleInvocationsPerMonth("rate(1 minute)", 730), 43_800);
+    assert.equal(scheduleInvocationsPerMonth("rate(2 hours)", 730), 365);
+    assert.equal(scheduleInvocationsPerMonth("rate(1 day)", 720), 30);
+    assert.equal(scheduleInvocationsPerMonth("cron(0 12 * * ? *)", 730), 0);
+  });
+});
