@@ -98,6 +98,8 @@ export interface CostEstimate {
   usageUsd: number;
   totalUsd: number;
   assumptions: TrafficAssumptions;
+  /** Trade-offs worth a look, e.g. the traffic at which an interface endpoint beats NAT processing. */
+  notes: string[];
 }
 
 export class PricingError extends Error {
@@ -203,6 +205,15 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     const azs = (e.inputs.subnetIds as unknown[] | undefined)?.length ?? 0;
     const service = String(e.inputs.serviceName ?? e.name).split(".").slice(3).join(".") || e.name;
     add({ driver: `Interface endpoint ${service}`, component: g.component(e), quantity: azs * H, unit: "endpoint-AZ-hours", unitUsd: p.interfaceEndpointHour.usd, basis: "resources", detail: `${azs} AZ(s) × ${H} h` });
+  }
+  const notes: string[] = [];
+  const natSaving = p.natGatewayDataGb.usd - p.interfaceEndpointDataGb.usd;
+  for (const e of interfaceEndpoints.filter((x) => !String(x.inputs.serviceName).endsWith(".execute-api") && natSaving > 0)) {
+    const azs = (e.inputs.subnetIds as unknown[] | undefined)?.length ?? 0;
+    const service = String(e.inputs.serviceName).split(".").slice(3).join(".");
+    const breakEven = (azs * H * p.interfaceEndpointHour.usd) / natSaving;
+    notes.push(`Interface endpoint ${service} (${azs} AZs) pays for itself only above ${Math.round(breakEven).toLocaleString("en-US")} GB/month of ${service} traffic `
+      + `that would otherwise cross NAT (saves $${round(natSaving, 3)}/GB, costs ${usdText(azs * H * p.interfaceEndpointHour.usd)}/month); below that it buys privacy and independence from NAT, not savings.`);
   }
   if (interfaceEndpoints.length > 0) {
     add({ driver: "Interface endpoint data processing", component: "stack", quantity: a.interfaceEndpointGbPerMonth, unit: "GB", unitUsd: p.interfaceEndpointDataGb.usd, basis: "assumption", detail: "interfaceEndpointGbPerMonth" });
@@ -333,7 +344,11 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
   const sum = (xs: CostLine[]): number => xs.reduce((n, l) => n + l.monthlyUsd, 0);
   const fixedUsd = sum(lines.filter((l) => l.basis === "resources"));
   const usageUsd = sum(lines.filter((l) => l.basis === "assumption"));
-  return { region: prices.region, currency: prices.currency, asOf: prices.asOf, lines, fixedUsd, usageUsd, totalUsd: fixedUsd + usageUsd, assumptions };
+  return { region: prices.region, currency: prices.currency, asOf: prices.asOf, lines, fixedUsd, usageUsd, totalUsd: fixedUsd + usageUsd, assumptions, notes };
+}
+
+function usdText(n: number): string {
+  return `$${round(n).toFixed(2)}`;
 }
 
 export function round(n: number, digits = 2): number {

@@ -179,6 +179,7 @@ export function renderText(plan: Plan): string {
   out.push(`  ${"fixed (paid at zero traffic)".padEnd(width)}  ${usd(c.fixedUsd).padStart(10)}`);
   out.push(`  ${"usage (traffic assumptions)".padEnd(width)}  ${usd(c.usageUsd).padStart(10)}`);
   out.push(`  ${"TOTAL per month".padEnd(width)}  ${usd(c.totalUsd).padStart(10)}`);
+  if (c.notes.length > 0) out.push("", "Notes", ...c.notes.map((n) => `  - ${n}`));
   return out.join("\n");
 }
 
@@ -208,6 +209,7 @@ export function renderMarkdown(plan: Plan): string {
   }
   out.push(`| **total** | | | | **${usd(c.totalUsd)}** |`, "");
   out.push(`¹ from traffic assumptions: ${Object.entries(c.assumptions).map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}.`, "");
+  if (c.notes.length > 0) out.push(...c.notes.map((n) => `- ${n}`), "");
   out.push("<details><summary>Resources by component</summary>", "");
   for (const g of tree.groups) {
     out.push(`- **${cell(g.label)}**: ${g.total}`);

@@ -128,6 +128,10 @@ describe("cost estimate", () => {
       close(est.usageUsd, 43.22379401, "usage");
       close(est.totalUsd, 430.05896921, "total");
     });
+    it("notes when an interface endpoint beats NAT: 2 AZ × 730 h × 0.01 / (0.045 − 0.01) = 417 GB/month", () => {
+      assert.equal(est.notes.length, 1);
+      assert.match(est.notes[0], /Interface endpoint logs \(2 AZs\) pays for itself only above 417 GB\/month/);
+    });
     it("a stage-cache hit ratio of 0 sends every request to the ALB and the Lambda", () => {
       const noHits = estimateMonthlyCost(stack(), PRICES, { ...ASSUMPTIONS, apiCacheHitRatio: 0 });
       close(line(noHits, "Lambda api requests"), 2.0, "10 M × 0.20 / M");
