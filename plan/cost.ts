@@ -45,8 +45,10 @@ export interface TrafficAssumptions {
   apiRequestsPerMonth: number;
   /** Share answered by the API Gateway stage cache (0..1); the rest reaches the ALB. */
   apiCacheHitRatio: number;
-  /** Average response size, KB (ALB processed bytes). */
+  /** Average response size, KB (ALB processed bytes, execute-api endpoint bytes). */
   avgResponseKb: number;
+  /** Average request size, KB (execute-api endpoint bytes). */
+  avgRequestKb: number;
   /** Share of ALB requests served by the Lambda target (0..1); the rest by Fargate. */
   lambdaShareOfBackend: number;
   apiLambdaAvgDurationMs: number;
@@ -55,11 +57,14 @@ export interface TrafficAssumptions {
   failoverAvgDurationMs: number;
   /** GB processed by the NAT gateways (upstream fetches, image pulls and AWS APIs without endpoints). */
   natGbPerMonth: number;
+  /** GB through interface endpoints of AWS APIs (logs, ECR, ...); the execute-api endpoint's bytes come from the API traffic. */
   interfaceEndpointGbPerMonth: number;
   /** GB ingested by CloudWatch Logs. */
   logsGbPerMonth: number;
   /** Custom (EMF) metrics the functions publish. */
   customMetrics: number;
+  /** Metrics standard Container Insights publishes per ECS service (cluster- and service-level); check the ECS/ContainerInsights namespace. */
+  containerInsightsMetricsPerService: number;
   /** GB of images kept in ECR. */
   ecrImageGb: number;
   /** GB kept in the large-response bucket (its lifecycle rule expires objects). */
@@ -67,9 +72,9 @@ export interface TrafficAssumptions {
 }
 
 export const ASSUMPTION_KEYS: readonly (keyof TrafficAssumptions)[] = [
-  "apiRequestsPerMonth", "apiCacheHitRatio", "avgResponseKb", "lambdaShareOfBackend", "apiLambdaAvgDurationMs",
+  "apiRequestsPerMonth", "apiCacheHitRatio", "avgResponseKb", "avgRequestKb", "lambdaShareOfBackend", "apiLambdaAvgDurationMs",
   "cacheHandlerInvocationsPerMonth", "cacheHandlerAvgDurationMs", "failoverAvgDurationMs", "natGbPerMonth",
-  "interfaceEndpointGbPerMonth", "logsGbPerMonth", "customMetrics", "ecrImageGb", "s3GbStored",
+  "interfaceEndpointGbPerMonth", "logsGbPerMonth", "customMetrics", "containerInsightsMetricsPerService", "ecrImageGb", "s3GbStored",
 ];
 const RATIOS = new Set<keyof TrafficAssumptions>(["apiCacheHitRatio", "lambdaShareOfBackend"]);
 
@@ -100,6 +105,8 @@ export interface CostEstimate {
   assumptions: TrafficAssumptions;
   /** Trade-offs worth a look, e.g. the traffic at which an interface endpoint beats NAT processing. */
   notes: string[];
+  /** What the price table cannot price (e.g. x86 functions); the total leaves these out. */
+  unpriced: string[];
 }
 
 export class PricingError extends Error {
@@ -115,6 +122,7 @@ const T = {
   cache: "aws:elasticache/cluster:Cluster",
   lb: "aws:lb/loadBalancer:LoadBalancer",
   ecsService: "aws:ecs/service:Service",
+  ecsCluster: "aws:ecs/cluster:Cluster",
   taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
   stage: "aws:apigateway/stage:Stage",
   restApi: "aws:apigateway/restApi:RestApi",
@@ -185,6 +193,7 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
   const p = prices.prices;
   const a = assumptions;
   const lines: CostLine[] = [];
+  const unpriced: string[] = [];
   const add = (line: Omit<CostLine, "monthlyUsd">): void => {
     lines.push({ ...line, monthlyUsd: line.quantity * line.unitUsd });
   };
@@ -196,7 +205,8 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     add({ driver: "NAT gateway data processing", component: g.component(nats[0]), quantity: a.natGbPerMonth, unit: "GB", unitUsd: p.natGatewayDataGb.usd, basis: "assumption", detail: "natGbPerMonth" });
   }
   const eips = g.ofType(T.eip).length;
-  const publicLbIps = g.ofType(T.lb).filter((lb) => lb.inputs.internal === false).reduce((n, lb) => n + ((lb.inputs.subnets as unknown[] | undefined)?.length ?? 0), 0);
+  // `internal` unset means internet-facing (AWS's default): one public address per subnet (AZ) at least.
+  const publicLbIps = g.ofType(T.lb).filter((lb) => lb.inputs.internal !== true).reduce((n, lb) => n + ((lb.inputs.subnets as unknown[] | undefined)?.length ?? 0), 0);
   if (eips + publicLbIps > 0) {
     add({ driver: "Public IPv4 addresses", component: "stack", quantity: (eips + publicLbIps) * H, unit: "address-hours", unitUsd: p.publicIpv4Hour.usd, basis: "resources", detail: `${eips} Elastic IP(s) + ${publicLbIps} internet-facing ALB address(es)` });
   }
@@ -215,8 +225,13 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     notes.push(`Interface endpoint ${service} (${azs} AZs) pays for itself only above ${Math.round(breakEven).toLocaleString("en-US")} GB/month of ${service} traffic `
       + `that would otherwise cross NAT (saves $${round(natSaving, 3)}/GB, costs ${usdText(azs * H * p.interfaceEndpointHour.usd)}/month); below that it buys privacy and independence from NAT, not savings.`);
   }
-  if (interfaceEndpoints.length > 0) {
-    add({ driver: "Interface endpoint data processing", component: "stack", quantity: a.interfaceEndpointGbPerMonth, unit: "GB", unitUsd: p.interfaceEndpointDataGb.usd, basis: "assumption", detail: "interfaceEndpointGbPerMonth" });
+  const executeApiEndpoints = interfaceEndpoints.filter((e) => String(e.inputs.serviceName).endsWith(".execute-api"));
+  if (executeApiEndpoints.length > 0) {
+    const gb = (a.apiRequestsPerMonth * (a.avgRequestKb + a.avgResponseKb)) / (1024 * 1024);
+    add({ driver: "execute-api endpoint data processing", component: g.component(executeApiEndpoints[0]), quantity: gb, unit: "GB", unitUsd: p.interfaceEndpointDataGb.usd, basis: "assumption", detail: "apiRequestsPerMonth × (avgRequestKb + avgResponseKb)" });
+  }
+  if (interfaceEndpoints.length > executeApiEndpoints.length) {
+    add({ driver: "Interface endpoint data processing (AWS APIs)", component: "stack", quantity: a.interfaceEndpointGbPerMonth, unit: "GB", unitUsd: p.interfaceEndpointDataGb.usd, basis: "assumption", detail: "interfaceEndpointGbPerMonth" });
   }
 
   // ---- cache
@@ -262,9 +277,15 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
   // ---- Fargate (baseline count: what runs when nothing fails over)
   for (const svc of g.ofType(T.ecsService)) {
     const td = g.referenced(svc, "taskDefinition", T.taskDefinition)[0];
-    if (!td) throw new PricingError(`ECS service ${svc.name}: its task definition is not in the stack`);
+    if (!td) {
+      unpriced.push(`ECS service ${svc.name}: its task definition is not in the stack`);
+      continue;
+    }
     const arch = String((td.inputs.runtimePlatform as Record<string, unknown> | undefined)?.cpuArchitecture ?? "X86_64");
-    if (arch !== "ARM64") throw new PricingError(`ECS task definition ${td.name}: cpuArchitecture ${arch} is not priced (the table has ARM64 Fargate prices)`);
+    if (arch !== "ARM64") {
+      unpriced.push(`Fargate service ${svc.name}: cpuArchitecture ${arch} (the table has ARM64 Fargate prices)`);
+      continue;
+    }
     const count = num(svc.inputs.desiredCount, 1);
     const vcpu = num(td.inputs.cpu) / 1024;
     const gb = num(td.inputs.memory) / 1024;
@@ -273,10 +294,25 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     add({ driver: "Fargate memory GB-hours", component: g.component(svc), quantity: count * gb * H, unit: "GB-hours", unitUsd: p.fargateGbHourArm.usd, basis: "resources", detail });
   }
 
+  // Container Insights publishes per-service metrics: a fixed monthly cost while the service exists.
+  for (const cluster of g.ofType(T.ecsCluster)) {
+    const mode = ((cluster.inputs.settings as Array<{ name?: string; value?: string }> | undefined) ?? []).find((x) => x.name === "containerInsights")?.value;
+    if (mode !== "enabled" && mode !== "enhanced") continue;
+    const services = g.dependents(T.ecsService, "cluster", cluster).length;
+    add({
+      driver: `ECS Container Insights metrics (${mode})`, component: g.component(cluster), quantity: services * a.containerInsightsMetricsPerService, unit: "metrics",
+      unitUsd: p.cloudwatchCustomMetricMonth.usd, basis: "resources",
+      detail: `${services} service(s) × containerInsightsMetricsPerService ${a.containerInsightsMetricsPerService}${mode === "enhanced" ? " (enhanced adds per-task and per-container metrics: more)" : ""}; its performance log events count in logsGbPerMonth`,
+    });
+  }
+
   // ---- Lambda
   for (const fn of g.ofType(T.lambda)) {
     const arch = ((fn.inputs.architectures as string[] | undefined) ?? ["x86_64"])[0];
-    if (arch !== "arm64") throw new PricingError(`Lambda ${fn.name}: architecture ${arch} is not priced (the table has arm64 Lambda prices)`);
+    if (arch !== "arm64") {
+      unpriced.push(`Lambda ${fn.name}: architecture ${arch} (the table has arm64 Lambda prices)`);
+      continue;
+    }
     const memoryGb = num(fn.inputs.memorySize, 128) / 1024;
     const name = String(fn.inputs.name ?? fn.name);
     const component = g.component(fn);
@@ -297,13 +333,29 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
       invocations = 0; durationMs = 0; source = "no traffic assumption for this function";
     }
     const provisioned = g.dependents(T.provisioned, "functionName", fn).reduce((n, pc) => n + num(pc.inputs.provisionedConcurrentExecutions), 0);
-    add({ driver: `Lambda ${name} requests`, component, quantity: invocations / 1e6, unit: "million requests", unitUsd: p.lambdaRequestsMillion.usd, basis: "assumption", detail: source });
-    const gbSeconds = invocations * (durationMs / 1000) * memoryGb;
     add({
-      driver: `Lambda ${name} duration`, component, quantity: gbSeconds, unit: "GB-seconds",
-      unitUsd: provisioned > 0 ? p.lambdaProvisionedDurationGbSecondArm.usd : p.lambdaGbSecondArm.usd, basis: "assumption",
-      detail: `${Math.round(invocations).toLocaleString("en-US")} × ${durationMs} ms × ${memoryGb} GB${provisioned > 0 ? " (provisioned-concurrency duration rate)" : ""}`,
+      driver: `Lambda ${name} requests`, component, quantity: invocations / 1e6, unit: "million requests", unitUsd: p.lambdaRequestsMillion.usd,
+      basis: scheduled > 0 ? "resources" : "assumption", detail: source,
     });
+    const gbSeconds = invocations * (durationMs / 1000) * memoryGb;
+    // With provisioned concurrency, invocations that fit in it pay the lower provisioned duration rate;
+    // the overflow pays on-demand. Traffic is taken as uniform over the month (peaks overflow more).
+    const averageConcurrency = (invocations * (durationMs / 1000)) / (H * SECONDS_PER_HOUR);
+    const provisionedShare = provisioned > 0 ? Math.min(1, averageConcurrency > 0 ? provisioned / averageConcurrency : 1) : 0;
+    const detail = `${Math.round(invocations).toLocaleString("en-US")} × ${durationMs} ms × ${memoryGb} GB`;
+    if (provisionedShare > 0) {
+      add({
+        driver: `Lambda ${name} duration (provisioned)`, component, quantity: gbSeconds * provisionedShare, unit: "GB-seconds",
+        unitUsd: p.lambdaProvisionedDurationGbSecondArm.usd, basis: "assumption",
+        detail: `${detail}; average concurrency ${round(averageConcurrency, 3)} within the ${provisioned} provisioned${provisionedShare < 1 ? ` for ${round(provisionedShare * 100, 1)}%` : ""}`,
+      });
+    }
+    if (provisionedShare < 1) {
+      add({
+        driver: provisioned > 0 ? `Lambda ${name} duration (on-demand overflow)` : `Lambda ${name} duration`, component, quantity: gbSeconds * (1 - provisionedShare),
+        unit: "GB-seconds", unitUsd: p.lambdaGbSecondArm.usd, basis: "assumption", detail,
+      });
+    }
     if (provisioned > 0) {
       add({
         driver: `Lambda ${name} provisioned concurrency`, component, quantity: provisioned * memoryGb * H * SECONDS_PER_HOUR, unit: "GB-seconds",
@@ -344,7 +396,7 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
   const sum = (xs: CostLine[]): number => xs.reduce((n, l) => n + l.monthlyUsd, 0);
   const fixedUsd = sum(lines.filter((l) => l.basis === "resources"));
   const usageUsd = sum(lines.filter((l) => l.basis === "assumption"));
-  return { region: prices.region, currency: prices.currency, asOf: prices.asOf, lines, fixedUsd, usageUsd, totalUsd: fixedUsd + usageUsd, assumptions, notes };
+  return { region: prices.region, currency: prices.currency, asOf: prices.asOf, lines, fixedUsd, usageUsd, totalUsd: fixedUsd + usageUsd, assumptions, notes, unpriced };
 }
 
 function usdText(n: number): string {

@@ -86,7 +86,9 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
   return out;
 }
 
+/** us-east-1 has six AZs; config allows azCount 2..6. */
 const AZ_NAMES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
+const AZ_IDS = ["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5"];
 
 /** Outputs the real provider would compute, for the types our components read back. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -138,6 +140,15 @@ async function settle(out: pulumi.Output<unknown>): Promise<unknown> {
   return new Promise((resolve) => out.apply((v) => { resolve(v); return v; }));
 }
 
+/** The program failed under the mock engine (an error inside an apply, a component that throws late). */
+export class ProgramError extends Error {
+  constructor(readonly stack: string, readonly cause: unknown) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(`the program failed for stack ${stack}: ${message.split("\n")[0]}`);
+    this.name = "ProgramError";
+  }
+}
+
 /** What the engine is told about a resource besides its inputs. */
 interface Registration {
   urn: string;
@@ -182,6 +193,43 @@ function captureRegistrations(into: Map<string, Registration>): void {
 }
 
 /**
+ * Loads a program and waits until its exports are resolved and no more resources are registered.
+ * An error thrown inside an apply() surfaces only as an unhandled rejection (the output never
+ * settles): the first one fails the run with a ProgramError instead of hanging or crashing.
+ */
+export async function settleProgram(stack: string, load: () => Record<string, unknown>, registered: () => number): Promise<Record<string, unknown>> {
+  // While the program runs, its unhandled rejections are its errors: other handlers (a test
+  // runner's) are set aside and put back afterwards.
+  const others = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  let onRejection: ((reason: unknown) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    onRejection = (reason: unknown) => reject(new ProgramError(stack, reason));
+    process.on("unhandledRejection", onRejection);
+  });
+  failed.catch(() => undefined); // observed below; never an unhandled rejection itself
+  const outputs: Record<string, unknown> = {};
+  try {
+    const program = load();
+    const settleAll = async (): Promise<void> => {
+      for (const [key, value] of Object.entries(program)) {
+        outputs[key] = pulumi.Output.isInstance(value) ? await settle(value) : value;
+      }
+      let last = -1;
+      while (last !== registered()) {
+        last = registered();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await Promise.race([settleAll(), failed]);
+  } finally {
+    if (onRejection) process.off("unhandledRejection", onRejection);
+    for (const listener of others) process.on("unhandledRejection", listener);
+  }
+  return outputs;
+}
+
+/**
  * Run index.ts for `stack` under Pulumi mocks with the stack's real config (plus overrides) and
  * collect every registered resource. Config errors reject with the program's own error.
  */
@@ -212,7 +260,7 @@ export async function runProgram(stack: string, overrides: Record<string, string
     call(args) {
       switch (args.token) {
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
-          return { names: AZ_NAMES.slice(0, 3), zoneIds: ["use1-az1", "use1-az2", "use1-az4"], state: "available" };
+          return { names: AZ_NAMES, zoneIds: AZ_IDS, state: "available" };
         case "aws:index/getRegion:getRegion":
           return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
         case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -228,17 +276,7 @@ export async function runProgram(stack: string, overrides: Record<string, string
   pulumi.runtime.setAllConfig(config);
   clearProgramModules();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) {
-    outputs[key] = pulumi.Output.isInstance(value) ? await settle(value) : value;
-  }
-  // Let registrations that no export depends on finish.
-  let last = -1;
-  while (last !== resources.length) {
-    last = resources.length;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const outputs = await settleProgram(stack, () => require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>, () => resources.length);
   const run: ProgramRun = {
     stack,
     resources,

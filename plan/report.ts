@@ -153,7 +153,7 @@ function quantity(n: number): string {
   return round(n, n < 10 ? 3 : 1).toLocaleString("en-US");
 }
 
-const STATUS = { pass: "pass", fail: "FAIL", "not-applicable": "n/a" } as const;
+const STATUS = { pass: "pass", fail: "FAIL", "not-applicable": "n/a", "cannot-check": "?", disabled: "off" } as const;
 
 /** Plain text for the terminal. */
 export function renderText(plan: Plan): string {
@@ -167,7 +167,7 @@ export function renderText(plan: Plan): string {
   }
   out.push("", "Policies");
   for (const v of plan.verdicts) {
-    out.push(`  ${STATUS[v.status].padEnd(4)}  ${v.policy}${v.status === "not-applicable" && v.reason ? ` (${v.reason})` : ""}`);
+    out.push(`  ${STATUS[v.status].padEnd(4)}  ${v.policy}${v.status !== "fail" && v.reason ? ` (${v.reason})` : ""}${v.status === "fail" && v.enforcementLevel !== "mandatory" ? ` (${v.enforcementLevel})` : ""}`);
     for (const x of v.violations) out.push(`          - ${x.message}`);
   }
   const c = plan.cost;
@@ -179,6 +179,7 @@ export function renderText(plan: Plan): string {
   out.push(`  ${"fixed (paid at zero traffic)".padEnd(width)}  ${usd(c.fixedUsd).padStart(10)}`);
   out.push(`  ${"usage (traffic assumptions)".padEnd(width)}  ${usd(c.usageUsd).padStart(10)}`);
   out.push(`  ${"TOTAL per month".padEnd(width)}  ${usd(c.totalUsd).padStart(10)}`);
+  if (c.unpriced.length > 0) out.push("", "NOT PRICED (left out of the total)", ...c.unpriced.map((n) => `  - ${n}`));
   if (c.notes.length > 0) out.push("", "Notes", ...c.notes.map((n) => `  - ${n}`));
   return out.join("\n");
 }
@@ -199,8 +200,9 @@ export function renderMarkdown(plan: Plan): string {
   out.push("```mermaid", topologyMermaid(plan.resources), "```", "");
   out.push("#### Policies", "", "| | policy | result |", "| --- | --- | --- |");
   for (const v of plan.verdicts) {
-    const icon = v.status === "pass" ? "✅" : v.status === "fail" ? "❌" : "➖";
-    const detail = v.status === "fail" ? v.violations.map((x) => cell(x.message)).join("<br/>") : v.status === "not-applicable" ? cell(v.reason ?? "not applicable") : "pass";
+    const icon = v.status === "pass" ? "✅" : v.status === "fail" ? (v.enforcementLevel === "mandatory" ? "❌" : "⚠️") : "➖";
+    const detail = v.status === "fail" ? v.violations.map((x) => cell(x.message)).join("<br/>")
+      : v.status === "pass" ? "pass" : cell(v.reason ?? v.status);
     out.push(`| ${icon} | \`${v.policy}\` | ${detail} |`);
   }
   out.push("", "#### Monthly cost estimate", "", "| driver | component | quantity | unit price | per month |", "| --- | --- | ---: | ---: | ---: |");
@@ -209,6 +211,7 @@ export function renderMarkdown(plan: Plan): string {
   }
   out.push(`| **total** | | | | **${usd(c.totalUsd)}** |`, "");
   out.push(`¹ from traffic assumptions: ${Object.entries(c.assumptions).map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}.`, "");
+  if (c.unpriced.length > 0) out.push(`> **Not priced, left out of the total:** ${c.unpriced.map(cell).join("; ")}`, "");
   if (c.notes.length > 0) out.push(...c.notes.map((n) => `- ${n}`), "");
   out.push("<details><summary>Resources by component</summary>", "");
   for (const g of tree.groups) {

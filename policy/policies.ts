@@ -4,10 +4,14 @@
  * tests and the offline plan (`npm run plan`) run the same policies against the mock engine's
  * resources.
  *
- * Resources are linked through the engine's property dependencies (e.g. an ingress rule's
- * `securityGroupId` came from that security group), which are known at preview time even when the
- * ids are not. A policy that reads a value unknown at preview is skipped by the policy SDK, not
- * failed.
+ * Written for real previews, where a resource that does not exist yet has unknown outputs:
+ *   - Checks that need only one resource's inputs are resource policies (inputs are mostly known).
+ *   - Stack policies link resources through the engine's property dependencies (a rule's
+ *     `securityGroupId` came from that group), known even before ids exist, and read every value
+ *     with `get`, which turns the policy SDK's "unknown during preview" error into UNKNOWN so one
+ *     unknown field never silences a whole policy.
+ *   - Provider-computed outputs (a bucket's default encryption, a security group's `ingress` list)
+ *     are never trusted as evidence; what counts is what the program declares.
  */
 import type {
   PolicyResource,
@@ -34,42 +38,76 @@ export const T = {
   restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
   methodSettings: "aws:apigateway/methodSettings:MethodSettings",
   stage: "aws:apigateway/stage:Stage",
+  vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
   bucket: "aws:s3/bucket:Bucket",
   bucketV2: "aws:s3/bucketV2:BucketV2",
+  bucketAcl: "aws:s3/bucketAclV2:BucketAclV2",
   publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   bucketEncryptionV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
   natGateway: "aws:ec2/natGateway:NatGateway",
   subnet: "aws:ec2/subnet:Subnet",
+  route: "aws:ec2/route:Route",
+  routeTable: "aws:ec2/routeTable:RouteTable",
+  routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
 } as const;
 
 /** Tag that opts a function out of reserved concurrency; its value must say why. */
 export const UNRESERVED_CONCURRENCY_TAG = "serverless-cache:unreserved-concurrency";
 /** Ports an internet-facing ALB may open to the world. */
 export const WORLD_OPEN_ALB_PORTS: readonly number[] = [80, 443];
-const WORLD = new Set(["0.0.0.0/0", "::/0"]);
+/** Resource properties that attach security groups to something (load balancers, tasks, functions, endpoints, clusters). */
+const ATTACHMENT_PROPS = ["securityGroups", "securityGroupIds", "vpcConfig", "networkConfiguration", "vpcSecurityGroupIds"];
+const PUBLIC_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
 
-// ---- small readers over untyped property bags ------------------------------------------------------
+// ---- reading values that may be unknown at preview ------------------------------------------------
 
-type Props = Record<string, unknown>;
+/** A value the engine cannot know during preview (it depends on a resource not created yet). */
+export const UNKNOWN: unique symbol = Symbol("unknown during preview");
+type Unknown = typeof UNKNOWN;
 
+function isUnknownValueError(err: unknown): boolean {
+  // The policy SDK throws its (internal) UnknownValueError from the props proxy.
+  return err instanceof Error && err.constructor.name === "UnknownValueError";
+}
+
+/** `o[key]`, or UNKNOWN when the value is unknown at preview, or undefined when `o` is not an object. */
+export function get(o: unknown, key: string | number): unknown {
+  if (o === UNKNOWN) return UNKNOWN;
+  if (o === null || typeof o !== "object") return undefined;
+  try {
+    return (o as Record<string | number, unknown>)[key];
+  } catch (err) {
+    if (isUnknownValueError(err)) return UNKNOWN;
+    throw err;
+  }
+}
+/** `get` along a path. */
+function at(o: unknown, ...path: Array<string | number>): unknown {
+  return path.reduce<unknown>((cur, key) => (cur === UNKNOWN ? UNKNOWN : get(cur, key)), o);
+}
+/** The elements of a list value (a single value counts as a one-element list; UNKNOWN stays one unknown element). */
+function items(v: unknown): unknown[] {
+  if (v === UNKNOWN) return [UNKNOWN];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return [v];
+  const length = get(v, "length");
+  if (typeof length !== "number") return [UNKNOWN];
+  return Array.from({ length }, (_, i) => get(v, i));
+}
 function str(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 function num(v: unknown): number | undefined {
   return typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : undefined;
 }
-function list(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
-}
 function strings(v: unknown): string[] {
-  return list(v).filter((x): x is string => typeof x === "string");
-}
-function obj(v: unknown): Props {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Props) : {};
+  return items(v).filter((x): x is string => typeof x === "string");
 }
 
-/** Resources whose property `prop` was computed from `target` (e.g. rules of a security group). */
+// ---- linking resources ---------------------------------------------------------------------------
+
+/** Resources of `type` whose property `prop` was computed from `target` (e.g. the rules of a group). */
 function dependents(resources: PolicyResource[], type: string, prop: string, target: PolicyResource): PolicyResource[] {
   return resources.filter((r) => r.type === type && (r.propertyDependencies[prop] ?? []).some((d) => d.urn === target.urn));
 }
@@ -85,86 +123,135 @@ export function stackOf(resources: PolicyResource[]): string | undefined {
 
 // ---- ingress ---------------------------------------------------------------------------------------
 
-/** One ingress permission, whatever resource form declared it. */
+/**
+ * Whether a source CIDR means "the internet": 0.0.0.0/0 and ::/0, and any public range of /8 or
+ * wider (IPv4) or /16 or wider (IPv6), such as 0.0.0.0/1. Private ranges (10/8, fc00::/7) are not.
+ */
+export function isWorldLike(cidr: string): boolean {
+  const [address, lengthText] = cidr.trim().split("/");
+  const length = Number(lengthText);
+  if (!address || !Number.isInteger(length)) return false;
+  if (length === 0) return true;
+  if (address.includes(":")) return length <= 16 && !/^f[c-d]/i.test(address) && !/^fe[89ab]/i.test(address);
+  const first = Number(address.split(".")[0]);
+  return length <= 8 && first !== 10 && first !== 127;
+}
+
+/** One ingress permission, whatever resource form declared it. Values may be UNKNOWN at preview. */
 export interface Ingress {
   /** The resource that declared it (an inline rule is reported on its security group). */
-  declaredBy: PolicyResource;
-  /** The security group it opens. */
+  declaredBy: PolicyResource | undefined;
+  /** The security group it opens, when the stack holds it. */
   group?: PolicyResource;
-  protocol: string;
-  fromPort?: number;
-  toPort?: number;
-  cidrs: string[];
-  prefixLists: string[];
-  /** Source is a security group (or the group itself). */
+  protocol: unknown;
+  fromPort: unknown;
+  toPort: unknown;
+  /** Source CIDRs (IPv4 and IPv6); UNKNOWN for a CIDR whose value is not known yet. */
+  cidrs: Array<string | Unknown>;
+  prefixLists: unknown[];
+  /** The source is a security group (or the group itself). */
   fromSecurityGroup: boolean;
 }
 
-/** Every ingress permission in the stack: inline `ingress` blocks and both standalone rule types. */
-export function ingressPermissions(resources: PolicyResource[]): Ingress[] {
-  const out: Ingress[] = [];
-  for (const r of resources) {
-    const p = r.props as Props;
-    if (r.type === T.securityGroup) {
-      for (const rule of list(p.ingress).map(obj)) {
-        out.push({
-          declaredBy: r, group: r, protocol: String(rule.protocol ?? ""), fromPort: num(rule.fromPort), toPort: num(rule.toPort),
-          cidrs: [...strings(rule.cidrBlocks), ...strings(rule.ipv6CidrBlocks)],
-          prefixLists: strings(rule.prefixListIds),
-          fromSecurityGroup: strings(rule.securityGroups).length > 0 || rule.self === true,
-        });
-      }
-    } else if (r.type === T.securityGroupRule && p.type === "ingress") {
-      out.push({
-        declaredBy: r, group: referenced(r, "securityGroupId", T.securityGroup)[0], protocol: String(p.protocol ?? ""),
-        fromPort: num(p.fromPort), toPort: num(p.toPort),
-        cidrs: [...strings(p.cidrBlocks), ...strings(p.ipv6CidrBlocks)],
-        prefixLists: strings(p.prefixListIds),
-        fromSecurityGroup: str(p.sourceSecurityGroupId) !== undefined || p.self === true
-          || (r.propertyDependencies.sourceSecurityGroupId ?? []).length > 0,
-      });
-    } else if (r.type === T.ingressRule) {
-      out.push({
-        declaredBy: r, group: referenced(r, "securityGroupId", T.securityGroup)[0], protocol: String(p.ipProtocol ?? ""),
-        fromPort: num(p.fromPort), toPort: num(p.toPort),
-        cidrs: [str(p.cidrIpv4), str(p.cidrIpv6)].filter((c): c is string => c !== undefined),
-        prefixLists: strings(p.prefixListId),
-        fromSecurityGroup: str(p.referencedSecurityGroupId) !== undefined || (r.propertyDependencies.referencedSecurityGroupId ?? []).length > 0,
-      });
-    }
+/** Ingress permissions of one resource's props (inline `ingress` blocks, or a standalone rule). */
+export function ingressOf(type: string, props: unknown, self?: PolicyResource, group?: PolicyResource): Ingress[] {
+  const cidrsOf = (...values: unknown[]): Array<string | Unknown> => values.flatMap(items).filter((c): c is string | Unknown => typeof c === "string" || c === UNKNOWN);
+  if (type === T.securityGroup) {
+    // Only declared rules count: for a group with no inline rules the provider computes `ingress`, unknown at preview.
+    return items(get(props, "ingress")).filter((rule) => rule !== UNKNOWN).map((rule) => ({
+      declaredBy: self, group: self, protocol: get(rule, "protocol"), fromPort: get(rule, "fromPort"), toPort: get(rule, "toPort"),
+      cidrs: cidrsOf(get(rule, "cidrBlocks"), get(rule, "ipv6CidrBlocks")),
+      prefixLists: items(get(rule, "prefixListIds")),
+      fromSecurityGroup: items(get(rule, "securityGroups")).length > 0 || get(rule, "self") === true,
+    }));
   }
-  return out;
+  if (type === T.securityGroupRule && get(props, "type") === "ingress") {
+    return [{
+      declaredBy: self, group, protocol: get(props, "protocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
+      cidrs: cidrsOf(get(props, "cidrBlocks"), get(props, "ipv6CidrBlocks")),
+      prefixLists: items(get(props, "prefixListIds")),
+      fromSecurityGroup: get(props, "sourceSecurityGroupId") !== undefined || get(props, "self") === true,
+    }];
+  }
+  if (type === T.ingressRule) {
+    return [{
+      declaredBy: self, group, protocol: get(props, "ipProtocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
+      cidrs: cidrsOf(get(props, "cidrIpv4"), get(props, "cidrIpv6")),
+      prefixLists: items(get(props, "prefixListId")),
+      fromSecurityGroup: get(props, "referencedSecurityGroupId") !== undefined,
+    }];
+  }
+  return [];
 }
 
-function portText(i: Ingress): string {
-  if (i.protocol === "-1" || i.protocol === "all") return "all ports";
-  return i.fromPort === i.toPort ? `port ${i.fromPort}` : `ports ${i.fromPort}-${i.toPort}`;
-}
-
-/** Whether `group` is attached to an internet-facing Application Load Balancer. */
-function onInternetFacingAlb(resources: PolicyResource[], group: PolicyResource | undefined): boolean {
-  if (!group) return false;
-  return dependents(resources, T.loadBalancer, "securityGroups", group).some((lb) => {
-    const p = lb.props as Props;
-    return p.internal === false && (p.loadBalancerType ?? "application") === "application";
+/** Every ingress permission in the stack, linked to the group it opens where the stack holds it. */
+function stackIngress(resources: PolicyResource[]): Ingress[] {
+  return resources.flatMap((r) => {
+    const group = r.type === T.securityGroup ? r : referenced(r, "securityGroupId", T.securityGroup)[0];
+    return ingressOf(r.type, r.props, r, group);
   });
 }
 
-export const noWorldIngress: StackValidationPolicy = {
+function portText(i: Ingress): string {
+  if (i.protocol === "-1" || i.protocol === "all" || i.protocol === -1) return "all ports";
+  const from = i.fromPort === UNKNOWN ? "?" : String(i.fromPort);
+  const to = i.toPort === UNKNOWN ? "?" : String(i.toPort);
+  return from === to ? `port ${from}` : `ports ${from}-${to}`;
+}
+
+/** A single web port an internet-facing ALB may open (tcp 80 or 443). */
+function isWebPort(i: Ingress): boolean {
+  const from = num(i.fromPort);
+  return i.protocol === "tcp" && from !== undefined && from === num(i.toPort) && WORLD_OPEN_ALB_PORTS.includes(from);
+}
+
+function worldSources(i: Ingress): string[] {
+  return i.cidrs.filter((c): c is string => c !== UNKNOWN && isWorldLike(c));
+}
+
+export const noWorldIngress: ResourceValidationPolicy = {
   name: "no-world-ingress",
-  description: "No security group admits 0.0.0.0/0 or ::/0, except an internet-facing ALB on ports 80 and 443.",
+  description: "No security group rule admits the internet (0.0.0.0/0, ::/0 or any public /8-or-wider range), except tcp 80/443 (checked by world-web-ingress-only-on-internet-facing-alb).",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps: "Admit traffic from a security group or the VPC CIDR instead; only an internet-facing ALB may open 80/443 to the world.",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    for (const i of ingressOf(args.type, args.props)) {
+      const world = worldSources(i);
+      if (world.length > 0 && !isWebPort(i)) {
+        report(`opens ${portText(i)} (protocol ${String(i.protocol)}) to ${world.join(" and ")}; only an internet-facing ALB may be reached from the internet, and only on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`);
+      }
+    }
+  },
+};
+
+/** Resources a security group is attached to (not its rules). */
+function attachmentsOf(resources: PolicyResource[], group: PolicyResource): PolicyResource[] {
+  return resources.filter((r) => r !== group && ATTACHMENT_PROPS.some((p) => (r.propertyDependencies[p] ?? []).some((d) => d.urn === group.urn)));
+}
+
+function isInternetFacingAlb(r: PolicyResource): boolean {
+  // `internal` unset means internet-facing (AWS's default).
+  return r.type === T.loadBalancer && get(r.props, "internal") !== true && get(r.props, "internal") !== UNKNOWN
+    && (get(r.props, "loadBalancerType") ?? "application") === "application";
+}
+
+export const worldWebIngressOnlyOnAlb: StackValidationPolicy = {
+  name: "world-web-ingress-only-on-internet-facing-alb",
+  description: "A security group that admits the internet on tcp 80/443 is attached to internet-facing Application Load Balancers only (no task, function, endpoint or internal load balancer shares it).",
+  enforcementLevel: "mandatory",
+  severity: "critical",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const i of ingressPermissions(args.resources)) {
-      const world = i.cidrs.filter((c) => WORLD.has(c));
-      if (world.length === 0) continue;
-      const webPort = i.protocol === "tcp" && i.fromPort !== undefined && i.fromPort === i.toPort && WORLD_OPEN_ALB_PORTS.includes(i.fromPort);
-      if (webPort && onInternetFacingAlb(args.resources, i.group)) continue;
-      const where = i.group ? `security group ${i.group.name}` : "a security group";
-      report(`${i.declaredBy.name} opens ${portText(i)} of ${where} to ${world.join(" and ")}; `
-        + `allowed only for an internet-facing ALB on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`, i.declaredBy.urn);
+    for (const i of stackIngress(args.resources)) {
+      const world = worldSources(i);
+      if (world.length === 0 || !isWebPort(i)) continue;
+      const where = i.group ? `security group ${i.group.name}` : "a security group outside this stack";
+      const attached = i.group ? attachmentsOf(args.resources, i.group) : [];
+      const others = attached.filter((r) => !isInternetFacingAlb(r));
+      if (attached.length === 0 || others.length > 0) {
+        const why = attached.length === 0 ? "is attached to no internet-facing ALB" : `is also attached to ${others.map((r) => r.name).join(", ")}`;
+        report(`${i.declaredBy?.name ?? "a rule"} opens ${portText(i)} of ${where} to ${world.join(" and ")}, and the group ${why}`, i.declaredBy?.urn);
+      }
     }
   },
 };
@@ -176,9 +263,8 @@ export const memcachedIngressFromSecurityGroups: StackValidationPolicy = {
   severity: "high",
   remediationSteps: "Use MemcachedCluster.allowFrom(name, securityGroupId) for each client instead of CIDR rules.",
   validateStack: (args, report) => {
-    const ingress = ingressPermissions(args.resources);
-    for (const cluster of args.resources.filter((r) => r.type === T.memcached)) {
-      if ((cluster.props as Props).engine !== "memcached") continue;
+    const ingress = stackIngress(args.resources);
+    for (const cluster of args.resources.filter((r) => r.type === T.memcached && get(r.props, "engine") === "memcached")) {
       const groups = referenced(cluster, "securityGroupIds", T.securityGroup);
       if (groups.length === 0) {
         report(`memcached cluster ${cluster.name} has no security group of its own (securityGroupIds), so it gets the VPC default group`, cluster.urn);
@@ -186,8 +272,8 @@ export const memcachedIngressFromSecurityGroups: StackValidationPolicy = {
       }
       for (const i of ingress.filter((x) => x.group && groups.some((g) => g.urn === x.group?.urn))) {
         if (i.cidrs.length > 0 || i.prefixLists.length > 0 || !i.fromSecurityGroup) {
-          const source = [...i.cidrs, ...i.prefixLists].join(", ") || "no security group";
-          report(`${i.declaredBy.name} admits ${source} into memcached cluster ${cluster.name} (${portText(i)}); only security groups are allowed`, i.declaredBy.urn);
+          const sources = [...i.cidrs.map((c) => (c === UNKNOWN ? "a CIDR (unknown at preview)" : c)), ...i.prefixLists.map((p) => `prefix list ${p === UNKNOWN ? "?" : String(p)}`)];
+          report(`${i.declaredBy?.name ?? "a rule"} admits ${sources.join(", ") || "no security group"} into memcached cluster ${cluster.name} (${portText(i)}); only security groups are allowed`, i.declaredBy?.urn);
         }
       }
     }
@@ -210,11 +296,15 @@ export const lambdaTimeout: ResourceValidationPolicy = {
       maxTimeoutSeconds: { type: "integer", minimum: 1, maximum: LAMBDA_MAX_TIMEOUT_SECONDS - 1, default: PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS },
     },
   },
-  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+  validateResource: (args, report) => {
     if (args.type !== T.lambda) return;
-    const max = Math.min(args.getConfig<LambdaTimeoutConfig>().maxTimeoutSeconds ?? PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS - 1);
-    const timeout = num(args.props.timeout) ?? 3; // Lambda's default when unset
-    if (timeout >= LAMBDA_MAX_TIMEOUT_SECONDS || timeout > max) {
+    const configured = args.getConfig<LambdaTimeoutConfig>().maxTimeoutSeconds;
+    const max = Math.min(Number.isInteger(configured) ? configured : PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS - 1);
+    const raw = get(args.props, "timeout");
+    const timeout = raw === undefined ? 3 : num(raw); // Lambda's default when unset
+    if (timeout === undefined) {
+      report(`timeout = ${raw === UNKNOWN ? "unknown at preview" : JSON.stringify(raw)}; set a literal timeout of 1..${max} s`);
+    } else if (timeout >= LAMBDA_MAX_TIMEOUT_SECONDS || timeout > max) {
       report(`timeout = ${timeout} s; allowed: 1..${max} s (project maximum; Lambda's hard limit is ${LAMBDA_MAX_TIMEOUT_SECONDS} s)`);
     }
   },
@@ -227,9 +317,10 @@ export const lambdaReservedConcurrency: ResourceValidationPolicy = {
   severity: "medium",
   validateResource: (args, report) => {
     if (args.type !== T.lambda) return;
-    const reserved = num(args.props.reservedConcurrentExecutions);
-    if (reserved !== undefined && reserved >= 0) return;
-    const reason = str(obj(args.props.tags)[UNRESERVED_CONCURRENCY_TAG]);
+    const raw = get(args.props, "reservedConcurrentExecutions");
+    const reserved = num(raw);
+    if (raw === UNKNOWN || (reserved !== undefined && reserved >= 0)) return;
+    const reason = str(at(args.props, "tags", UNRESERVED_CONCURRENCY_TAG));
     if (reason && reason.trim() !== "") return;
     report(`reservedConcurrentExecutions = ${reserved ?? "unset"}; set 0 or more, or tag the function ${UNRESERVED_CONCURRENCY_TAG}=<why it needs none>`);
   },
@@ -244,13 +335,14 @@ export const logRetention: StackValidationPolicy = {
   severity: "medium",
   validateStack: (args, report) => {
     for (const g of args.resources.filter((r) => r.type === T.logGroup)) {
-      const days = num((g.props as Props).retentionInDays);
-      if (days === undefined || days <= 0) report(`log group ${g.name} keeps logs forever (retentionInDays = ${days ?? "unset"}); set a retention`, g.urn);
+      const raw = get(g.props, "retentionInDays");
+      const days = num(raw);
+      if (raw !== UNKNOWN && (days === undefined || days <= 0)) report(`log group ${g.name} keeps logs forever (retentionInDays = ${days ?? "unset"}); set a retention`, g.urn);
     }
     for (const fn of args.resources.filter((r) => r.type === T.lambda)) {
       const managed = referenced(fn, "loggingConfig", T.logGroup).length > 0;
-      const fnName = str((fn.props as Props).name);
-      const byName = fnName !== undefined && args.resources.some((g) => g.type === T.logGroup && str((g.props as Props).name) === `/aws/lambda/${fnName}`);
+      const fnName = str(get(fn.props, "name"));
+      const byName = fnName !== undefined && args.resources.some((g) => g.type === T.logGroup && str(get(g.props, "name")) === `/aws/lambda/${fnName}`);
       if (!managed && !byName) {
         report(`function ${fn.name} logs to a log group Lambda creates on first use, with no retention; set loggingConfig.logGroup to a managed LogGroup`, fn.urn);
       }
@@ -263,16 +355,19 @@ export const logRetention: StackValidationPolicy = {
 interface PolicyStatement {
   Effect?: string;
   Action?: string | string[];
+  NotAction?: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 function isPrivate(api: PolicyResource): boolean {
-  const types = list(obj((api.props as Props).endpointConfiguration).types);
-  return types.includes("PRIVATE");
+  return items(at(api.props, "endpointConfiguration", "types")).includes("PRIVATE");
 }
 
-/** Why a private API's resource policy does not confine it to VPC endpoints, or undefined if it does. */
-export function privatePolicyProblem(policyJson: string | undefined): string | undefined {
+/**
+ * Why a private API's resource policy does not confine it to VPC endpoints, or undefined if it does.
+ * `allowedEndpoints`, when known, are the endpoint ids the aws:SourceVpce conditions must name.
+ */
+export function privatePolicyProblem(policyJson: string | undefined, allowedEndpoints?: string[]): string | undefined {
   if (!policyJson) return "has no resource policy, so no one (or, with a broad endpoint policy, anyone in the Region) can invoke it";
   let doc: { Statement?: PolicyStatement | PolicyStatement[] };
   try {
@@ -280,14 +375,26 @@ export function privatePolicyProblem(policyJson: string | undefined): string | u
   } catch {
     return "has a resource policy that is not valid JSON";
   }
-  const statements = list(doc.Statement).map((s) => obj(s) as PolicyStatement);
-  const invokes = (s: PolicyStatement): boolean => strings(s.Action).some((a) => a === "execute-api:Invoke" || a === "execute-api:*" || a === "*");
-  const vpce = (s: PolicyStatement, op: string): boolean => Object.keys(obj(obj(s.Condition)[op])).some((k) => k.toLowerCase() === "aws:sourcevpce");
+  const statements = (Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []) as PolicyStatement[];
+  const names = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  // NotAction grants everything not listed, so it may include Invoke.
+  const invokes = (s: PolicyStatement): boolean => s.NotAction !== undefined
+    ? !names(s.NotAction).some((a) => a === "execute-api:Invoke" || a === "execute-api:*" || a === "*")
+    : names(s.Action).some((a) => a === "execute-api:Invoke" || a === "execute-api:*" || a === "*");
+  const vpceValues = (s: PolicyStatement, op: string): string[] | undefined => {
+    const block = s.Condition?.[op];
+    if (!block) return undefined;
+    const key = Object.keys(block).find((k) => k.toLowerCase() === "aws:sourcevpce");
+    return key === undefined ? undefined : names(block[key]);
+  };
   const allows = statements.filter((s) => s.Effect === "Allow" && invokes(s));
   if (allows.length === 0) return "has a resource policy that allows no execute-api:Invoke";
-  const open = allows.filter((s) => !vpce(s, "StringEquals"));
-  if (open.length > 0) return "allows execute-api:Invoke without a StringEquals aws:SourceVpce condition";
-  if (!statements.some((s) => s.Effect === "Deny" && invokes(s) && vpce(s, "StringNotEquals"))) {
+  if (allows.some((s) => vpceValues(s, "StringEquals") === undefined)) return "allows execute-api:Invoke without a StringEquals aws:SourceVpce condition";
+  if (allowedEndpoints) {
+    const foreign = allows.flatMap((s) => vpceValues(s, "StringEquals") ?? []).filter((v) => !allowedEndpoints.includes(v));
+    if (foreign.length > 0) return `allows invocation through VPC endpoint(s) ${foreign.join(", ")} that are not this stack's execute-api endpoint`;
+  }
+  if (!statements.some((s) => s.Effect === "Deny" && invokes(s) && vpceValues(s, "StringNotEquals") !== undefined)) {
     return "does not deny execute-api:Invoke from other sources (Deny with StringNotEquals aws:SourceVpce)";
   }
   return undefined;
@@ -295,16 +402,32 @@ export function privatePolicyProblem(policyJson: string | undefined): string | u
 
 export const privateApiRestrictedToEndpoint: StackValidationPolicy = {
   name: "private-api-restricted-to-vpc-endpoint",
-  description: "A PRIVATE REST API's resource policy allows execute-api:Invoke only through a VPC endpoint (aws:SourceVpce) and denies everything else.",
+  description: "A PRIVATE REST API's resource policy allows execute-api:Invoke only through this stack's execute-api VPC endpoint (aws:SourceVpce) and denies everything else.",
   enforcementLevel: "mandatory",
   severity: "high",
   validateStack: (args, report) => {
     for (const api of args.resources.filter((r) => r.type === T.restApi && isPrivate(r))) {
-      const attached = dependents(args.resources, T.restApiPolicy, "restApiId", api).map((p) => str((p.props as Props).policy));
-      const inline = str((api.props as Props).policy);
-      const candidates = [inline, ...attached].filter((p): p is string => p !== undefined);
-      const problems = candidates.length === 0 ? [privatePolicyProblem(undefined)] : candidates.map(privatePolicyProblem);
-      for (const problem of problems) if (problem) report(`private REST API ${api.name} ${problem}`, api.urn);
+      const attached = dependents(args.resources, T.restApiPolicy, "restApiId", api);
+      // An attached RestApiPolicy is authoritative; the API's own `policy` output mirrors it (or is "" before it exists).
+      const documents = attached.length > 0
+        ? attached.map((p) => ({ json: get(p.props, "policy"), endpoints: referenced(p, "policy", T.vpcEndpoint) }))
+        : [{ json: get(api.props, "policy"), endpoints: referenced(api, "policy", T.vpcEndpoint) }];
+      for (const { json, endpoints } of documents) {
+        const executeApi = endpoints.filter((e) => String(get(e.props, "serviceName") ?? "").endsWith(".execute-api"));
+        if (json !== UNKNOWN && !str(json)) {
+          report(`private REST API ${api.name} ${privatePolicyProblem(undefined)}`, api.urn);
+          continue;
+        }
+        // Known even before the JSON is (a first deploy): the policy must be built from this stack's endpoint.
+        if (executeApi.length === 0) {
+          report(`private REST API ${api.name}: its resource policy is not built from this stack's execute-api VPC endpoint`, api.urn);
+          continue;
+        }
+        if (json === UNKNOWN) continue;
+        const ids = executeApi.map((e) => get(e.props, "id")).filter((v): v is string => typeof v === "string");
+        const problem = privatePolicyProblem(str(json), ids.length > 0 ? ids : undefined);
+        if (problem) report(`private REST API ${api.name} ${problem}`, api.urn);
+      }
     }
   },
 };
@@ -316,9 +439,24 @@ export const stageCacheEncrypted: ResourceValidationPolicy = {
   severity: "high",
   validateResource: (args, report) => {
     if (args.type !== T.methodSettings) return;
-    const s = obj(args.props.settings);
-    if (s.cachingEnabled === true && s.cacheDataEncrypted !== true) {
-      report(`methodPath ${str(args.props.methodPath) ?? "?"} caches responses with cacheDataEncrypted = ${String(s.cacheDataEncrypted ?? "unset")}; set it to true`);
+    const s = get(args.props, "settings");
+    if (get(s, "cachingEnabled") === true && get(s, "cacheDataEncrypted") !== true) {
+      report(`methodPath ${String(get(args.props, "methodPath") ?? "?")} caches responses with cacheDataEncrypted = ${String(get(s, "cacheDataEncrypted") ?? "unset")}; set it to true`);
+    }
+  },
+};
+
+export const stageCacheDefaultEncrypted: StackValidationPolicy = {
+  name: "api-stage-cache-default-encrypted",
+  description: "A stage with a cache cluster has stage-wide method settings (*/*) that encrypt cache data, so a method that starts caching later is encrypted too.",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  validateStack: (args, report) => {
+    for (const stage of args.resources.filter((r) => r.type === T.stage && get(r.props, "cacheClusterEnabled") === true)) {
+      const defaults = dependents(args.resources, T.methodSettings, "stageName", stage).filter((m) => get(m.props, "methodPath") === "*/*");
+      if (!defaults.some((m) => at(m.props, "settings", "cacheDataEncrypted") === true)) {
+        report(`stage ${stage.name} has a cache cluster but no */* method settings with cacheDataEncrypted = true`, stage.urn);
+      }
     }
   },
 };
@@ -330,11 +468,13 @@ export const cacheInvalidationAuthorized: ResourceValidationPolicy = {
   severity: "medium",
   validateResource: (args, report) => {
     if (args.type !== T.methodSettings) return;
-    const s = obj(args.props.settings);
-    if (s.cachingEnabled !== true) return;
-    if (s.requireAuthorizationForCacheControl !== true || s.unauthorizedCacheControlHeaderStrategy !== "FAIL_WITH_403") {
-      report(`methodPath ${str(args.props.methodPath) ?? "?"}: requireAuthorizationForCacheControl = ${String(s.requireAuthorizationForCacheControl ?? "unset")}, `
-        + `unauthorizedCacheControlHeaderStrategy = ${String(s.unauthorizedCacheControlHeaderStrategy ?? "unset")}; required: true and FAIL_WITH_403, `
+    const s = get(args.props, "settings");
+    if (get(s, "cachingEnabled") !== true) return;
+    const required = get(s, "requireAuthorizationForCacheControl");
+    const strategy = get(s, "unauthorizedCacheControlHeaderStrategy");
+    if (required !== true || strategy !== "FAIL_WITH_403") {
+      report(`methodPath ${String(get(args.props, "methodPath") ?? "?")}: requireAuthorizationForCacheControl = ${String(required ?? "unset")}, `
+        + `unauthorizedCacheControlHeaderStrategy = ${String(strategy ?? "unset")}; required: true and FAIL_WITH_403, `
         + "or any client can flush entries and send every request to the backend");
     }
   },
@@ -342,24 +482,32 @@ export const cacheInvalidationAuthorized: ResourceValidationPolicy = {
 
 // ---- S3 -----------------------------------------------------------------------------------------------
 
+export const s3NoPublicAcl: ResourceValidationPolicy = {
+  name: "s3-no-public-acl",
+  description: "No bucket or bucket ACL grants a canned public ACL (public-read, public-read-write, authenticated-read).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: (args, report) => {
+    if (args.type !== T.bucket && args.type !== T.bucketV2 && args.type !== T.bucketAcl) return;
+    const acl = get(args.props, "acl");
+    if (typeof acl === "string" && PUBLIC_ACLS.has(acl)) report(`acl = ${acl}; buckets stay private (serve objects through presigned URLs)`);
+  },
+};
+
 export const s3PrivateAndEncrypted: StackValidationPolicy = {
   name: "s3-private-and-encrypted",
-  description: "Every S3 bucket has a public access block with all four settings on, default encryption, and no public ACL.",
+  description: "Every S3 bucket has its own public access block with all four settings on, and a default-encryption configuration the program declares.",
   enforcementLevel: "mandatory",
   severity: "high",
   validateStack: (args, report) => {
     for (const bucket of args.resources.filter((r) => r.type === T.bucket || r.type === T.bucketV2)) {
-      const p = bucket.props as Props;
-      if (p.acl === "public-read" || p.acl === "public-read-write") report(`bucket ${bucket.name} has acl ${String(p.acl)}`, bucket.urn);
       const blocks = dependents(args.resources, T.publicAccessBlock, "bucket", bucket);
-      const fullBlock = blocks.some((b) => {
-        const bp = b.props as Props;
-        return bp.blockPublicAcls === true && bp.blockPublicPolicy === true && bp.ignorePublicAcls === true && bp.restrictPublicBuckets === true;
-      });
+      const fullBlock = blocks.some((b) => ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((k) => get(b.props, k) === true));
       if (!fullBlock) report(`bucket ${bucket.name} has no BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true`, bucket.urn);
+      // The bucket's own serverSideEncryptionConfiguration output is always filled in by S3 (SSE-S3 by
+      // default), so only a declared configuration counts.
       const encryption = [...dependents(args.resources, T.bucketEncryption, "bucket", bucket), ...dependents(args.resources, T.bucketEncryptionV2, "bucket", bucket)];
-      const inline = Object.keys(obj(p.serverSideEncryptionConfiguration)).length > 0;
-      if (encryption.length === 0 && !inline) report(`bucket ${bucket.name} has no default encryption (BucketServerSideEncryptionConfiguration)`, bucket.urn);
+      if (encryption.length === 0) report(`bucket ${bucket.name} has no BucketServerSideEncryptionConfiguration of its own`, bucket.urn);
     }
   },
 };
@@ -371,12 +519,12 @@ export interface ProductionConfig {
 }
 
 function azOfSubnet(subnet: PolicyResource | undefined): string | undefined {
-  return subnet ? str((subnet.props as Props).availabilityZone) : undefined;
+  return subnet ? str(get(subnet.props, "availabilityZone")) : undefined;
 }
 
 export const productionResilience: StackValidationPolicy = {
   name: "production-multi-az",
-  description: "A production stack has one NAT gateway in each AZ that has subnets, and memcached clusters of 2+ nodes in cross-AZ mode over 2+ AZs.",
+  description: "A production stack has a NAT gateway in each AZ that has subnets, each private subnet routes to the internet through its own AZ's NAT gateway, and memcached runs 2+ nodes in cross-AZ mode over 2+ AZs.",
   enforcementLevel: "mandatory",
   severity: "high",
   configSchema: {
@@ -384,27 +532,43 @@ export const productionResilience: StackValidationPolicy = {
   },
   validateStack: (args, report) => {
     const stack = stackOf(args.resources);
-    const production = args.getConfig<ProductionConfig>().productionStacks ?? ["prod"];
+    const configured: unknown = args.getConfig<ProductionConfig>().productionStacks;
+    const production = Array.isArray(configured) ? configured.map(String) : typeof configured === "string" ? [configured] : ["prod"];
     if (!stack || !production.includes(stack)) args.notApplicable(`stack ${stack ?? "?"} is not a production stack (${production.join(", ")})`);
 
     const subnetAzs = new Set(args.resources.filter((r) => r.type === T.subnet).map(azOfSubnet).filter((z): z is string => z !== undefined));
-    const nats = args.resources.filter((r) => r.type === T.natGateway && (r.props as Props).connectivityType !== "private");
-    const natAzs = new Map<string, string[]>();
-    for (const nat of nats) {
-      const az = azOfSubnet(referenced(nat, "subnetId", T.subnet)[0]) ?? "unknown AZ";
-      natAzs.set(az, [...(natAzs.get(az) ?? []), nat.name]);
-    }
-    const missing = [...subnetAzs].filter((az) => !natAzs.has(az)).sort();
+    const nats = args.resources.filter((r) => r.type === T.natGateway && get(r.props, "connectivityType") !== "private");
+    const natAz = new Map<string, string>();
+    for (const nat of nats) natAz.set(nat.urn, azOfSubnet(referenced(nat, "subnetId", T.subnet)[0]) ?? "unknown AZ");
+    const missing = [...subnetAzs].filter((az) => ![...natAz.values()].includes(az)).sort();
     if (missing.length > 0) {
       report(`stack ${stack} has ${nats.length} NAT gateway(s) for ${subnetAzs.size} AZs; no NAT gateway in ${missing.join(", ")} `
         + "(an AZ outage would cut the others off the internet; set natMode: perAz)");
     }
-    for (const cluster of args.resources.filter((r) => r.type === T.memcached && (r.props as Props).engine === "memcached")) {
-      const p = cluster.props as Props;
-      const nodes = num(p.numCacheNodes) ?? 1;
-      const azs = new Set(strings(p.preferredAvailabilityZones));
-      if (p.azMode !== "cross-az" || nodes < 2 || azs.size < 2) {
-        report(`memcached cluster ${cluster.name}: azMode = ${String(p.azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azs.size}; `
+    // Each subnet whose default route goes through a NAT gateway must use its own AZ's.
+    for (const assoc of args.resources.filter((r) => r.type === T.routeTableAssociation)) {
+      const subnet = referenced(assoc, "subnetId", T.subnet)[0];
+      const table = referenced(assoc, "routeTableId", T.routeTable)[0];
+      if (!subnet || !table) continue;
+      const defaultRoutes = dependents(args.resources, T.route, "routeTableId", table).filter((r) => get(r.props, "destinationCidrBlock") === "0.0.0.0/0");
+      const inline = items(get(table.props, "routes")).filter((r) => get(r, "cidrBlock") === "0.0.0.0/0");
+      const viaNat = [
+        ...defaultRoutes.flatMap((r) => referenced(r, "natGatewayId", T.natGateway)),
+        ...(inline.some((r) => get(r, "natGatewayId") !== undefined) ? referenced(table, "routes", T.natGateway) : []),
+      ];
+      for (const nat of viaNat) {
+        const subnetAz = azOfSubnet(subnet);
+        if (subnetAz && natAz.get(nat.urn) !== subnetAz) {
+          report(`subnet ${subnet.name} (${subnetAz}) reaches the internet through NAT gateway ${nat.name} in ${natAz.get(nat.urn)}; an outage of that AZ cuts it off`, assoc.urn);
+        }
+      }
+    }
+    for (const cluster of args.resources.filter((r) => r.type === T.memcached && get(r.props, "engine") === "memcached")) {
+      const nodes = num(get(cluster.props, "numCacheNodes")) ?? 1;
+      const azMode = get(cluster.props, "azMode");
+      const azs = new Set(strings(get(cluster.props, "preferredAvailabilityZones")));
+      if (azMode !== "cross-az" || nodes < 2 || azs.size < 2) {
+        report(`memcached cluster ${cluster.name}: azMode = ${String(azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azs.size}; `
           + "production needs cross-az with 2+ nodes over 2+ AZs", cluster.urn);
       }
     }
@@ -414,13 +578,16 @@ export const productionResilience: StackValidationPolicy = {
 /** Every policy of the pack, in the order they are reported. */
 export const policies: ArchitecturePolicy[] = [
   noWorldIngress,
+  worldWebIngressOnlyOnAlb,
   memcachedIngressFromSecurityGroups,
   lambdaTimeout,
   lambdaReservedConcurrency,
   logRetention,
   privateApiRestrictedToEndpoint,
   stageCacheEncrypted,
+  stageCacheDefaultEncrypted,
   cacheInvalidationAuthorized,
+  s3NoPublicAcl,
   s3PrivateAndEncrypted,
   productionResilience,
 ];

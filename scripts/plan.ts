@@ -12,8 +12,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../config";
 import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError } from "../plan/cost";
-import { availableStacks, declaredConfigKeys, PROJECT, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
-import { mandatoryFailures, runPolicies, type PolicyConfig } from "../plan/policyRunner";
+import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
+import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
 import { renderMarkdown, renderText, type Plan } from "../plan/report";
 import { policies } from "../policy/policies";
 
@@ -105,6 +105,7 @@ export async function buildPlan(options: PlanOptions): Promise<Plan> {
   const prices = loadPriceTable(options.prices);
   const assumptions = loadAssumptions(options.assumptions, options.stack);
   const policyConfig = options.policyConfig ? readJson<PolicyConfig>(options.policyConfig, "policy config") : {};
+  resolvePolicyConfig(policies, policyConfig); // names, levels and settings checked before the program runs
   const run = await runProgram(options.stack, options.overrides);
   const verdicts = await runPolicies(run.resources, policies, policyConfig);
   const cost = estimateMonthlyCost(run.resources, prices, assumptions);
@@ -112,8 +113,9 @@ export async function buildPlan(options: PlanOptions): Promise<Plan> {
 }
 
 function isInputError(err: unknown): boolean {
-  return err instanceof UsageError || err instanceof UnknownStackError || err instanceof ConfigError || err instanceof PricingError
-    || (err instanceof Error && err.name === "ConfigError");
+  return err instanceof UsageError || err instanceof UnknownStackError || err instanceof ConfigError || err instanceof PricingError || err instanceof PolicyConfigError
+    || (err instanceof Error && err.name === "ConfigError")
+    || (err instanceof ProgramError && isInputError(err.cause));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -149,6 +151,10 @@ export async function main(argv: string[]): Promise<number> {
     if (isInputError(err)) {
       process.stderr.write(`plan: ${(err as Error).message}\n`);
       return 2;
+    }
+    if (err instanceof ProgramError) {
+      process.stderr.write(`plan: ${err.message}\n`);
+      return 3;
     }
     process.stderr.write(`plan: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
     return 3;

@@ -33,9 +33,9 @@ const PRICES: PriceTable = {
 };
 
 const ASSUMPTIONS: TrafficAssumptions = {
-  apiRequestsPerMonth: 10_000_000, apiCacheHitRatio: 0.8, avgResponseKb: 10, lambdaShareOfBackend: 1, apiLambdaAvgDurationMs: 20,
+  apiRequestsPerMonth: 10_000_000, apiCacheHitRatio: 0.8, avgResponseKb: 10, avgRequestKb: 1, lambdaShareOfBackend: 1, apiLambdaAvgDurationMs: 20,
   cacheHandlerInvocationsPerMonth: 0, cacheHandlerAvgDurationMs: 10, failoverAvgDurationMs: 100, natGbPerMonth: 100,
-  interfaceEndpointGbPerMonth: 10, logsGbPerMonth: 2, customMetrics: 5, ecrImageGb: 0, s3GbStored: 0,
+  interfaceEndpointGbPerMonth: 10, logsGbPerMonth: 2, customMetrics: 5, containerInsightsMetricsPerService: 20, ecrImageGb: 0, s3GbStored: 0,
 };
 
 /** A hand-built stack: resources linked by URN the way the engine records them. */
@@ -64,7 +64,8 @@ function stack(): MockResource[] {
   const svc = add("serverless-cache:service:HybridLambdaFargateService", "svc", {});
   add("aws:lb/loadBalancer:LoadBalancer", "alb", { internal: true, subnets: ["a-id", "b-id"] }, {}, svc);
   const td = add("aws:ecs/taskDefinition:TaskDefinition", "td", { cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } }, {}, svc);
-  add("aws:ecs/service:Service", "ecs", { desiredCount: 2 }, { taskDefinition: [td] }, svc);
+  const cluster = add("aws:ecs/cluster:Cluster", "cluster", { settings: [{ name: "containerInsights", value: "enabled" }] }, {}, svc);
+  add("aws:ecs/service:Service", "ecs", { desiredCount: 2 }, { taskDefinition: [td], cluster: [cluster] }, svc);
   const api = add("aws:lambda/function:Function", "api", { architectures: ["arm64"], memorySize: 1024 }, {}, svc);
   add("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "pc", { provisionedConcurrentExecutions: 1 }, { functionName: [api] }, svc);
   const failover = add("aws:lambda/function:Function", "failover", { architectures: ["arm64"] }, {}, svc);
@@ -97,7 +98,7 @@ describe("cost estimate", () => {
       ["NAT gateway data processing", 4.50], //    100 GB × 0.045
       ["Public IPv4 addresses", 7.30], //          2 EIP × 730 h × 0.005 (internal ALB: none)
       ["Interface endpoint logs", 14.60], //       2 AZ × 730 h × 0.01 (the S3 gateway endpoint is free)
-      ["Interface endpoint data processing", 0.10], // 10 GB × 0.01
+      ["Interface endpoint data processing (AWS APIs)", 0.10], // 10 GB × 0.01
       ["ElastiCache cache.t4g.small node hours", 70.08], // 3 nodes × 730 h × 0.032
       ["API Gateway cache 6.1 GB", 146.00], //     730 h × 0.20
       ["API Gateway REST requests", 35.00], //     10 M × 3.50
@@ -107,8 +108,11 @@ describe("cost estimate", () => {
       ["ALB capacity units (LCU)", 0.38147],
       ["Fargate vCPU hours", 47.2748], //          2 tasks × 1 vCPU × 730 h × 0.03238
       ["Fargate memory GB-hours", 10.3952], //     2 tasks × 2 GB × 730 h × 0.00356
+      ["ECS Container Insights metrics (enabled)", 6.00], // 1 service × 20 metrics × 0.30
       ["Lambda api requests", 0.40], //            2 M × 0.20 / M
-      ["Lambda api duration", 0.311112], //        2 M × 0.020 s × 1 GB = 40,000 GB-s × 0.0000077778 (provisioned rate)
+      // 2 M × 0.020 s × 1 GB = 40,000 GB-s; average concurrency 2 M × 0.02 s / 2,628,000 s = 0.015 fits in
+      // the 1 provisioned environment, so all of it pays the provisioned rate 0.0000077778
+      ["Lambda api duration (provisioned)", 0.311112],
       ["Lambda api provisioned concurrency", 8.7601752], // 1 × 1 GB × 730 h × 3600 s × 0.0000033334
       ["Lambda failover requests", 0.001752], //   rate(5 minutes): 12/h × 730 h = 8,760 × 0.20 / M
       ["Lambda failover duration", 0.00146001], // 8,760 × 0.1 s × 0.125 GB (128 MB default) = 109.5 GB-s × 0.0000133334
@@ -123,10 +127,28 @@ describe("cost estimate", () => {
     it("has exactly those lines (no ECR, S3 or dashboard line without such resources)", () => {
       assert.deepEqual(est.lines.map((l) => l.driver).sort(), expected.map(([d]) => d).sort());
     });
-    it("fixed $386.8351752 + usage $43.22379401 = total $430.05896921", () => {
-      close(est.fixedUsd, 386.8351752, "fixed");
-      close(est.usageUsd, 43.22379401, "usage");
-      close(est.totalUsd, 430.05896921, "total");
+    it("fixed $392.8369272 + usage $43.22204201 = total $436.05896921 (scheduled failover requests are fixed)", () => {
+      close(est.fixedUsd, 392.8369272, "fixed");
+      close(est.usageUsd, 43.22204201, "usage");
+      close(est.totalUsd, 436.05896921, "total");
+      assert.deepEqual(est.unpriced, []);
+    });
+    it("splits duration above provisioned concurrency: average concurrency 4 with 1 provisioned", () => {
+      // 2,628,000,000 API requests × 0.2 reach the Lambda = 525.6 M × 0.02 s = 10,512,000 GB-s at 1 GB;
+      // average concurrency 10,512,000 s / 2,628,000 s = 4, so 1/4 fits in the provisioned environment.
+      const busy = estimateMonthlyCost(stack(), PRICES, { ...ASSUMPTIONS, apiRequestsPerMonth: 2_628_000_000 });
+      close(line(busy, "Lambda api duration (provisioned)"), 2_628_000 * 0.0000077778, "provisioned share");
+      close(line(busy, "Lambda api duration (on-demand overflow)"), 7_884_000 * 0.0000133334, "overflow");
+    });
+    it("lists x86 functions as not priced instead of failing the plan", () => {
+      const x86 = stack().map((r) => (r.name === "failover" ? { ...r, inputs: { ...r.inputs, architectures: ["x86_64"] } } : r));
+      const e = estimateMonthlyCost(x86, PRICES, ASSUMPTIONS);
+      assert.deepEqual(e.unpriced, ["Lambda failover: architecture x86_64 (the table has arm64 Lambda prices)"]);
+      assert.ok(!e.lines.some((l) => l.driver.startsWith("Lambda failover")));
+    });
+    it("counts an internet-facing ALB's addresses (internal unset is internet-facing)", () => {
+      const open = stack().map((r) => (r.name === "alb" ? { ...r, inputs: { subnets: ["a-id", "b-id"] } } : r));
+      close(line(estimateMonthlyCost(open, PRICES, ASSUMPTIONS), "Public IPv4 addresses"), 4 * 730 * 0.005, "2 EIPs + 2 ALB addresses");
     });
     it("notes when an interface endpoint beats NAT: 2 AZ × 730 h × 0.01 / (0.045 − 0.01) = 417 GB/month", () => {
       assert.equal(est.notes.length, 1);
@@ -139,16 +161,22 @@ describe("cost estimate", () => {
   });
 
   describe("the real stacks", () => {
-    it("dev: fixed cost is $109.385 by hand", async () => {
+    it("derives the execute-api endpoint's bytes from the API traffic: 10 M × 11 KB", async () => {
+      const run = await runProgram("dev");
+      const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
+      close(line(est, "execute-api endpoint data processing"), ((10_000_000 * 11) / (1024 * 1024)) * 0.01, "104.9 GB × 0.01");
+    });
+    it("dev: fixed cost is $115.39376 by hand", async () => {
       const run = await runProgram("dev");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       // NAT 1×730×0.045 = 32.85; EIP 730×0.005 = 3.65; execute-api endpoint 2 AZ×730×0.01 = 14.60;
       // 2 × cache.t4g.micro × 730 × 0.016 = 23.36; API cache 0.5 GB 730×0.02 = 14.60; ALB 16.425;
-      // Fargate baseline 0 tasks = 0; 9 alarm metrics × 0.10 = 0.90; 1 dashboard = 3.00.
-      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 0.90 + 3.00, "dev fixed");
+      // Fargate baseline 0 tasks = 0; Container Insights 1 service × 20 × 0.30 = 6.00; failover tick
+      // rate(1 minute) = 43,800 requests × 0.20 / M = 0.00876; 9 alarm metrics × 0.10 = 0.90; 1 dashboard = 3.00.
+      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 6.00 + 0.00876 + 0.90 + 3.00, "dev fixed");
       close(line(est, "Fargate vCPU hours"), 0, "dev runs no Fargate task at baseline");
     });
-    it("prod: fixed cost is $623.12 by hand, and costs more than dev at the same traffic", async () => {
+    it("prod: fixed cost is $629.13 by hand, and costs more than dev at the same traffic", async () => {
       const run = await runProgram("prod");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       const fixed = 3 * 730 * 0.045 //  NAT per AZ
@@ -160,6 +188,8 @@ describe("cost estimate", () => {
         + 1 * 0.5 * 730 * 0.03238 //     1 task × 0.5 vCPU
         + 1 * 1 * 730 * 0.00356 //       1 task × 1 GB
         + 2 * 1 * 730 * 3600 * 0.0000033334 // 2 provisioned environments × 1 GB
+        + 1 * 20 * 0.3 //               Container Insights, 1 service
+        + (43_800 / 1e6) * 0.2 //        failover tick requests
         + 9 * 0.1 + 3; //                alarms, dashboard
       close(est.fixedUsd, fixed, "prod fixed");
       const dev = estimateMonthlyCost((await runProgram("dev")).resources, PRICES, ASSUMPTIONS);

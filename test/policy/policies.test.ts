@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { runProgram, type MockResource, type ProgramRun } from "../support/program";
-import { mandatoryFailures, runPolicies, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
+import { mandatoryFailures, PolicyConfigError, runPolicies, UNKNOWN_STRING, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
 import {
   cacheInvalidationAuthorized,
+  isWorldLike,
   lambdaReservedConcurrency,
   lambdaTimeout,
   logRetention,
@@ -13,10 +14,13 @@ import {
   privateApiRestrictedToEndpoint,
   privatePolicyProblem,
   productionResilience,
+  s3NoPublicAcl,
   s3PrivateAndEncrypted,
+  stageCacheDefaultEncrypted,
   stageCacheEncrypted,
   T,
   UNRESERVED_CONCURRENCY_TAG,
+  worldWebIngressOnlyOnAlb,
   type ArchitecturePolicy,
 } from "../../policy/policies";
 
@@ -115,28 +119,47 @@ describe("policy pack", function () {
       const bad = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "cache-dev-from-cache-handler", (p) => {
         delete p.referencedSecurityGroupId; p.cidrIpv4 = "0.0.0.0/0";
       });
-      await assertFails(noWorldIngress, bad, /cache-dev-from-cache-handler opens port 11211 .* to 0\.0\.0\.0\/0/);
+      await assertFails(noWorldIngress, bad, /opens port 11211 \(protocol tcp\) to 0\.0\.0\.0\/0/);
     });
 
-    it("fails ::/0 in an inline ingress block of a security group", async () => {
-      const bad = mutate(dev.resources, (r) => r.type === T.securityGroup && r.name === "svc-dev-task-sg", (p) => {
+    it("fails ::/0 in an inline ingress block, and all protocols from half the internet (0.0.0.0/1)", async () => {
+      const inline = mutate(dev.resources, (r) => r.type === T.securityGroup && r.name === "svc-dev-task-sg", (p) => {
         p.ingress = [{ protocol: "tcp", fromPort: 8080, toPort: 8080, ipv6CidrBlocks: ["::/0"] }];
       });
-      await assertFails(noWorldIngress, bad, /svc-dev-task-sg opens port 8080 .* to ::\/0/);
+      await assertFails(noWorldIngress, inline, /opens port 8080 \(protocol tcp\) to ::\/0/);
+      const half = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "svc-dev-tasks-from-alb", (p) => {
+        delete p.referencedSecurityGroupId; p.cidrIpv4 = "0.0.0.0/1"; p.ipProtocol = "-1";
+      });
+      await assertFails(noWorldIngress, half, /opens all ports \(protocol -1\) to 0\.0\.0\.0\/1/);
     });
 
-    it("fails the ALB's 80/443 opened to the world while the ALB is internal", async () => {
+    it("leaves tcp 80/443 from the world to world-web-ingress-only-on-internet-facing-alb", async () => {
+      const web = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name.startsWith("svc-dev-alb-in-"), (p) => { p.cidrIpv4 = "0.0.0.0/0"; });
+      await assertPasses(noWorldIngress, web);
+    });
+
+    it("tells world-like ranges from private ones", () => {
+      for (const c of ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/1", "52.0.0.0/6", "2000::/3"]) assert.ok(isWorldLike(c), c);
+      for (const c of ["10.0.0.0/8", "10.20.0.0/16", "52.1.2.3/32", "fc00::/7", "192.168.0.0/16"]) assert.ok(!isWorldLike(c), c);
+    });
+  });
+
+  describe("world-web-ingress-only-on-internet-facing-alb", () => {
+    it("fails 80/443 opened to the world while the ALB is internal", async () => {
       const bad = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name.startsWith("svc-dev-alb-in-"), (p) => { p.cidrIpv4 = "0.0.0.0/0"; });
-      await assertFails(noWorldIngress, bad, /svc-dev-alb-in-80 opens port 80/);
+      await assertFails(worldWebIngressOnlyOnAlb, bad, /svc-dev-alb-in-80 opens port 80 of security group svc-dev-alb-sg to 0\.0\.0\.0\/0, and the group is also attached to svc-dev$/);
     });
 
-    it("passes an internet-facing ALB on 80/443, but not on another port", async () => {
+    it("passes an internet-facing ALB on 80/443, and fails when the ALB's group is also on the tasks", async () => {
       const facing = await runProgram("dev", { albInternetFacing: "true", albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" });
       const worldRules = facing.resources.filter((r) => r.type === T.ingressRule && r.inputs.cidrIpv4 === "0.0.0.0/0");
       assert.ok(worldRules.length >= 2, "an internet-facing ALB opens 80 and 443 to the world");
+      await assertPasses(worldWebIngressOnlyOnAlb, facing.resources);
       await assertPasses(noWorldIngress, facing.resources);
-      const bad = mutate(facing.resources, (r) => r.type === T.ingressRule && r.name.endsWith("-alb-in-443"), (p) => { p.fromPort = 8443; p.toPort = 8443; });
-      await assertFails(noWorldIngress, bad, /opens port 8443/);
+      const shared = clone(facing.resources);
+      const albSg = shared.find((r) => r.type === T.securityGroup && r.name === "svc-dev-alb-sg")!;
+      shared.find((r) => r.type === "aws:ecs/service:Service")!.propertyDependencies.networkConfiguration.push(albSg.urn);
+      await assertFails(worldWebIngressOnlyOnAlb, shared, /the group is also attached to svc-dev/);
     });
   });
 
@@ -145,6 +168,7 @@ describe("policy pack", function () {
       const bad = mutate(prod.resources, (r) => r.type === T.ingressRule && r.name === "cache-prod-from-cache-handler", (p) => {
         delete p.referencedSecurityGroupId; p.cidrIpv4 = "10.20.0.0/16";
       });
+      delete bad.find((r) => r.name === "cache-prod-from-cache-handler")!.propertyDependencies.referencedSecurityGroupId;
       await assertFails(memcachedIngressFromSecurityGroups, bad, /admits 10\.20\.0\.0\/16 into memcached cluster cache-prod/);
     });
 
@@ -225,12 +249,24 @@ describe("policy pack", function () {
       const bad = clone(dev.resources).filter((r) => r.type !== T.restApiPolicy);
       await assertFails(privateApiRestrictedToEndpoint, bad, /has no resource policy/);
     });
+    it("fails a policy naming another VPC endpoint, or not built from this stack's endpoint", async () => {
+      const foreign = JSON.stringify(doc(dev)).split("api-dev-execute-api-id").join("vpce-0123456789abcdef0");
+      await assertFails(privateApiRestrictedToEndpoint, mutate(dev.resources, isPolicy, (p) => { p.policy = foreign; }), /VPC endpoint\(s\) vpce-0123456789abcdef0 that are not this stack's/);
+      const literal = clone(dev.resources);
+      literal.find(isPolicy)!.propertyDependencies.policy = [];
+      await assertFails(privateApiRestrictedToEndpoint, literal, /not built from this stack's execute-api VPC endpoint/);
+    });
+    it("trusts the attached RestApiPolicy over the API's own policy output (\"\" until the policy exists)", async () => {
+      await assertPasses(privateApiRestrictedToEndpoint, mutate(dev.resources, (r) => r.type === T.restApi, (p) => { p.policy = ""; }));
+    });
     it("judges policy documents", () => {
       assert.match(privatePolicyProblem("{not json") ?? "", /not valid JSON/);
       assert.match(privatePolicyProblem(JSON.stringify({ Statement: [{ Effect: "Deny", Action: "*" }] })) ?? "", /allows no execute-api:Invoke/);
       const wildcard = { Statement: [{ Effect: "Allow", Action: "execute-api:*", Condition: { StringEquals: { "aws:SourceVpce": "vpce-1" } } },
         { Effect: "Deny", Action: ["execute-api:Invoke"], Condition: { StringNotEquals: { "aws:sourceVpce": "vpce-1" } } }] };
       assert.equal(privatePolicyProblem(JSON.stringify(wildcard)), undefined);
+      const notAction = { Statement: [{ Effect: "Allow", NotAction: "execute-api:ManageConnections" }, wildcard.Statement[1]] };
+      assert.match(privatePolicyProblem(JSON.stringify(notAction)) ?? "", /without a StringEquals aws:SourceVpce/);
     });
   });
 
@@ -253,15 +289,32 @@ describe("policy pack", function () {
     });
   });
 
+  describe("api-stage-cache-default-encrypted", () => {
+    it("fails a cached stage whose */* settings do not encrypt", async () => {
+      const bad = mutate(prod.resources, (r) => r.type === T.methodSettings && r.inputs.methodPath === "*/*", (p) => { p.settings.cacheDataEncrypted = false; });
+      await assertFails(stageCacheDefaultEncrypted, bad, /stage api-prod-stage has a cache cluster but no \*\/\* method settings/);
+    });
+    it("passes the component's stage", async () => {
+      await assertPasses(stageCacheDefaultEncrypted, prod.resources);
+    });
+  });
+
   describe("s3-private-and-encrypted", () => {
     it("fails a bucket without its public access block, with one setting off, without encryption, or with a public ACL", async () => {
       await assertFails(s3PrivateAndEncrypted, clone(dev.resources).filter((r) => r.type !== T.publicAccessBlock), /no BucketPublicAccessBlock/);
       await assertFails(s3PrivateAndEncrypted, mutate(dev.resources, (r) => r.type === T.publicAccessBlock, (p) => { p.blockPublicPolicy = false; }), /no BucketPublicAccessBlock/);
-      await assertFails(s3PrivateAndEncrypted, clone(dev.resources).filter((r) => r.type !== T.bucketEncryption), /no default encryption/);
-      await assertFails(s3PrivateAndEncrypted, mutate(dev.resources, (r) => r.type === T.bucket, (p) => { p.acl = "public-read"; }), /acl public-read/);
+      await assertFails(s3PrivateAndEncrypted, clone(dev.resources).filter((r) => r.type !== T.bucketEncryption), /no BucketServerSideEncryptionConfiguration of its own/);
+      await assertFails(s3NoPublicAcl, mutate(dev.resources, (r) => r.type === T.bucket, (p) => { p.acl = "public-read"; }), /acl = public-read/);
+    });
+    it("does not take S3's computed default encryption (always present in state) for a declared one", async () => {
+      const computed = mutate(dev.resources, (r) => r.type === T.bucket, (p) => {
+        p.serverSideEncryptionConfiguration = { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } } };
+      }).filter((r) => r.type !== T.bucketEncryption);
+      await assertFails(s3PrivateAndEncrypted, computed, /no BucketServerSideEncryptionConfiguration of its own/);
     });
     it("passes the component's bucket", async () => {
       await assertPasses(s3PrivateAndEncrypted, dev.resources);
+      await assertPasses(s3NoPublicAcl, dev.resources);
     });
   });
 
@@ -274,6 +327,12 @@ describe("policy pack", function () {
       const singleAz = await runProgram("prod", { cacheAzMode: "single-az" });
       await assertFails(productionResilience, singleAz.resources, /memcached cluster cache-prod: azMode = single-az/);
     });
+    it("fails a private subnet whose default route uses another AZ's NAT gateway", async () => {
+      const crossed = clone(prod.resources);
+      const nat0 = crossed.find((r) => r.type === T.natGateway && r.name === "net-prod-nat-0")!;
+      crossed.find((r) => r.type === T.route && r.name === "net-prod-private-default-1")!.propertyDependencies.natGatewayId = [nat0.urn];
+      await assertFails(productionResilience, crossed, /subnet net-prod-private-1 \(us-east-1b\) reaches the internet through NAT gateway net-prod-nat-0 in us-east-1a/);
+    });
     it("does not apply to dev, unless the config names dev a production stack", async () => {
       const v = await verdict(productionResilience, dev.resources);
       assert.equal(v.status, "not-applicable");
@@ -281,6 +340,66 @@ describe("policy pack", function () {
     });
     it("passes prod as configured (one NAT per AZ, cross-AZ nodes)", async () => {
       await assertPasses(productionResilience, prod.resources);
+    });
+  });
+
+  describe("in a preview before anything exists (values unknown)", () => {
+    /** What a first `pulumi preview` knows: ids, computed outputs and values derived from them are unknown. */
+    function firstPreview(resources: MockResource[]): MockResource[] {
+      const unknown = (r: MockResource, keys: string[]): void => { for (const k of keys) { r.state[k] = UNKNOWN_STRING; } };
+      const out = clone(resources);
+      for (const r of out) {
+        if (r.type === T.securityGroup && r.inputs.ingress === undefined) unknown(r, ["ingress", "egress"]);
+        if (r.type === T.ingressRule && r.inputs.referencedSecurityGroupId !== undefined) unknown(r, ["referencedSecurityGroupId"]);
+        if (r.type === T.ingressRule) unknown(r, ["securityGroupId"]);
+        if (r.type === T.restApiPolicy || r.type === T.restApi) unknown(r, ["policy"]);
+        if (r.type === T.bucket) unknown(r, ["acl", "serverSideEncryptionConfiguration", "bucket"]);
+        if (r.type === T.lambda) unknown(r, ["arn", "invokeArn"]);
+      }
+      return out;
+    }
+    for (const stack of ["dev", "prod"] as const) {
+      it(`${stack}: every policy still runs and passes (none is skipped as "can't run during preview")`, async () => {
+        const verdicts = await runPolicies(firstPreview(stack === "dev" ? dev.resources : prod.resources), policies);
+        for (const v of verdicts) assert.ok(v.status === "pass" || v.status === "not-applicable", `${v.policy}: ${v.status} ${v.reason ?? ""} ${JSON.stringify(v.violations)}`);
+      });
+    }
+    it("still catches a CIDR into memcached and a world rule when the group ids are unknown", async () => {
+      const bad = firstPreview(mutate(prod.resources, (r) => r.type === T.ingressRule && r.name === "cache-prod-from-cache-handler", (p) => {
+        delete p.referencedSecurityGroupId; p.cidrIpv4 = "0.0.0.0/0";
+      }));
+      delete bad.find((r) => r.name === "cache-prod-from-cache-handler")!.propertyDependencies.referencedSecurityGroupId;
+      await assertFails(memcachedIngressFromSecurityGroups, bad, /admits 0\.0\.0\.0\/0 into memcached cluster cache-prod/);
+      await assertFails(noWorldIngress, bad, /opens port 11211/);
+    });
+    it("reports a policy that needs an unknown value as cannot-check, like the analyzer", async () => {
+      const peeks: StackValidationPolicy = {
+        name: "peeks", description: "reads a raw unknown", enforcementLevel: "mandatory",
+        validateStack: (args) => { for (const r of args.resources) if (r.type === T.bucket) void String(r.props.acl); },
+      };
+      const v = await verdict(peeks, firstPreview(dev.resources));
+      assert.equal(v.status, "cannot-check");
+      assert.match(v.reason ?? "", /can't be known during preview/);
+    });
+  });
+
+  describe("policy config (as pulumi --policy-pack-config)", () => {
+    const single = (): Promise<ProgramRun> => runProgram("prod", { natMode: "single" });
+    it("applies a per-policy enforcement level: advisory failures do not block, disabled policies do not run", async () => {
+      const run = await single();
+      const advisory = await runPolicies(run.resources, policies, { [productionResilience.name]: "advisory" });
+      assert.equal(advisory.find((v) => v.policy === productionResilience.name)?.status, "fail");
+      assert.deepEqual(mandatoryFailures(advisory), []);
+      const disabled = await runPolicies(run.resources, policies, { [productionResilience.name]: { enforcementLevel: "disabled" } });
+      assert.equal(disabled.find((v) => v.policy === productionResilience.name)?.status, "disabled");
+      const all = await runPolicies(run.resources, policies, { all: "advisory" });
+      assert.deepEqual(mandatoryFailures(all), []);
+    });
+    it("rejects unknown policies, bad levels and settings that do not match the schema, naming each", async () => {
+      await assert.rejects(runPolicies(dev.resources, policies, { "no-such-policy": "mandatory" }), (e: Error) => e instanceof PolicyConfigError && /no-such-policy: no such policy; allowed: all, no-world-ingress/.test(e.message));
+      await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: { maxTimeoutSeconds: "abc" } }), /lambda-timeout-within-project-maximum\.maxTimeoutSeconds = "abc": must be integer from 1 to 899/);
+      await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: "strict" as never }), /enforcement level "strict"; allowed: advisory, mandatory, remediate, disabled/);
+      await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: { maxTimeout: 5 } }), /maxTimeout: unknown setting; allowed: maxTimeoutSeconds/);
     });
   });
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs, UsageError } from "../../scripts/plan";
-import { REPO_ROOT } from "../support/program";
+import { REPO_ROOT, runProgram } from "../support/program";
 
 /** Runs `npm run plan -- <args>` the way a user (or CI) does, with no AWS credentials in the environment. */
 function plan(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -22,18 +22,27 @@ describe("npm run plan", function () {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-")); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("plans dev without credentials: tree, verdicts, cost; writes the Markdown report; exit 0", () => {
+  it("plans dev without credentials: tree, verdicts, cost; writes the Markdown report; exit 0", async () => {
+    const expected = (await runProgram("dev")).resources.length;
     const out = path.join(dir, "dev.md");
     const json = path.join(dir, "dev.json");
     const res = plan(["--stack", "dev", "--out", out, "--json", json]);
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /Offline plan of stack dev: 124 resources/);
+    assert.match(res.stdout, new RegExp(`Offline plan of stack dev: ${expected} resources`));
     assert.match(res.stdout, /Policies\n {2}pass/);
     assert.match(res.stdout, /TOTAL per month +\$\d/);
     assert.match(fs.readFileSync(out, "utf8"), /```mermaid/);
     const parsed = JSON.parse(fs.readFileSync(json, "utf8")) as { resourceCount: number; cost: { totalUsd: number }; verdicts: unknown[] };
-    assert.equal(parsed.resourceCount, 124);
+    assert.equal(parsed.resourceCount, expected);
     assert.ok(parsed.cost.totalUsd > 0);
+  });
+
+  it("exits 0 for the same plan when the policy config makes that policy advisory", () => {
+    const policyConfig = path.join(dir, "advisory.json");
+    fs.writeFileSync(policyConfig, JSON.stringify({ "production-multi-az": "advisory" }));
+    const res = plan(["--stack", "prod", "--config", "natMode=single", "--policy-config", policyConfig, "--out", path.join(dir, "adv.md")]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /FAIL {2}production-multi-az \(advisory\)/);
   });
 
   it("exits 1 when a mandatory policy fails (prod with a single NAT gateway), still writing the report", () => {
@@ -51,6 +60,11 @@ describe("npm run plan", function () {
     const badConfig = plan(["--stack", "dev", "--config", "cacheNodeCount=1", "--out", path.join(dir, "x.md")]);
     assert.equal(badConfig.status, 2);
     assert.match(badConfig.stderr, /serverless-cache:cacheNodeCount = 1/);
+    const policyConfig = path.join(dir, "policy-config.json");
+    fs.writeFileSync(policyConfig, JSON.stringify({ "lambda-timeout-within-project-maximum": { maxTimeoutSeconds: 0 } }));
+    const badPolicyConfig = plan(["--stack", "dev", "--policy-config", policyConfig]);
+    assert.equal(badPolicyConfig.status, 2);
+    assert.match(badPolicyConfig.stderr, /maxTimeoutSeconds = 0: must be integer from 1 to 899/);
     const badArg = plan(["--stak", "dev"]);
     assert.equal(badArg.status, 2);
     assert.match(badArg.stderr, /unknown argument "--stak"[\s\S]*usage: npm run plan/);
