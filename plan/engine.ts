@@ -118,6 +118,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { name: inputs.name ?? name, arn };
     case "aws:s3/bucket:Bucket":
       return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
+    case "aws:apigateway/restApi:RestApi":
+      return { arn, executionArn: `arn:aws:execute-api:us-east-1:123456789012:${name}-id` };
     case "aws:lb/loadBalancer:LoadBalancer":
       return { arn, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
     case "aws:elasticache/subnetGroup:SubnetGroup":

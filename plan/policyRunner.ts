@@ -92,11 +92,18 @@ export function resolvePolicyConfig(policies: ArchitecturePolicy[], config: Poli
     problems.push(`${where}: enforcement level ${JSON.stringify(v)}; allowed: ${ENFORCEMENT_LEVELS.join(", ")}`);
     return fallback;
   };
-  const allLevel = config.all === undefined ? undefined : level("all", typeof config.all === "string" ? config.all : config.all.enforcementLevel, "mandatory");
+  // Like Pulumi: "all" sets every policy's level only when it carries a valid level.
+  const allRaw: unknown = config.all;
+  const allCandidate = typeof allRaw === "string" ? allRaw : allRaw !== null && typeof allRaw === "object" ? (allRaw as Record<string, unknown>).enforcementLevel : undefined;
+  const allLevel = allCandidate === undefined ? undefined : level("all", allCandidate, "mandatory");
   const out = new Map<string, ResolvedConfig>();
   for (const policy of policies) {
-    const raw = config[policy.name];
-    const entry: Record<string, unknown> = typeof raw === "string" ? { enforcementLevel: raw } : { ...(raw ?? {}) };
+    const raw: unknown = config[policy.name];
+    if (raw !== undefined && typeof raw !== "string" && (raw === null || typeof raw !== "object" || Array.isArray(raw))) {
+      problems.push(`${policy.name}: ${JSON.stringify(raw)} must be a string (an enforcement level) or an object`);
+      continue;
+    }
+    const entry: Record<string, unknown> = typeof raw === "string" ? { enforcementLevel: raw } : { ...((raw as Record<string, unknown> | undefined) ?? {}) };
     const enforcementLevel = level(policy.name, entry.enforcementLevel, allLevel ?? policy.enforcementLevel ?? "advisory");
     delete entry.enforcementLevel;
     const properties = policy.configSchema?.properties ?? {};
@@ -154,7 +161,7 @@ export function toPolicyResources(resources: MockResource[]): PolicyResource[] {
       name: r.name,
       urn: r.urn,
       // The id is included so checks that compare ids can run under mocks; the analyzer may omit it.
-      props: wrap({ ...r.state, id: r.id }),
+      props: wrap({ id: r.id, ...r.state }),
       opts: { ...NO_OPTIONS, parent: r.parent },
       dependencies: [],
       propertyDependencies: {},
@@ -239,7 +246,10 @@ export async function runPolicies(resources: MockResource[], policies: Architect
   return verdicts;
 }
 
-/** Whether any mandatory policy failed (what makes `pulumi preview --policy-pack` fail). */
+/**
+ * The failures that make `pulumi preview --policy-pack` fail: mandatory ones, and "remediate" ones
+ * (these policies have no remediation, so the SDK treats remediate as mandatory).
+ */
 export function mandatoryFailures(verdicts: PolicyVerdict[]): PolicyVerdict[] {
-  return verdicts.filter((v) => v.status === "fail" && v.enforcementLevel === "mandatory");
+  return verdicts.filter((v) => v.status === "fail" && (v.enforcementLevel === "mandatory" || v.enforcementLevel === "remediate"));
 }

@@ -10,8 +10,9 @@
  *     `securityGroupId` came from that group), known even before ids exist, and read every value
  *     with `get`, which turns the policy SDK's "unknown during preview" error into UNKNOWN so one
  *     unknown field never silences a whole policy.
- *   - Provider-computed outputs (a bucket's default encryption, a security group's `ingress` list)
- *     are never trusted as evidence; what counts is what the program declares.
+ *   - Provider-computed outputs are never taken as evidence that something is safe (a bucket's
+ *     default encryption does not count); a group's `ingress` output is read, but unknown is skipped
+ *     (after a refresh it also lists standalone rules, which can then be reported twice).
  */
 import type {
   PolicyResource,
@@ -28,6 +29,7 @@ export type ArchitecturePolicy = ResourceValidationPolicy | StackValidationPolic
 // Resource type tokens this pack inspects.
 export const T = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  defaultSecurityGroup: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
@@ -56,8 +58,12 @@ export const T = {
 export const UNRESERVED_CONCURRENCY_TAG = "serverless-cache:unreserved-concurrency";
 /** Ports an internet-facing ALB may open to the world. */
 export const WORLD_OPEN_ALB_PORTS: readonly number[] = [80, 443];
-/** Resource properties that attach security groups to something (load balancers, tasks, functions, endpoints, clusters). */
-const ATTACHMENT_PROPS = ["securityGroups", "securityGroupIds", "vpcConfig", "networkConfiguration", "vpcSecurityGroupIds"];
+/** Rules refer to groups without attaching them to anything. */
+const RULE_TYPES: readonly string[] = [
+  "aws:ec2/securityGroupRule:SecurityGroupRule",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+];
 const PUBLIC_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
 
 // ---- reading values that may be unknown at preview ------------------------------------------------
@@ -95,6 +101,10 @@ function items(v: unknown): unknown[] {
   if (typeof length !== "number") return [UNKNOWN];
   return Array.from({ length }, (_, i) => get(v, i));
 }
+/** A value for a message: "unknown at preview" rather than the symbol. */
+function show(v: unknown): string {
+  return v === UNKNOWN ? "unknown at preview" : String(v);
+}
 function str(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
@@ -130,11 +140,18 @@ export function stackOf(resources: PolicyResource[]): string | undefined {
 export function isWorldLike(cidr: string): boolean {
   const [address, lengthText] = cidr.trim().split("/");
   const length = Number(lengthText);
-  if (!address || !Number.isInteger(length)) return false;
+  if (!address || !Number.isInteger(length) || length < 0) return false;
   if (length === 0) return true;
-  if (address.includes(":")) return length <= 16 && !/^f[c-d]/i.test(address) && !/^fe[89ab]/i.test(address);
-  const first = Number(address.split(".")[0]);
-  return length <= 8 && first !== 10 && first !== 127;
+  if (address.includes(":")) {
+    if (length > 16) return false;
+    // The network of the first 16 bits, as AWS canonicalises it (e.g. fd00::/1 is ::/1).
+    const first = parseInt(address.split(":")[0] || "0", 16) & (0xffff << (16 - length)) & 0xffff;
+    return !((first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80);
+  }
+  if (length > 8) return false;
+  // The network AWS stores is the masked address: 10.0.0.0/1 is 0.0.0.0/1, half the internet.
+  const first = Number(address.split(".")[0]) & (0xff << (8 - length)) & 0xff;
+  return first !== 10 && first !== 127;
 }
 
 /** One ingress permission, whatever resource form declared it. Values may be UNKNOWN at preview. */
@@ -156,7 +173,7 @@ export interface Ingress {
 /** Ingress permissions of one resource's props (inline `ingress` blocks, or a standalone rule). */
 export function ingressOf(type: string, props: unknown, self?: PolicyResource, group?: PolicyResource): Ingress[] {
   const cidrsOf = (...values: unknown[]): Array<string | Unknown> => values.flatMap(items).filter((c): c is string | Unknown => typeof c === "string" || c === UNKNOWN);
-  if (type === T.securityGroup) {
+  if (type === T.securityGroup || type === T.defaultSecurityGroup) {
     // Only declared rules count: for a group with no inline rules the provider computes `ingress`, unknown at preview.
     return items(get(props, "ingress")).filter((rule) => rule !== UNKNOWN).map((rule) => ({
       declaredBy: self, group: self, protocol: get(rule, "protocol"), fromPort: get(rule, "fromPort"), toPort: get(rule, "toPort"),
@@ -187,7 +204,7 @@ export function ingressOf(type: string, props: unknown, self?: PolicyResource, g
 /** Every ingress permission in the stack, linked to the group it opens where the stack holds it. */
 function stackIngress(resources: PolicyResource[]): Ingress[] {
   return resources.flatMap((r) => {
-    const group = r.type === T.securityGroup ? r : referenced(r, "securityGroupId", T.securityGroup)[0];
+    const group = r.type === T.securityGroup || r.type === T.defaultSecurityGroup ? r : referenced(r, "securityGroupId", T.securityGroup)[0];
     return ingressOf(r.type, r.props, r, group);
   });
 }
@@ -219,15 +236,20 @@ export const noWorldIngress: ResourceValidationPolicy = {
     for (const i of ingressOf(args.type, args.props)) {
       const world = worldSources(i);
       if (world.length > 0 && !isWebPort(i)) {
-        report(`opens ${portText(i)} (protocol ${String(i.protocol)}) to ${world.join(" and ")}; only an internet-facing ALB may be reached from the internet, and only on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`);
+        report(`opens ${portText(i)} (protocol ${show(i.protocol)}) to ${world.join(" and ")}; only an internet-facing ALB may be reached from the internet, and only on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`);
       }
     }
   },
 };
 
-/** Resources a security group is attached to (not its rules). */
+/**
+ * Resources a security group is attached to: every resource with a property computed from the group
+ * (load balancers, tasks, functions, endpoints, ENI attachments, launch templates, ...), except rules
+ * and other groups, which only refer to it as a source or target.
+ */
 function attachmentsOf(resources: PolicyResource[], group: PolicyResource): PolicyResource[] {
-  return resources.filter((r) => r !== group && ATTACHMENT_PROPS.some((p) => (r.propertyDependencies[p] ?? []).some((d) => d.urn === group.urn)));
+  return resources.filter((r) => r !== group && !RULE_TYPES.includes(r.type) && r.type !== T.securityGroup
+    && Object.values(r.propertyDependencies).some((deps) => deps.some((d) => d.urn === group.urn)));
 }
 
 function isInternetFacingAlb(r: PolicyResource): boolean {
@@ -354,6 +376,7 @@ export const logRetention: StackValidationPolicy = {
 
 interface PolicyStatement {
   Effect?: string;
+  Resource?: string | string[];
   Action?: string | string[];
   NotAction?: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
@@ -377,10 +400,16 @@ export function privatePolicyProblem(policyJson: string | undefined, allowedEndp
   }
   const statements = (Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []) as PolicyStatement[];
   const names = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  // IAM action names are case-insensitive and may use * and ? wildcards.
+  const matchesInvoke = (pattern: string): boolean =>
+    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i").test("execute-api:Invoke");
   // NotAction grants everything not listed, so it may include Invoke.
   const invokes = (s: PolicyStatement): boolean => s.NotAction !== undefined
-    ? !names(s.NotAction).some((a) => a === "execute-api:Invoke" || a === "execute-api:*" || a === "*")
-    : names(s.Action).some((a) => a === "execute-api:Invoke" || a === "execute-api:*" || a === "*");
+    ? !names(s.NotAction).some(matchesInvoke)
+    : names(s.Action).some(matchesInvoke);
+  // The Deny must cover the whole API (".../*" or "*"), not one method or path.
+  const coversWholeApi = (s: PolicyStatement): boolean =>
+    names(s.Resource).some((r) => r === "*" || /^(arn:[^:]+:execute-api:[^:]*:[^:]*:[^/]+|execute-api:)\/\*$/.test(r));
   const vpceValues = (s: PolicyStatement, op: string): string[] | undefined => {
     const block = s.Condition?.[op];
     if (!block) return undefined;
@@ -394,8 +423,8 @@ export function privatePolicyProblem(policyJson: string | undefined, allowedEndp
     const foreign = allows.flatMap((s) => vpceValues(s, "StringEquals") ?? []).filter((v) => !allowedEndpoints.includes(v));
     if (foreign.length > 0) return `allows invocation through VPC endpoint(s) ${foreign.join(", ")} that are not this stack's execute-api endpoint`;
   }
-  if (!statements.some((s) => s.Effect === "Deny" && invokes(s) && vpceValues(s, "StringNotEquals") !== undefined)) {
-    return "does not deny execute-api:Invoke from other sources (Deny with StringNotEquals aws:SourceVpce)";
+  if (!statements.some((s) => s.Effect === "Deny" && invokes(s) && vpceValues(s, "StringNotEquals") !== undefined && coversWholeApi(s))) {
+    return "does not deny execute-api:Invoke on the whole API (Resource .../*) from other sources (Deny with StringNotEquals aws:SourceVpce)";
   }
   return undefined;
 }
@@ -441,7 +470,7 @@ export const stageCacheEncrypted: ResourceValidationPolicy = {
     if (args.type !== T.methodSettings) return;
     const s = get(args.props, "settings");
     if (get(s, "cachingEnabled") === true && get(s, "cacheDataEncrypted") !== true) {
-      report(`methodPath ${String(get(args.props, "methodPath") ?? "?")} caches responses with cacheDataEncrypted = ${String(get(s, "cacheDataEncrypted") ?? "unset")}; set it to true`);
+      report(`methodPath ${show(get(args.props, "methodPath") ?? "?")} caches responses with cacheDataEncrypted = ${show(get(s, "cacheDataEncrypted") ?? "unset")}; set it to true`);
     }
   },
 };
@@ -473,8 +502,8 @@ export const cacheInvalidationAuthorized: ResourceValidationPolicy = {
     const required = get(s, "requireAuthorizationForCacheControl");
     const strategy = get(s, "unauthorizedCacheControlHeaderStrategy");
     if (required !== true || strategy !== "FAIL_WITH_403") {
-      report(`methodPath ${String(get(args.props, "methodPath") ?? "?")}: requireAuthorizationForCacheControl = ${String(required ?? "unset")}, `
-        + `unauthorizedCacheControlHeaderStrategy = ${String(strategy ?? "unset")}; required: true and FAIL_WITH_403, `
+      report(`methodPath ${show(get(args.props, "methodPath") ?? "?")}: requireAuthorizationForCacheControl = ${show(required ?? "unset")}, `
+        + `unauthorizedCacheControlHeaderStrategy = ${show(strategy ?? "unset")}; required: true and FAIL_WITH_403, `
         + "or any client can flush entries and send every request to the backend");
     }
   },
@@ -568,7 +597,7 @@ export const productionResilience: StackValidationPolicy = {
       const azMode = get(cluster.props, "azMode");
       const azs = new Set(strings(get(cluster.props, "preferredAvailabilityZones")));
       if (azMode !== "cross-az" || nodes < 2 || azs.size < 2) {
-        report(`memcached cluster ${cluster.name}: azMode = ${String(azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azs.size}; `
+        report(`memcached cluster ${cluster.name}: azMode = ${show(azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azs.size}; `
           + "production needs cross-az with 2+ nodes over 2+ AZs", cluster.urn);
       }
     }

@@ -133,13 +133,20 @@ describe("policy pack", function () {
       await assertFails(noWorldIngress, half, /opens all ports \(protocol -1\) to 0\.0\.0\.0\/1/);
     });
 
+    it("checks the VPC's default security group too", async () => {
+      const bad = mutate(dev.resources, (r) => r.type === "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", (p) => {
+        p.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }];
+      });
+      await assertFails(noWorldIngress, bad, /opens all ports \(protocol -1\) to 0\.0\.0\.0\/0/);
+    });
+
     it("leaves tcp 80/443 from the world to world-web-ingress-only-on-internet-facing-alb", async () => {
       const web = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name.startsWith("svc-dev-alb-in-"), (p) => { p.cidrIpv4 = "0.0.0.0/0"; });
       await assertPasses(noWorldIngress, web);
     });
 
     it("tells world-like ranges from private ones", () => {
-      for (const c of ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/1", "52.0.0.0/6", "2000::/3"]) assert.ok(isWorldLike(c), c);
+      for (const c of ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/1", "52.0.0.0/6", "2000::/3", "10.0.0.0/1", "127.0.0.1/2", "fd00::/1"]) assert.ok(isWorldLike(c), c);
       for (const c of ["10.0.0.0/8", "10.20.0.0/16", "52.1.2.3/32", "fc00::/7", "192.168.0.0/16"]) assert.ok(!isWorldLike(c), c);
     });
   });
@@ -160,6 +167,12 @@ describe("policy pack", function () {
       const albSg = shared.find((r) => r.type === T.securityGroup && r.name === "svc-dev-alb-sg")!;
       shared.find((r) => r.type === "aws:ecs/service:Service")!.propertyDependencies.networkConfiguration.push(albSg.urn);
       await assertFails(worldWebIngressOnlyOnAlb, shared, /the group is also attached to svc-dev/);
+      // Any resource that takes the group counts, e.g. an ENI attachment.
+      const eni = clone(facing.resources);
+      eni.push({ ...eni[0], type: "aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment", name: "eni-attach",
+        urn: "urn:pulumi:dev::serverless-cache::aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment::eni-attach",
+        inputs: {}, state: {}, custom: true, parent: undefined, dependencies: [], propertyDependencies: { securityGroupId: [albSg.urn] } });
+      await assertFails(worldWebIngressOnlyOnAlb, eni, /also attached to eni-attach/);
     });
   });
 
@@ -239,7 +252,7 @@ describe("policy pack", function () {
     });
     it("fails without the Deny statement", async () => {
       const allowOnly = { ...doc(dev), Statement: doc(dev).Statement.filter((s) => s.Effect === "Allow") };
-      await assertFails(privateApiRestrictedToEndpoint, mutate(dev.resources, isPolicy, (p) => { p.policy = JSON.stringify(allowOnly); }), /does not deny execute-api:Invoke from other sources/);
+      await assertFails(privateApiRestrictedToEndpoint, mutate(dev.resources, isPolicy, (p) => { p.policy = JSON.stringify(allowOnly); }), /does not deny execute-api:Invoke on the whole API/);
     });
     it("fails an Allow without the aws:SourceVpce condition", async () => {
       const open = { ...doc(dev), Statement: doc(dev).Statement.map((s) => (s.Effect === "Allow" ? { ...s, Condition: undefined } : s)) };
@@ -263,10 +276,14 @@ describe("policy pack", function () {
       assert.match(privatePolicyProblem("{not json") ?? "", /not valid JSON/);
       assert.match(privatePolicyProblem(JSON.stringify({ Statement: [{ Effect: "Deny", Action: "*" }] })) ?? "", /allows no execute-api:Invoke/);
       const wildcard = { Statement: [{ Effect: "Allow", Action: "execute-api:*", Condition: { StringEquals: { "aws:SourceVpce": "vpce-1" } } },
-        { Effect: "Deny", Action: ["execute-api:Invoke"], Condition: { StringNotEquals: { "aws:sourceVpce": "vpce-1" } } }] };
+        { Effect: "Deny", Action: ["execute-api:Invoke"], Resource: "execute-api:/*", Condition: { StringNotEquals: { "aws:sourceVpce": "vpce-1" } } }] };
       assert.equal(privatePolicyProblem(JSON.stringify(wildcard)), undefined);
       const notAction = { Statement: [{ Effect: "Allow", NotAction: "execute-api:ManageConnections" }, wildcard.Statement[1]] };
       assert.match(privatePolicyProblem(JSON.stringify(notAction)) ?? "", /without a StringEquals aws:SourceVpce/);
+      const lowercase = { Statement: [{ Effect: "Allow", Action: "execute-api:invoke" }, wildcard.Statement[1]] };
+      assert.match(privatePolicyProblem(JSON.stringify(lowercase)) ?? "", /without a StringEquals aws:SourceVpce/, "action names are case-insensitive");
+      const partialDeny = { Statement: [wildcard.Statement[0], { ...wildcard.Statement[1], Resource: "execute-api:/*/POST/*" }] };
+      assert.match(privatePolicyProblem(JSON.stringify(partialDeny)) ?? "", /does not deny execute-api:Invoke on the whole API/);
     });
   });
 
@@ -344,17 +361,19 @@ describe("policy pack", function () {
   });
 
   describe("in a preview before anything exists (values unknown)", () => {
-    /** What a first `pulumi preview` knows: ids, computed outputs and values derived from them are unknown. */
+    /**
+     * What a first `pulumi preview` knows: every id, every output the provider computes (not among the
+     * inputs) and every input computed from another resource is unknown, in inputs and state alike.
+     */
     function firstPreview(resources: MockResource[]): MockResource[] {
-      const unknown = (r: MockResource, keys: string[]): void => { for (const k of keys) { r.state[k] = UNKNOWN_STRING; } };
       const out = clone(resources);
       for (const r of out) {
-        if (r.type === T.securityGroup && r.inputs.ingress === undefined) unknown(r, ["ingress", "egress"]);
-        if (r.type === T.ingressRule && r.inputs.referencedSecurityGroupId !== undefined) unknown(r, ["referencedSecurityGroupId"]);
-        if (r.type === T.ingressRule) unknown(r, ["securityGroupId"]);
-        if (r.type === T.restApiPolicy || r.type === T.restApi) unknown(r, ["policy"]);
-        if (r.type === T.bucket) unknown(r, ["acl", "serverSideEncryptionConfiguration", "bucket"]);
-        if (r.type === T.lambda) unknown(r, ["arn", "invokeArn"]);
+        if (!r.custom) continue;
+        r.id = UNKNOWN_STRING;
+        for (const k of Object.keys(r.state)) {
+          if (!(k in r.inputs) || (r.propertyDependencies[k]?.length ?? 0) > 0) r.state[k] = UNKNOWN_STRING;
+        }
+        for (const k of Object.keys(r.inputs)) if ((r.propertyDependencies[k]?.length ?? 0) > 0) r.inputs[k] = UNKNOWN_STRING;
       }
       return out;
     }
@@ -375,7 +394,7 @@ describe("policy pack", function () {
     it("reports a policy that needs an unknown value as cannot-check, like the analyzer", async () => {
       const peeks: StackValidationPolicy = {
         name: "peeks", description: "reads a raw unknown", enforcementLevel: "mandatory",
-        validateStack: (args) => { for (const r of args.resources) if (r.type === T.bucket) void String(r.props.acl); },
+        validateStack: (args) => { for (const r of args.resources) if (r.type === T.bucket) void String(r.props.arn); },
       };
       const v = await verdict(peeks, firstPreview(dev.resources));
       assert.equal(v.status, "cannot-check");
@@ -395,7 +414,15 @@ describe("policy pack", function () {
       const all = await runPolicies(run.resources, policies, { all: "advisory" });
       assert.deepEqual(mandatoryFailures(all), []);
     });
+    it("treats remediate as blocking (these policies cannot remediate), and ignores an all entry without a level", async () => {
+      const run = await single();
+      assert.equal(mandatoryFailures(await runPolicies(run.resources, policies, { all: "remediate" })).length, 1);
+      assert.equal(mandatoryFailures(await runPolicies(run.resources, policies, { all: "advisory", [productionResilience.name]: "remediate" })).length, 1);
+      assert.equal(mandatoryFailures(await runPolicies(dev.resources, policies, { all: {} })).length, 0);
+    });
     it("rejects unknown policies, bad levels and settings that do not match the schema, naming each", async () => {
+      await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: 5 as never }), /lambda-timeout-within-project-maximum: 5 must be a string \(an enforcement level\) or an object/);
+      await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: null as never }), /null must be a string/);
       await assert.rejects(runPolicies(dev.resources, policies, { "no-such-policy": "mandatory" }), (e: Error) => e instanceof PolicyConfigError && /no-such-policy: no such policy; allowed: all, no-world-ingress/.test(e.message));
       await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: { maxTimeoutSeconds: "abc" } }), /lambda-timeout-within-project-maximum\.maxTimeoutSeconds = "abc": must be integer from 1 to 899/);
       await assert.rejects(runPolicies(dev.resources, policies, { [lambdaTimeout.name]: "strict" as never }), /enforcement level "strict"; allowed: advisory, mandatory, remediate, disabled/);
