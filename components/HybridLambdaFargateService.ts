@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
-import { createFailoverClients, createFailoverHandler } from "../functions/failover/shell";
+import { createFailoverHandlerFromEnv } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { lambdaCodePathOptions } from "./lambdaPackaging";
@@ -581,31 +581,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           FAILOVER_SHIFT_BACK_DELAY_SECONDS: String(shiftBackDelaySeconds),
         },
       },
-      callbackFactory: () => {
-        const env = process.env;
-        const need = (key: string): string => {
-          const v = env[key];
-          if (!v) throw new Error(`environment variable ${key} is required`);
-          return v;
-        };
-        return createFailoverHandler({
-          clients: createFailoverClients(),
-          ids: {
-            listenerArn: need("FAILOVER_LISTENER_ARN"),
-            lambdaTargetGroupArn: need("FAILOVER_LAMBDA_TG_ARN"),
-            fargateTargetGroupArn: need("FAILOVER_FARGATE_TG_ARN"),
-            cluster: need("FAILOVER_CLUSTER"),
-            service: need("FAILOVER_SERVICE"),
-            alarmNames: need("FAILOVER_ALARM_NAMES").split(","),
-          },
-          config: {
-            baselineDesiredCount: Number(need("FAILOVER_BASELINE_COUNT")),
-            failoverDesiredCount: Number(need("FAILOVER_DESIRED_COUNT")),
-            cooldownSeconds: Number(need("FAILOVER_COOLDOWN_SECONDS")),
-            shiftBackDelaySeconds: Number(need("FAILOVER_SHIFT_BACK_DELAY_SECONDS")),
-          },
-        });
-      },
+      callbackFactory: () => createFailoverHandlerFromEnv(process.env),
       codePathOptions: lambdaCodePathOptions({ uses: ["@aws-sdk/client-cloudwatch", "@aws-sdk/client-ecs", "@aws-sdk/client-elastic-load-balancing-v2"] }),
     }, { parent: this, dependsOn: [failoverLogs] });
 

@@ -411,17 +411,18 @@ export function round(n: number, digits = 2): number {
 // ---- loaders (the only I/O) --------------------------------------------------------------------------
 
 /** Reads and checks a price table: every price present, a positive number with a unit and a source. */
-function readJsonFile<T>(file: string, what: string): T {
+/** Reads a JSON file; an unreadable or invalid file throws `makeError` with a message naming it. */
+export function readJsonFile<T>(file: string, what: string, makeError: (message: string) => Error = (m) => new PricingError(m)): T {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new PricingError(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    throw makeError(`cannot read ${what} ${file}: ${(err as Error).message}`);
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new PricingError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
+    throw makeError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
   }
 }
 

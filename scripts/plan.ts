@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../config";
-import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError } from "../plan/cost";
+import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError, readJsonFile } from "../plan/cost";
 import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
 import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
 import { renderMarkdown, renderText, type Plan } from "../plan/report";
@@ -84,27 +84,13 @@ export function parseArgs(argv: string[]): PlanOptions | "help" {
   };
 }
 
-function readJson<T>(file: string, what: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new UsageError(`${what} ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
 /** Builds the plan; throws UsageError/UnknownStackError/ConfigError/PricingError on bad input. */
 export async function buildPlan(options: PlanOptions): Promise<Plan> {
   const started = Date.now();
   // Prices and assumptions first: they fail fast, before the program runs.
   const prices = loadPriceTable(options.prices);
   const assumptions = loadAssumptions(options.assumptions, options.stack);
-  const policyConfig = options.policyConfig ? readJson<PolicyConfig>(options.policyConfig, "policy config") : {};
+  const policyConfig = options.policyConfig ? readJsonFile<PolicyConfig>(options.policyConfig, "policy config", (m) => new UsageError(m)) : {};
   resolvePolicyConfig(policies, policyConfig); // names, levels and settings checked before the program runs
   const run = await runProgram(options.stack, options.overrides);
   const verdicts = await runPolicies(run.resources, policies, policyConfig);

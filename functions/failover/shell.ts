@@ -495,3 +495,33 @@ export function createFailoverHandler(
     }
   };
 }
+
+/**
+ * The deployed handler: ids and config from the environment the component sets (FAILOVER_*), clients
+ * from the runtime's SDK. Used by the component's callbackFactory and by the cold-start bundle.
+ * A missing variable fails the cold start with its name.
+ */
+export function createFailoverHandlerFromEnv(env: Record<string, string | undefined>): ReturnType<typeof createFailoverHandler> {
+  const need = (key: string): string => {
+    const v = env[key];
+    if (!v) throw new Error(`environment variable ${key} is required`);
+    return v;
+  };
+  return createFailoverHandler({
+    clients: createFailoverClients(),
+    ids: {
+      listenerArn: need("FAILOVER_LISTENER_ARN"),
+      lambdaTargetGroupArn: need("FAILOVER_LAMBDA_TG_ARN"),
+      fargateTargetGroupArn: need("FAILOVER_FARGATE_TG_ARN"),
+      cluster: need("FAILOVER_CLUSTER"),
+      service: need("FAILOVER_SERVICE"),
+      alarmNames: need("FAILOVER_ALARM_NAMES").split(","),
+    },
+    config: {
+      baselineDesiredCount: Number(need("FAILOVER_BASELINE_COUNT")),
+      failoverDesiredCount: Number(need("FAILOVER_DESIRED_COUNT")),
+      cooldownSeconds: Number(need("FAILOVER_COOLDOWN_SECONDS")),
+      shiftBackDelaySeconds: Number(need("FAILOVER_SHIFT_BACK_DELAY_SECONDS")),
+    },
+  });
+}
