@@ -4,7 +4,7 @@
  * I/O except the two loaders at the bottom.
  */
 import * as fs from "node:fs";
-import type { MockResource } from "./engine";
+import { componentLabel, topComponent, type MockResource } from "./engine";
 
 export interface Price {
   usd: number;
@@ -175,11 +175,8 @@ class Graph {
   }
   /** The outermost component that contains `r`, as "name (Type)". */
   component(r: MockResource): string {
-    let top: MockResource | undefined;
-    for (let cur = r.parent ? this.byUrn.get(r.parent) : undefined; cur; cur = cur.parent ? this.byUrn.get(cur.parent) : undefined) {
-      if (!cur.custom) top = cur;
-    }
-    return top ? `${top.name} (${top.type.split(":").pop()})` : "stack";
+    const top = topComponent(r, this.byUrn);
+    return top ? componentLabel(top) : "stack";
   }
   parentType(r: MockResource): string | undefined {
     return r.parent ? this.byUrn.get(r.parent)?.type : undefined;
@@ -211,19 +208,19 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     add({ driver: "Public IPv4 addresses", component: "stack", quantity: (eips + publicLbIps) * H, unit: "address-hours", unitUsd: p.publicIpv4Hour.usd, basis: "resources", detail: `${eips} Elastic IP(s) + ${publicLbIps} internet-facing ALB address(es)` });
   }
   const interfaceEndpoints = g.ofType(T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Interface");
-  for (const e of interfaceEndpoints) {
-    const azs = (e.inputs.subnetIds as unknown[] | undefined)?.length ?? 0;
-    const service = String(e.inputs.serviceName ?? e.name).split(".").slice(3).join(".") || e.name;
-    add({ driver: `Interface endpoint ${service}`, component: g.component(e), quantity: azs * H, unit: "endpoint-AZ-hours", unitUsd: p.interfaceEndpointHour.usd, basis: "resources", detail: `${azs} AZ(s) × ${H} h` });
-  }
   const notes: string[] = [];
   const natSaving = p.natGatewayDataGb.usd - p.interfaceEndpointDataGb.usd;
-  for (const e of interfaceEndpoints.filter((x) => !String(x.inputs.serviceName).endsWith(".execute-api") && natSaving > 0)) {
+  for (const e of interfaceEndpoints) {
     const azs = (e.inputs.subnetIds as unknown[] | undefined)?.length ?? 0;
-    const service = String(e.inputs.serviceName).split(".").slice(3).join(".");
-    const breakEven = (azs * H * p.interfaceEndpointHour.usd) / natSaving;
-    notes.push(`Interface endpoint ${service} (${azs} AZs) pays for itself only above ${Math.round(breakEven).toLocaleString("en-US")} GB/month of ${service} traffic `
-      + `that would otherwise cross NAT (saves $${round(natSaving, 3)}/GB, costs ${usdText(azs * H * p.interfaceEndpointHour.usd)}/month); below that it buys privacy and independence from NAT, not savings.`);
+    const serviceName = String(e.inputs.serviceName ?? e.name);
+    const service = serviceName.split(".").slice(3).join(".") || e.name;
+    const monthly = azs * H * p.interfaceEndpointHour.usd;
+    add({ driver: `Interface endpoint ${service}`, component: g.component(e), quantity: azs * H, unit: "endpoint-AZ-hours", unitUsd: p.interfaceEndpointHour.usd, basis: "resources", detail: `${azs} AZ(s) × ${H} h` });
+    // execute-api is required by the private API, not an alternative to NAT.
+    if (!serviceName.endsWith(".execute-api") && natSaving > 0) {
+      notes.push(`Interface endpoint ${service} (${azs} AZs) pays for itself only above ${Math.round(monthly / natSaving).toLocaleString("en-US")} GB/month of ${service} traffic `
+        + `that would otherwise cross NAT (saves $${round(natSaving, 3)}/GB, costs ${usdText(monthly)}/month); below that it buys privacy and independence from NAT, not savings.`);
+    }
   }
   const executeApiEndpoints = interfaceEndpoints.filter((e) => String(e.inputs.serviceName).endsWith(".execute-api"));
   if (executeApiEndpoints.length > 0) {

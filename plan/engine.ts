@@ -43,10 +43,34 @@ export interface ProgramRun {
   byId(id: string): MockResource | undefined;
 }
 
+/** The outermost component (ComponentResource ancestor) that contains `r`, if any. */
+export function topComponent(r: MockResource, byUrn: ReadonlyMap<string, MockResource>): MockResource | undefined {
+  let top: MockResource | undefined;
+  for (let cur = r.parent ? byUrn.get(r.parent) : undefined; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+    if (!cur.custom) top = cur;
+  }
+  return top;
+}
+
+/** A component as the plan names it: "net-dev (MultiAzNetwork)". */
+export function componentLabel(component: MockResource): string {
+  return `${component.name} (${component.type.split(":").pop()})`;
+}
+
+/** A config key as the CLI passes it: `natMode` is `serverless-cache:natMode`; `aws:region` stays. */
+export function qualifiedKey(key: string): string {
+  return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+/** Pulumi.yaml's `config:` declarations, by qualified key. */
+function projectConfigDeclarations(): Map<string, unknown> {
+  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, unknown> };
+  return new Map(Object.entries(project.config ?? {}).map(([key, decl]) => [qualifiedKey(key), decl]));
+}
+
 /** Config keys Pulumi.yaml declares, fully qualified (`serverless-cache:natMode`, `aws:region`, ...). */
 export function declaredConfigKeys(): string[] {
-  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, unknown> };
-  return Object.keys(project.config ?? {}).map((key) => (key.includes(":") ? key : `${PROJECT}:${key}`));
+  return [...projectConfigDeclarations().keys()];
 }
 
 /** The stacks this project defines: one Pulumi.<stack>.yaml each. */
@@ -66,21 +90,18 @@ export class UnknownStackError extends Error {
 
 /** What the CLI would pass: Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml values, as strings. */
 export function stackConfig(stack: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
-  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
-    config?: Record<string, { default?: unknown }>;
-  };
+  const declarations = projectConfigDeclarations();
   const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
   if (!/^[A-Za-z0-9_.-]+$/.test(stack) || !fs.existsSync(file)) throw new UnknownStackError(stack, availableStacks());
   const stackFile = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const out: Record<string, string> = {};
   const str = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
-  for (const [key, decl] of Object.entries(project.config ?? {})) {
-    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
-    if (decl && typeof decl === "object" && "default" in decl) out[full] = str(decl.default);
+  for (const [key, decl] of declarations) {
+    if (decl && typeof decl === "object" && "default" in decl) out[key] = str((decl as { default: unknown }).default);
   }
   for (const [key, value] of Object.entries(stackFile.config ?? {})) out[key] = str(value);
   for (const [key, value] of Object.entries(overrides)) {
-    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+    const full = qualifiedKey(key);
     if (value === undefined) delete out[full]; else out[full] = value;
   }
   return out;

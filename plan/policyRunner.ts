@@ -152,22 +152,30 @@ function typeOf(resourceClass: unknown): string | undefined {
   return (resourceClass as ResourceClass).__pulumiType;
 }
 
+/** What both policy kinds see of one resource: `props` behind the unknown-checking proxy. */
+function resourceView(r: MockResource, props: Record<string, unknown>) {
+  return {
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: wrap(props),
+    opts: { ...NO_OPTIONS, parent: r.parent },
+    isType: (cls: unknown) => typeOf(cls) === r.type,
+    // The SDK types this as the class's resolved outputs (stack) or its args (resource); the props are
+    // exactly that data, so `never` lets one function serve both signatures.
+    asType: (cls: unknown) => (typeOf(cls) === r.type ? (props as never) : undefined),
+  };
+}
+
 /** PolicyResources for the stack: state as props, parents and property dependencies linked by URN. */
 export function toPolicyResources(resources: MockResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const out = resources.map((r) => {
     const pr: PolicyResource = {
-      type: r.type,
-      name: r.name,
-      urn: r.urn,
       // The id is included so checks that compare ids can run under mocks; the analyzer may omit it.
-      props: wrap({ id: r.id, ...r.state }),
-      opts: { ...NO_OPTIONS, parent: r.parent },
+      ...resourceView(r, { id: r.id, ...r.state }),
       dependencies: [],
       propertyDependencies: {},
-      isType: (cls) => typeOf(cls) === r.type,
-      // The policy SDK types this as the class's resolved outputs; the props are exactly that data.
-      asType: (cls) => (typeOf(cls) === r.type ? (r.state as never) : undefined),
     };
     byUrn.set(r.urn, pr);
     return pr;
@@ -187,6 +195,7 @@ export function toPolicyResources(resources: MockResource[]): PolicyResource[] {
 export async function runPolicies(resources: MockResource[], policies: ArchitecturePolicy[], config: PolicyConfig = {}): Promise<PolicyVerdict[]> {
   const resolved = resolvePolicyConfig(policies, config);
   const stack = toPolicyResources(resources);
+  const inputViews = resources.map((r) => resourceView(r, r.inputs));
   const verdicts: PolicyVerdict[] = [];
   for (const policy of policies) {
     const violations: Violation[] = [];
@@ -210,24 +219,18 @@ export async function runPolicies(resources: MockResource[], policies: Architect
         await policy.validateStack(args, (message, urn) => violations.push({ message, urn }));
       } else {
         const validators = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
-        for (const r of resources) {
+        for (const view of inputViews) {
           const args: ResourceValidationArgs = {
-            type: r.type,
-            name: r.name,
-            urn: r.urn,
-            props: wrap(r.inputs),
-            opts: { ...NO_OPTIONS, parent: r.parent },
+            ...view,
             stackTags: new Map(),
-            isType: (cls) => typeOf(cls) === r.type,
-            asType: (cls) => (typeOf(cls) === r.type ? (r.inputs as never) : undefined),
             getConfig: <T extends object>() => getConfig() as T,
             notApplicable,
           };
           for (const validate of validators) {
             try {
-              await validate(args, (message) => violations.push({ message, urn: r.urn }));
+              await validate(args, (message) => violations.push({ message, urn: view.urn }));
             } catch (err) {
-              if (err instanceof proxyModule.UnknownValueError) unknown ??= `${r.name}: ${err.message}`;
+              if (err instanceof proxyModule.UnknownValueError) unknown ??= `${view.name}: ${err.message}`;
               else if (!(err instanceof NotApplicable)) throw err;
             }
           }

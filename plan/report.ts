@@ -3,7 +3,7 @@
  * topology, and the text (terminal) and Markdown (PR comment) renderings of a whole plan. Pure.
  */
 import { round, type CostEstimate } from "./cost";
-import type { MockResource } from "./engine";
+import { componentLabel, topComponent, type MockResource } from "./engine";
 import type { PolicyVerdict } from "./policyRunner";
 
 export interface ComponentGroup {
@@ -24,14 +24,9 @@ export interface ResourceTree {
 /** Resources grouped by their top-level component, with counts per type. */
 export function resourceTree(resources: MockResource[]): ResourceTree {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
-  const topOf = (r: MockResource): MockResource | undefined => {
-    let top: MockResource | undefined;
-    for (let cur = r.parent ? byUrn.get(r.parent) : undefined; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) top = cur;
-    return top;
-  };
   const groups = new Map<string, { top?: MockResource; members: MockResource[] }>();
   for (const r of resources) {
-    const top = topOf(r);
+    const top = topComponent(r, byUrn);
     if (!top && !r.custom) {
       if (!groups.has(r.urn)) groups.set(r.urn, { top: r, members: [] });
       continue;
@@ -45,7 +40,7 @@ export function resourceTree(resources: MockResource[]): ResourceTree {
     const counts = new Map<string, number>();
     for (const m of members) counts.set(m.type, (counts.get(m.type) ?? 0) + 1);
     return {
-      label: top ? `${top.name} (${top.type.split(":").pop()})` : "stack",
+      label: top ? componentLabel(top) : "stack",
       type: top?.type ?? "stack",
       total: members.length,
       byType: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),

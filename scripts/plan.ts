@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../config";
 import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError, readJsonFile } from "../plan/cost";
-import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
+import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, qualifiedKey, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
 import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
 import { renderMarkdown, renderText, type Plan } from "../plan/report";
 import { policies } from "../policy/policies";
@@ -62,12 +62,12 @@ export function parseArgs(argv: string[]): PlanOptions | "help" {
   const stack = one("stack");
   if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
   const overrides: Record<string, string> = {};
+  const declared = values.config ? declaredConfigKeys() : [];
   for (const kv of values.config ?? []) {
     const eq = kv.indexOf("=");
     if (eq <= 0) throw new UsageError(`--config ${JSON.stringify(kv)}: expected <key>=<value>`);
     const key = kv.slice(0, eq);
-    const full = key.includes(":") ? key : `${PROJECT}:${key}`;
-    const declared = declaredConfigKeys();
+    const full = qualifiedKey(key);
     if (!declared.includes(full) && !full.startsWith("aws:")) {
       throw new UsageError(`--config ${key}: not a config key of this project; allowed: ${declared.map((k) => k.replace(`${PROJECT}:`, "")).join(", ")}`);
     }

@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { UNKNOWN_STRING } from "../../plan/policyRunner";
 import { policies } from "../../policy/policies";
 import { REPO_ROOT, runProgram, type MockResource, type ProgramRun } from "../support/program";
+import { firstPreview } from "../support/resources";
 
 /**
  * The policy pack as `pulumi preview --policy-pack policy` runs it: policy/index.ts started by
@@ -148,14 +148,7 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
 
   it("a first preview (ids, computed outputs and dependent inputs unknown) gets no diagnostics either: no policy is skipped", async () => {
     for (const run of [dev, prod]) {
-      const unknown = run.resources.map((r) => {
-        if (!r.custom) return r;
-        const state: Record<string, unknown> = { ...r.state };
-        const inputs: Record<string, unknown> = { ...r.inputs };
-        for (const k of Object.keys(state)) if (!(k in r.inputs) || (r.propertyDependencies[k]?.length ?? 0) > 0) state[k] = UNKNOWN_STRING;
-        for (const k of Object.keys(inputs)) if ((r.propertyDependencies[k]?.length ?? 0) > 0) inputs[k] = UNKNOWN_STRING;
-        return { ...r, state, inputs };
-      });
+      const unknown = firstPreview(run.resources);
       const diags = await engine.preview(unknown);
       // A policy the SDK could not run would show up here as an advisory "can't run ... during preview".
       assert.deepEqual(diags, [], `${run.stack}: ${JSON.stringify(diags)}`);

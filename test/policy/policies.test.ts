@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { runProgram, type MockResource, type ProgramRun } from "../support/program";
-import { mandatoryFailures, PolicyConfigError, runPolicies, UNKNOWN_STRING, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
+import { clone, firstPreview } from "../support/resources";
+import { mandatoryFailures, PolicyConfigError, runPolicies, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
 import {
   cacheInvalidationAuthorized,
   isWorldLike,
@@ -29,19 +30,6 @@ import {
  * for a stack under mocks. Violating inputs are those same resources with one property changed (or
  * one resource added or removed), so each test shows the policy reacts to exactly that change.
  */
-
-/** Deep copy of plain data; anything else (assets, archives holding promises) is shared. */
-function copy<V>(v: V): V {
-  if (Array.isArray(v)) return v.map(copy) as V;
-  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)])) as V;
-  }
-  return v;
-}
-
-function clone(resources: MockResource[]): MockResource[] {
-  return resources.map((r) => ({ ...r, inputs: copy(r.inputs), state: copy(r.state), propertyDependencies: copy(r.propertyDependencies) }));
-}
 
 /** Change inputs and state of the resources matching `pick` alike (resource policies read inputs, stack policies state). */
 function mutate(resources: MockResource[], pick: (r: MockResource) => boolean, change: (props: Record<string, any>) => void): MockResource[] { // eslint-disable-line @typescript-eslint/no-explicit-any -- resource props are untyped
@@ -361,22 +349,6 @@ describe("policy pack", function () {
   });
 
   describe("in a preview before anything exists (values unknown)", () => {
-    /**
-     * What a first `pulumi preview` knows: every id, every output the provider computes (not among the
-     * inputs) and every input computed from another resource is unknown, in inputs and state alike.
-     */
-    function firstPreview(resources: MockResource[]): MockResource[] {
-      const out = clone(resources);
-      for (const r of out) {
-        if (!r.custom) continue;
-        r.id = UNKNOWN_STRING;
-        for (const k of Object.keys(r.state)) {
-          if (!(k in r.inputs) || (r.propertyDependencies[k]?.length ?? 0) > 0) r.state[k] = UNKNOWN_STRING;
-        }
-        for (const k of Object.keys(r.inputs)) if ((r.propertyDependencies[k]?.length ?? 0) > 0) r.inputs[k] = UNKNOWN_STRING;
-      }
-      return out;
-    }
     for (const stack of ["dev", "prod"] as const) {
       it(`${stack}: every policy still runs and passes (none is skipped as "can't run during preview")`, async () => {
         const verdicts = await runPolicies(firstPreview(stack === "dev" ? dev.resources : prod.resources), policies);
