@@ -24,6 +24,37 @@ function steps(doc: Doc): Doc[] {
   return Object.values(doc.jobs as Record<string, Doc>).flatMap((job) => (job.steps ?? []) as Doc[]);
 }
 
+/** The pulumi/actions steps of a job. */
+function pulumiSteps(job: Doc): Doc[] {
+  return ((job.steps ?? []) as Doc[]).filter((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
+}
+
+function usesAction(step: Doc, action: string): boolean {
+  return String(step.uses ?? "").startsWith(`${action}@`);
+}
+
+/**
+ * The stacks a pulumi step may act on: the literal 'dev'/'prod' in its stack-name, or the job's matrix
+ * when the stack name comes from `matrix.stack`. Anything it cannot tell counts as both stacks, so an
+ * unreadable matrix is held to the prod rules.
+ */
+function stacksOf(job: Doc, step: Doc): string[] {
+  const name = String(step.with?.["stack-name"] ?? "");
+  if (/matrix\.stack/.test(name)) {
+    const m = job.strategy?.matrix;
+    const listed = [m?.stack, (m?.include ?? []).map((i: Doc) => i?.stack)].flat().filter((x) => typeof x === "string");
+    return Array.isArray(m?.stack) || Array.isArray(m?.include) ? [...new Set(listed as string[])] : ["dev", "prod"];
+  }
+  const literal = [...name.matchAll(/'(dev|prod)'/g)].map((x) => x[1]);
+  return literal.length > 0 ? [...new Set(literal)] : ["dev", "prod"];
+}
+
+/** The length of the AWS session a job's configure-aws-credentials step asks for (default 1 h). */
+function sessionSeconds(step: Doc): number {
+  const d = step.with?.["role-duration-seconds"];
+  return d === undefined ? 3600 : Number(d);
+}
+
 /** Every `run:` script of a job, joined. */
 function runs(job: Doc): string {
   return ((job.steps ?? []) as Doc[]).map((s) => String(s.run ?? "")).join("\n");
@@ -55,10 +86,10 @@ describe("GitHub Actions workflows", () => {
       assert.doesNotMatch(fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8"), /^\s*pull_request_target\s*:/m);
     });
 
-    it("is read-only at workflow level and widens only the preview job (id-token)", () => {
+    it("is read-only at workflow level and widens only the preview jobs (id-token)", () => {
       assert.deepEqual(pr.permissions, { contents: "read" });
       for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
-        if (name === "preview") assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
+        if (name.startsWith("preview")) assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
         else assert.equal(job.permissions, undefined, `job ${name} widens permissions`);
       }
     });
@@ -68,8 +99,10 @@ describe("GitHub Actions workflows", () => {
       assert.equal(pr.concurrency["cancel-in-progress"], true);
     });
 
-    it("has the test, plan and preview jobs", () => {
-      assert.deepEqual(Object.keys(pr.jobs).sort(), ["plan", "preview", "test"]);
+    it("has the test, plan and preview jobs (check names unchanged: preview (dev), preview (prod))", () => {
+      assert.deepEqual(Object.keys(pr.jobs).sort(), ["plan", "preview-dev", "preview-prod", "test"]);
+      assert.equal(pr.jobs["preview-dev"].name, "preview (dev)");
+      assert.equal(pr.jobs["preview-prod"].name, "preview (prod)");
       assert.match(runs(pr.jobs.test), /\.ci\/run/);
     });
 
@@ -97,24 +130,62 @@ describe("GitHub Actions workflows", () => {
       assert.doesNotMatch(JSON.stringify(plan), /secrets\.|configure-aws-credentials|pulumi\/actions/);
     });
 
-    it("previews with pulumi/actions + the policy pack, only for same-repo PRs with credentials configured", () => {
-      const preview = pr.jobs.preview;
-      assert.match(preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
-      assert.match(preview.if, /vars\.AWS_ROLE_ARN != ''/);
-      const s = preview.steps as Doc[];
-      const aws = s.find((x) => String(x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
-      assert.ok(aws, "no OIDC credentials step");
-      assert.equal(aws.with["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
-      const pulumi = s.find((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
-      assert.ok(pulumi, "no pulumi/actions step");
-      assert.equal(pulumi.with.command, "preview");
-      assert.equal(pulumi.with.policyPacks, "policy");
-      assert.equal(pulumi.env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    for (const [stack, role] of [
+      ["dev", "AWS_ROLE_ARN"],
+      ["prod", "AWS_PROD_PREVIEW_ROLE_ARN"],
+    ] as const) {
+      it(`previews ${stack} with pulumi/actions + the policy pack, only for same-repo PRs once ${role} is set`, () => {
+        const preview = pr.jobs[`preview-${stack}`];
+        assert.match(preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+        assert.match(preview.if, new RegExp(`vars\\.${role} != ''`));
+        assert.doesNotMatch(preview.if, /\|\|/, "the guard must be a plain conjunction");
+        assert.deepEqual([preview.needs].flat(), ["test"]);
+        const s = preview.steps as Doc[];
+        const aws = s.find((x) => usesAction(x, "aws-actions/configure-aws-credentials"));
+        assert.ok(aws, "no OIDC credentials step");
+        assert.equal(aws.with["role-to-assume"], `\${{ vars.${role} }}`);
+        const pulumi = pulumiSteps(preview);
+        assert.equal(pulumi.length, 1, "expected one pulumi/actions step");
+        assert.equal(pulumi[0].with.command, "preview");
+        assert.deepEqual(stacksOf(preview, pulumi[0]), [stack]);
+        assert.equal(pulumi[0].with.policyPacks, "policy");
+        assert.equal(pulumi[0].env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+      });
+    }
+
+    it("a preview of prod assumes only the prod preview role, is skipped without it, and never uses AWS_ROLE_ARN", () => {
+      let prodPreviews = 0;
+      for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
+        const previewsProd = pulumiSteps(job).some((p) => stacksOf(job, p).includes("prod"));
+        if (!previewsProd) continue;
+        prodPreviews++;
+        assert.match(String(job.if ?? ""), /vars\.AWS_PROD_PREVIEW_ROLE_ARN != ''/, `${name} is not skipped when the prod role is unset`);
+        assert.doesNotMatch(String(job.if ?? ""), /\|\|/, `${name}: the guard must be a plain conjunction`);
+        // Not in role-to-assume, not as a fallback in an expression, not in the guard: nowhere.
+        assert.doesNotMatch(JSON.stringify(job), /(?<![A-Z_])AWS_ROLE_ARN/, `${name} can fall back to the non-prod role`);
+        const roles = ((job.steps ?? []) as Doc[])
+          .filter((x) => usesAction(x, "aws-actions/configure-aws-credentials"))
+          .map((x) => x.with?.["role-to-assume"]);
+        assert.deepEqual(roles, ["${{ vars.AWS_PROD_PREVIEW_ROLE_ARN }}"], `${name} assumes ${roles.join(", ")}`);
+      }
+      assert.equal(prodPreviews, 1, "expected exactly one job that previews prod");
     });
 
-    it("uses secrets only in the fork-guarded preview job", () => {
+    it("the two preview jobs have the same steps apart from the stack and the role", () => {
+      assert.ok(pr.jobs["preview-dev"] && pr.jobs["preview-prod"], "missing preview-dev or preview-prod");
+      const norm = (stack: string, role: string) =>
+        JSON.stringify({ ...pr.jobs[`preview-${stack}`], name: undefined, if: undefined })
+          .replace(new RegExp(`\\b${stack}\\b`, "g"), "<stack>")
+          .replaceAll(role, "<role>");
+      assert.equal(norm("prod", "AWS_PROD_PREVIEW_ROLE_ARN"), norm("dev", "AWS_ROLE_ARN"));
+    });
+
+    it("uses secrets only in the fork-guarded preview jobs", () => {
       for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
-        if (name !== "preview") assert.doesNotMatch(JSON.stringify(job), /secrets\./, `job ${name} reads a secret`);
+        if (/secrets\./.test(JSON.stringify(job))) {
+          assert.ok(name.startsWith("preview"), `job ${name} reads a secret`);
+          assert.match(job.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+        }
       }
     });
   });
@@ -185,6 +256,77 @@ describe("GitHub Actions workflows", () => {
     it("prod needs dev and the protected production environment", () => {
       assert.equal(deploy.jobs.prod.environment, "production");
       assert.deepEqual([deploy.jobs.prod.needs].flat(), ["dev"]);
+    });
+  });
+
+  describe("deploy readiness (arm64 image, stacks, refresh, session length)", () => {
+    const withPulumi: Array<[string, string, Doc]> = [];
+    for (const [file, doc] of all) {
+      for (const [name, job] of Object.entries(doc.jobs as Record<string, Doc>)) {
+        if (pulumiSteps(job).length > 0) withPulumi.push([file, name, job]);
+      }
+    }
+
+    it("finds the pulumi steps (dev and prod previews, dev and prod deploys)", () => {
+      const labels = withPulumi.map(([file, name]) => `${file}:${name}`).sort();
+      assert.deepEqual(labels, ["deploy.yml:dev", "deploy.yml:prod", "pull-request.yml:preview-dev", "pull-request.yml:preview-prod"]);
+    });
+
+    it("sets up QEMU (arm64) and then buildx before every pulumi preview/up on an x86_64 runner", () => {
+      // The program builds its Fargate image for linux/arm64 (awsx.ecr.Image -> docker-build), and
+      // docker-build builds during previews too (buildOnPreview defaults to true).
+      for (const [file, name, job] of withPulumi) {
+        const s = job.steps as Doc[];
+        for (const step of pulumiSteps(job)) {
+          if (!["preview", "up", "update"].includes(String(step.with?.command))) continue;
+          const at = s.indexOf(step);
+          const armRunner = /\barm\b|-arm(64)?\b|arm64/.test(String(job["runs-on"]));
+          const qemu = s.findIndex((x, i) => i < at && usesAction(x, "docker/setup-qemu-action"));
+          const buildx = s.findIndex((x, i) => i < at && usesAction(x, "docker/setup-buildx-action"));
+          assert.ok(buildx >= 0, `${file}:${name}: no docker/setup-buildx-action before ${step.name ?? step.uses}`);
+          if (armRunner) continue; // native arm64 build: no emulation needed
+          assert.ok(qemu >= 0, `${file}:${name}: no docker/setup-qemu-action before ${step.name ?? step.uses}`);
+          assert.ok(qemu < buildx, `${file}:${name}: setup-qemu-action must come before setup-buildx-action`);
+          const platforms = String(s[qemu].with?.platforms ?? "").split(",").map((p) => p.trim());
+          assert.ok(platforms.some((p) => p === "arm64" || p === "linux/arm64"), `${file}:${name}: QEMU platforms ${platforms}`);
+        }
+      }
+    });
+
+    it("upserts the stack in every pulumi/actions step", () => {
+      for (const [file, name, job] of withPulumi) {
+        for (const step of pulumiSteps(job)) {
+          assert.ok(step.with?.upsert === true || step.with?.upsert === "true", `${file}:${name}: ${step.name ?? step.uses} has no upsert: true`);
+        }
+      }
+    });
+
+    for (const stack of ["dev", "prod"]) {
+      it(`deploy ${stack}: refreshes before up, 2-hour AWS session, job timeout below it`, () => {
+        const job = deploy.jobs[stack];
+        const ups = pulumiSteps(job).filter((x) => ["up", "update"].includes(String(x.with?.command)));
+        assert.ok(ups.length > 0, "no pulumi up step");
+        for (const up of ups) assert.ok(up.with.refresh === true || up.with.refresh === "true", `${up.name}: no refresh: true`);
+        const aws = (job.steps as Doc[]).filter((x) => usesAction(x, "aws-actions/configure-aws-credentials"));
+        assert.equal(aws.length, 1);
+        assert.equal(Number(aws[0].with["role-duration-seconds"]), 7200);
+        const timeout = job["timeout-minutes"];
+        assert.equal(typeof timeout, "number");
+        assert.ok(timeout < 120, `timeout-minutes ${timeout} is not below 120`);
+        assert.ok(timeout > 60, `timeout-minutes ${timeout} leaves no room for a cluster replacement plus an emulated build`);
+      });
+    }
+
+    it("every job with AWS credentials times out before its session expires", () => {
+      for (const [file, doc] of all) {
+        for (const [name, job] of Object.entries(doc.jobs as Record<string, Doc>)) {
+          for (const aws of ((job.steps ?? []) as Doc[]).filter((x) => usesAction(x, "aws-actions/configure-aws-credentials"))) {
+            const timeout = job["timeout-minutes"];
+            assert.equal(typeof timeout, "number", `${file}:${name} has no numeric timeout-minutes`);
+            assert.ok(timeout * 60 < sessionSeconds(aws), `${file}:${name}: ${timeout} min >= the ${sessionSeconds(aws)} s session`);
+          }
+        }
+      }
     });
   });
 
