@@ -16,9 +16,13 @@
  *     The failover handler cannot reach AWS here: it is measured as module load + handler
  *     creation only ("load").
  *
- * The AWS SDK is left to the runtime in both forms; like /var/runtime/node_modules on Lambda, it is
- * reachable through NODE_PATH (a directory holding only a link to our node_modules/@aws-sdk), so a
- * package missing from an archive still fails to load.
+ * Both forms ship the AWS SDK they import (AWS review item 14): the serialized archive holds the
+ * `@aws-sdk/*` packages and their run-time tree in node_modules, the bundle has them bundled in.
+ * NODE_PATH points at a stand-in for the runtime's /var/runtime/node_modules: a stub SDK whose every
+ * package throws when loaded (test/support/lambdaArchive.ts createStubRuntimeSdk), so a package
+ * missing from an archive or a bundle fails, and the run is refused if anything loaded from it.
+ * The serialized archive's size is also reported without the packages' dist-es/ and dist-types/
+ * folders (ES-module builds and typings Node never loads here): what stripping them would save.
  *
  * got is ESM-only and the handlers load it with a real `await import("got")` on the miss path.
  * esbuild bundles a string-literal dynamic import: with format cjs it converts got and its ESM
@@ -35,7 +39,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as esbuild from "esbuild";
-import { extractLambdaArchive, type ExtractedLambda } from "../test/support/lambdaArchive";
+import { createStubRuntimeSdk, extractLambdaArchive, type ExtractedLambda } from "../test/support/lambdaArchive";
 import { startMemcached } from "../test/support/memcached";
 import { REPO_ROOT, runProgram } from "../test/support/program";
 import { startUpstream } from "../test/support/upstream";
@@ -89,6 +93,12 @@ interface ArchiveSize {
   unpackedBytes: number;
   files: number;
 }
+
+/** Files of the archive Node never loads here: the packages' ES-module builds and typings. */
+const UNUSED_BUILD = /(^|\/)node_modules\/.+\/(dist-es|dist-types)\//;
+
+/** The AWS SDK's share of a serialized archive: its @aws-sdk, @smithy and @aws-crypto entries. */
+const SDK_PACKAGE = /^node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//;
 
 const ALB_EVENT = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "test", "fixtures", "alb", "get-item.single.json"), "utf8")) as Record<string, unknown>;
 
@@ -165,11 +175,11 @@ function crc32(buf: Buffer): number {
 }
 
 /** A plain zip (deflate level 9 per file, stored when deflate does not help), as a fallback for `zip`. */
-function zipWithZlib(dir: string, only?: string): Buffer {
+function zipWithZlib(dir: string, only?: string, skip?: RegExp): Buffer {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
-  for (const f of walk(dir).filter((x) => only === undefined || x.rel === only || x.rel.startsWith(`${only}/`))) {
+  for (const f of walk(dir).filter((x) => (only === undefined || x.rel === only || x.rel.startsWith(`${only}/`)) && !skip?.test(x.rel))) {
     const data = fs.readFileSync(f.abs);
     const deflated = zlib.deflateRawSync(data, { level: 9 });
     const stored = deflated.length >= data.length;
@@ -225,11 +235,18 @@ function hasZip(): boolean {
   }
 }
 
-/** Zipped size of `dir`, or of one entry of it (a file or folder, path relative to `dir`). */
-function zippedBytes(dir: string, work: string, useZip: boolean, only?: string): number {
+/**
+ * Zipped size of `dir`, or of one entry of it (a file or folder, path relative to `dir`); with
+ * `withoutUnusedBuilds`, leaving out the files UNUSED_BUILD matches.
+ */
+function zippedBytes(dir: string, work: string, useZip: boolean, only?: string, withoutUnusedBuilds = false): number {
   const zipFile = path.join(work, `zip-${Math.random().toString(36).slice(2)}.zip`);
-  if (useZip) execFileSync("zip", ["-r", "-9", "-X", "-q", zipFile, only ?? "."], { cwd: dir });
-  else fs.writeFileSync(zipFile, zipWithZlib(dir, only));
+  if (useZip) {
+    const exclude = withoutUnusedBuilds ? ["-x", "node_modules/*/dist-es/*", "node_modules/*/dist-types/*"] : [];
+    execFileSync("zip", ["-r", "-9", "-X", "-q", zipFile, only ?? ".", ...exclude], { cwd: dir });
+  } else {
+    fs.writeFileSync(zipFile, zipWithZlib(dir, only, withoutUnusedBuilds ? UNUSED_BUILD : undefined));
+  }
   const bytes = fs.statSync(zipFile).size;
   fs.rmSync(zipFile);
   return bytes;
@@ -279,10 +296,10 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "cold-start-"));
   const extracted: ExtractedLambda[] = [];
 
-  // The runtime's copy of the AWS SDK (/var/runtime/node_modules on Lambda): @aws-sdk only.
-  const runtimeModules = path.join(work, "runtime", "node_modules");
-  fs.mkdirSync(runtimeModules, { recursive: true });
-  fs.symlinkSync(path.join(REPO_ROOT, "node_modules", "@aws-sdk"), path.join(runtimeModules, "@aws-sdk"), "dir");
+  // The runtime's own AWS SDK (/var/runtime/node_modules on Lambda, on NODE_PATH): older and
+  // partial there, a stub here that throws when anything loads from it.
+  const runtime = createStubRuntimeSdk();
+  const runtimeModules = runtime.nodePath;
 
   console.log("serializing the dev stack (runProgram under Pulumi mocks)...");
   const run = await runProgram("dev");
@@ -307,7 +324,7 @@ async function main(): Promise<void> {
         platform: "node",
         target: "node22",
         format: "cjs",
-        external: ["@aws-sdk/*"],
+        // The AWS SDK is bundled too: neither form relies on the runtime's copy.
         logLevel: "error",
       });
       const modules: Record<Variant, string> = { serialized: path.join(lambda.dir, "__index.js"), bundle: path.join(bundleDir, "index.js") };
@@ -316,6 +333,19 @@ async function main(): Promise<void> {
       const parts = lambda.entries
         .map((entry) => ({ entry, zippedBytes: zippedBytes(lambda.dir, work, useZip, entry) }))
         .sort((a, b) => b.zippedBytes - a.zippedBytes);
+      const sdkParts = parts.filter((x) => SDK_PACKAGE.test(x.entry));
+      const unusedBuildFiles = walk(lambda.dir).filter((f) => UNUSED_BUILD.test(f.rel));
+      const composition = {
+        sdkPackages: sdkParts.length,
+        /** Sum of the SDK entries zipped one by one (@aws-sdk/*, @smithy/*, @aws-crypto/*). */
+        sdkZippedBytes: sdkParts.reduce((a, x) => a + x.zippedBytes, 0),
+        /** dist-es/ and dist-types/ folders of the packages: never loaded here. */
+        unusedBuilds: {
+          files: unusedBuildFiles.length,
+          unpackedBytes: unusedBuildFiles.reduce((a, f) => a + f.size, 0),
+          zippedBytesWithout: unusedBuildFiles.length > 0 ? zippedBytes(lambda.dir, work, useZip, undefined, true) : size.serialized.zippedBytes,
+        },
+      };
 
       const fnEnv = { ...(fn.inputs.environment?.variables ?? {}) } as Record<string, string>;
       for (const [k, v] of Object.entries(spec.standIns ?? {})) {
@@ -380,6 +410,14 @@ async function main(): Promise<void> {
       table.push(`| archive, zipped | ${kb(size.serialized.zippedBytes)} | ${kb(size.bundle.zippedBytes)} | ${ratio(size.serialized.zippedBytes, size.bundle.zippedBytes)}× |`);
       table.push(`| archive, unpacked | ${kb(size.serialized.unpackedBytes)} | ${kb(size.bundle.unpackedBytes)} | ${ratio(size.serialized.unpackedBytes, size.bundle.unpackedBytes)}× |`);
       table.push(`| files | ${size.serialized.files} | ${size.bundle.files} | ${ratio(size.serialized.files, size.bundle.files)}× |`);
+      if (composition.sdkPackages > 0) {
+        table.push(`| … AWS SDK packages (${composition.sdkPackages}), zipped one by one | ${kb(composition.sdkZippedBytes)} | | |`);
+      }
+      if (composition.unusedBuilds.files > 0) {
+        const u = composition.unusedBuilds;
+        table.push(`| … dist-es/ + dist-types/ (${u.files} files), unpacked | ${kb(u.unpackedBytes)} | | |`);
+        table.push(`| archive, zipped, without dist-es/ + dist-types/ | ${kb(u.zippedBytesWithout)} | ${kb(size.bundle.zippedBytes)} | ${ratio(u.zippedBytesWithout, size.bundle.zippedBytes)}× |`);
+      }
       const largest = parts.slice(0, 4).map((x) => `${x.entry.replace(/^node_modules\//, "")} ${kb(x.zippedBytes)}`).join(", ");
       const zipRatio = ratio(size.serialized.zippedBytes, size.bundle.zippedBytes);
       targets.push(`${spec.label}: archive zipped ${zipRatio}× the bundle (target ≤ 2×) ${zipRatio <= 2 ? "MET" : "MISSED"}`);
@@ -427,6 +465,7 @@ async function main(): Promise<void> {
             ...size.serialized,
             packages: lambda.entries.filter((e) => e.startsWith("node_modules/")).map((e) => e.slice("node_modules/".length)),
             entriesZippedBytes: Object.fromEntries(parts.map((x) => [x.entry, x.zippedBytes])),
+            composition,
           },
           bundle: size.bundle,
           ratios: {
@@ -438,15 +477,18 @@ async function main(): Promise<void> {
         paths: pathResults,
       };
     }
+    const fromRuntime = runtime.loads();
+    if (fromRuntime.length > 0) throw new Error(`loaded from the runtime's (stub) SDK on NODE_PATH: ${fromRuntime.join(", ")}`);
   } finally {
     await memcached.stop();
     await upstream.close();
     for (const l of extracted) l.remove();
+    runtime.remove();
     fs.rmSync(work, { recursive: true, force: true });
   }
 
   const zipTool = useZip ? "Info-ZIP zip -r -9 -X" : "node:zlib deflate level 9 per file (bench/cold-start.ts zip writer)";
-  console.log(`\nCold starts: serialized (CallbackFunction archive, dev stack) vs esbuild bundle (minified, cjs, node22, @aws-sdk/* external)`);
+  console.log(`\nCold starts: serialized (CallbackFunction archive, dev stack) vs esbuild bundle (minified, cjs, node22, AWS SDK bundled); both with their own AWS SDK, NODE_PATH = stub runtime SDK`);
   console.log(`${N} fresh node ${process.version} processes per variant and path, alternating; loopback memcached + upstream; zip: ${zipTool}`);
   console.log(table.join("\n"));
   console.log(`\nTargets:\n${targets.map((t) => `- ${t}`).join("\n")}`);
@@ -459,10 +501,12 @@ async function main(): Promise<void> {
     platform: `${os.platform()} ${os.arch()}, ${os.cpus().length} CPUs`,
     processesPerVariantAndPath: N,
     zip: zipTool,
-    bundle: { tool: `esbuild ${esbuild.version}`, options: "bundle, minify, tree shaking, platform node, target node22, format cjs, external @aws-sdk/*" },
+    bundle: { tool: `esbuild ${esbuild.version}`, options: "bundle, minify, tree shaking, platform node, target node22, format cjs, AWS SDK bundled (nothing external)" },
+    awsSdk: "shipped by both forms (serialized: node_modules in the archive; bundle: bundled); NODE_PATH = a stub of the runtime's /var/runtime/node_modules whose every package throws when loaded, none was",
     notes: [
       "init = ms from process start (performance.timeOrigin) to the first answer, measured in the child; wall = spawn to exit in the parent",
       "hit = first invocation is a memcached (L2) hit; miss = first invocation calls the upstream; load (failover) = module load + handler creation only, no AWS call",
+      "archive.serialized.composition: sdkZippedBytes = the @aws-sdk/@smithy/@aws-crypto entries zipped one by one; unusedBuilds = the packages' dist-es/ and dist-types/ folders, with the archive's zipped size without them (CallbackFunction's codePathOptions can only include or exclude whole packages, so they ship)",
     ],
     functions: results,
     targets,

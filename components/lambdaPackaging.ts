@@ -12,19 +12,21 @@ function readPackageJson(file: string): PackageJson {
   return JSON.parse(fs.readFileSync(file, "utf8")) as PackageJson;
 }
 
-/** Whether the nodejs22.x runtime ships the package (the AWS SDK v3). */
-function isRuntimeProvided(name: string): boolean {
-  return name.startsWith("@aws-sdk/");
-}
-
-/**
- * Packages the Lambda nodejs22.x runtime already provides (AWS SDK v3). CallbackFunction otherwise
- * copies every runtime `dependency` of package.json into each archive.
+/*
+ * Nothing is "provided by the runtime". The nodejs22.x runtime does put an AWS SDK v3 on NODE_PATH
+ * (/var/runtime/node_modules), but it is an older, partial set that AWS updates on its own schedule
+ * (which packages it holds is not documented; whether it has @aws-sdk/s3-request-presigner at all is
+ * unconfirmed), and AWS advises production functions to ship every `@aws-sdk/*` and `@smithy/*`
+ * package they use (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-package.html). So
+ * `@aws-sdk/*` is packaged like any other dependency, with its whole run-time tree (@smithy/*,
+ * @aws-crypto/*, tslib, ...): a function runs the SDK version it was built and tested against, and
+ * Node finds it in the archive's node_modules before it ever looks at NODE_PATH.
+ *
+ * There is deliberately no opt-in "runtime provided" list: no function here is near a size limit
+ * (see docs/cold-start.md for the archive sizes), and excluding a package the code imports would
+ * bring back exactly the failure this avoids (a version nobody tested, or a missing module at the
+ * first large response).
  */
-export function runtimeProvidedPackages(packageJsonPath = DEFAULT_PACKAGE_JSON): string[] {
-  const pkg = readPackageJson(packageJsonPath);
-  return Object.keys(pkg.dependencies ?? {}).filter(isRuntimeProvided);
-}
 
 /** Where Node would find `name` required from `fromDir`: the nearest node_modules/<name> upwards. */
 function resolvePackageDir(name: string, fromDir: string, rootDir: string): string | undefined {
@@ -66,10 +68,8 @@ export function isTypesOnlyPackage(dir: string): boolean {
 /** One package reached from a function's direct packages. */
 export interface PackageNode {
   name: string;
-  /** Installed location; none for runtime-provided packages (not followed). */
-  dir?: string;
-  /** Provided by the Lambda runtime (`@aws-sdk/*`): never packaged. */
-  runtimeProvided: boolean;
+  /** Installed location (as Node resolves it; may be a nested node_modules). */
+  dir: string;
   /** Only type declarations and docs: never loaded. */
   typesOnly: boolean;
 }
@@ -77,20 +77,15 @@ export interface PackageNode {
 /**
  * The packages `uses` needs at run time: the packages themselves and, transitively, their
  * `dependencies` (what CallbackFunction follows too), resolved the way Node resolves them.
- * Runtime-provided packages (`@aws-sdk/*`) are listed but not followed.
  */
 export function packageClosure(uses: string[], rootDir = path.dirname(DEFAULT_PACKAGE_JSON)): PackageNode[] {
   const seen = new Map<string, PackageNode>();
   const visit = (name: string, fromDir: string): void => {
-    if (isRuntimeProvided(name)) {
-      if (!seen.has(`runtime:${name}`)) seen.set(`runtime:${name}`, { name, runtimeProvided: true, typesOnly: false });
-      return;
-    }
     const dir = resolvePackageDir(name, fromDir, rootDir);
     if (!dir) throw new Error(`lambda packaging: package ${name} (needed from ${fromDir}) is not installed; run npm ci`);
     const real = fs.realpathSync(dir);
     if (seen.has(real)) return;
-    seen.set(real, { name, dir, runtimeProvided: false, typesOnly: isTypesOnlyPackage(real) });
+    seen.set(real, { name, dir, typesOnly: isTypesOnlyPackage(real) });
     const pkg = readPackageJson(path.join(dir, "package.json"));
     for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep, dir);
   };
@@ -100,9 +95,9 @@ export function packageClosure(uses: string[], rootDir = path.dirname(DEFAULT_PA
 
 export interface LambdaPackagingOptions {
   /**
-   * The runtime `dependencies` (package.json) the function's code loads, directly, including those
-   * the runtime provides (`@aws-sdk/*`, listed to say the code uses them; never packaged). Their own
-   * dependencies follow automatically.
+   * The runtime `dependencies` (package.json) the function's code loads directly, `@aws-sdk/*`
+   * clients included (they are packaged like everything else). Their own dependencies follow
+   * automatically.
    */
   uses: string[];
   /** package.json whose `dependencies` CallbackFunction packages. Default: the project's. */
@@ -115,11 +110,12 @@ export interface LambdaPackagingOptions {
  * CallbackFunction copies every runtime `dependency` of package.json, with its whole dependency
  * tree, into every archive. This excludes (`extraExcludePackages`, which also stops the walk into an
  * excluded package's dependencies):
- *   - every dependency not in `uses` and not needed by a package in `uses`;
- *   - what the runtime provides (`@aws-sdk/*`);
+ *   - every dependency not in `uses` and not needed by a package in `uses` (e.g. the S3 client from
+ *     the failover function, the ECS client from the API function);
  *   - types-only packages in the tree (e.g. type-fest, `@types/*`): nothing in them is loaded.
- * Throws when `uses` names a package that is not a runtime dependency (a typo, or a devDependency,
- * which CallbackFunction never packages).
+ * Everything else in the closure of `uses` is packaged, the AWS SDK included (see the note above
+ * on the runtime's SDK). Throws when `uses` names a package that is not a runtime dependency (a
+ * typo, or a devDependency, which CallbackFunction never packages).
  */
 export function lambdaCodePathOptions(options: LambdaPackagingOptions): pulumi.runtime.CodePathOptions {
   const packageJsonPath = options.packageJsonPath ?? DEFAULT_PACKAGE_JSON;
@@ -129,9 +125,9 @@ export function lambdaCodePathOptions(options: LambdaPackagingOptions): pulumi.r
     throw new Error(`lambdaCodePathOptions: ${unknown.join(", ")} not in the dependencies of ${packageJsonPath} (devDependencies are never packaged)`);
   }
   const closure = packageClosure(options.uses, path.dirname(packageJsonPath));
-  const needed = new Set(closure.filter((p) => !p.typesOnly && !p.runtimeProvided).map((p) => p.name));
+  const needed = new Set(closure.filter((p) => !p.typesOnly).map((p) => p.name));
   const exclude = new Set<string>();
-  for (const dep of dependencies) if (isRuntimeProvided(dep) || !needed.has(dep)) exclude.add(dep);
-  for (const p of closure) if ((p.typesOnly || p.runtimeProvided) && !needed.has(p.name)) exclude.add(p.name);
+  for (const dep of dependencies) if (!needed.has(dep)) exclude.add(dep);
+  for (const p of closure) if (p.typesOnly && !needed.has(p.name)) exclude.add(p.name);
   return { extraExcludePackages: [...exclude].sort() };
 }

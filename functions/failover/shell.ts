@@ -19,7 +19,8 @@
  * })
  * ```
  *
- * `@aws-sdk/*` is provided by the nodejs22.x runtime and can be excluded from the archive.
+ * The `@aws-sdk/*` clients ship in the archive (components/lambdaPackaging.ts): the runtime's own SDK is
+ * an older, partial copy that changes without notice.
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";

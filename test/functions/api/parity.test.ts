@@ -6,6 +6,11 @@
  * against one real memcached and one real upstream, give the same status, body and x-cache.
  * Also checks what only the serialized form can show: warm state, connection reuse, the archive's
  * contents, and the 1 MB → S3 → 303 path with the production factory.
+ *
+ * The Lambda runs as on the nodejs22.x runtime: laid out outside the repository, with the runtime's
+ * own node_modules on NODE_PATH. That runtime SDK is a stub (createStubRuntimeSdk): older and partial
+ * on Lambda, here every package of it throws when loaded and it has no s3-request-presigner. So the
+ * S3 path works only with the client-s3 and presigner the archive ships.
  */
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -13,9 +18,11 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
+import { lambdaCodePathOptions } from "../../../components/lambdaPackaging";
 import type { AlbResult } from "../../../functions/api/alb";
-import { ExtractedLambda, extractLambdaArchive } from "../../support/lambdaArchive";
+import { ExtractedLambda, StubRuntimeSdk, createStubRuntimeSdk, extractLambdaArchive, useNodePath } from "../../support/lambdaArchive";
 import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
 import { Upstream, startUpstream } from "../../support/upstream";
 
@@ -23,6 +30,9 @@ const REPO = path.resolve(__dirname, "..", "..", "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "alb");
 type Form = "single" | "multi";
 type Handler = (event: unknown, context?: unknown) => Promise<AlbResult>;
+/** What the API Lambda's code loads: the `uses` of its CallbackFunction in components/HybridLambdaFargateService.ts. */
+const API_USES = ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
+const S3_SDK = ["@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
 
 interface Probe {
   method: string;
@@ -197,6 +207,8 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
   let up: Upstream;
   let s3: Awaited<ReturnType<typeof startFakeS3>>;
   let archive: ExtractedLambda;
+  let runtime: StubRuntimeSdk | undefined;
+  let restoreNodePath: (() => void) | undefined;
   let child: ChildProcess | undefined;
   let containerUrl = "";
   const savedEnv: Record<string, string | undefined> = {};
@@ -242,21 +254,22 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
     const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createApiLambdaHandler } = require("../../../functions/api/lambdaEntry") as typeof import("../../../functions/api/lambdaEntry");
-    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    const runtimeProvided = Object.keys(pkg.dependencies).filter((n) => n.startsWith("@aws-sdk/"));
     new aws.lambda.CallbackFunction("api", {
       role: "arn:aws:iam::123456789012:role/t",
-      // The same factory the component uses.
+      // The same factory and packaging the component uses.
       callbackFactory: () => createApiLambdaHandler(process.env),
-      codePathOptions: { extraExcludePackages: runtimeProvided },
+      codePathOptions: lambdaCodePathOptions({ uses: API_USES }),
     });
     for (let i = 0; i < 1200 && code === undefined; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(code !== undefined, "the mocked aws:lambda/function:Function never received its code");
     archive = await extractLambdaArchive(code);
-    // The runtime provides the AWS SDK (/var/runtime/node_modules); mimic it for the extracted task.
-    assert.ok(!archive.entries.some((e) => e.startsWith("node_modules/@aws-sdk")), "the AWS SDK must not be in the archive");
-    fs.mkdirSync(path.join(archive.dir, "node_modules"), { recursive: true });
-    fs.symlinkSync(path.join(REPO, "node_modules", "@aws-sdk"), path.join(archive.dir, "node_modules", "@aws-sdk"), "dir");
+    // The archive ships its own S3 SDK; the runtime's (/var/runtime/node_modules on NODE_PATH) is
+    // the stub, reachable but never to be used. The archive sits outside the repository, so this
+    // repository's node_modules are out of reach.
+    for (const sdk of S3_SDK) assert.ok(archive.entries.includes(`node_modules/${sdk}`), `${sdk} must be in the archive`);
+    assert.ok(!archive.dir.startsWith(REPO), archive.dir);
+    runtime = createStubRuntimeSdk();
+    restoreNodePath = useNodePath(runtime.nodePath);
 
     const common = {
       UPSTREAM_URL: up.url,
@@ -302,6 +315,8 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+    restoreNodePath?.();
+    runtime?.remove();
     archive?.remove();
     await s3?.close();
     await up?.close();
@@ -317,6 +332,8 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
     // The S3 SDK is loaded lazily (inside a function), never at module load.
     const topLevel = archive.source.split("\n").filter((l) => /^(const|var|let) .*require\("@aws-sdk/.test(l));
     assert.deepEqual(topLevel, []);
+    // ...and it ships in the archive, with its run-time tree.
+    for (const pkg of [...S3_SDK, "@aws-sdk/core", "@smithy/core", "tslib"]) assert.ok(archive.entries.includes(`node_modules/${pkg}`), pkg);
   });
 
   it("same status, body and x-cache for every probe: container vs Lambda (single and multi-value events)", async () => {
@@ -431,5 +448,21 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
     const direct = await httpAnswer(containerUrl, { method: "GET", path: "/items/huge" });
     assert.equal(direct.status, 200);
     assert.equal(direct.body.length, HUGE.length);
+  });
+
+  it("the large-response path uses the archive's client-s3 and presigner, never the runtime's SDK", async () => {
+    const inArchive = (sdk: string): string => path.join(archive.dir, "node_modules", sdk) + path.sep;
+    const fromIndex = createRequire(path.join(archive.dir, "__index.js"));
+    // NODE_PATH is the stub runtime here, and still the archive's copies are what Node finds.
+    assert.equal(process.env.NODE_PATH, runtime?.nodePath);
+    for (const sdk of S3_SDK) assert.ok(fromIndex.resolve(sdk).startsWith(inArchive(sdk)), `${sdk}: ${fromIndex.resolve(sdk)}`);
+    const h = coldStart("parity-huge-sdk");
+    for (const key of Object.keys(require.cache)) if (key.startsWith(archive.dir)) assert.ok(!key.includes(`${path.sep}@aws-sdk${path.sep}`), `loaded at init: ${key}`);
+    const r = await h(albEventFor("single", { method: "GET", path: "/items/huge" }), lambdaContext());
+    assert.equal(r.statusCode, 303, r.body.slice(0, 300));
+    const loaded = Object.keys(require.cache);
+    for (const sdk of S3_SDK) assert.ok(loaded.some((f) => f.startsWith(inArchive(sdk))), `${sdk} not loaded from the archive`);
+    assert.deepEqual(loaded.filter((f) => runtime && f.startsWith(runtime.nodePath)), []);
+    assert.deepEqual(runtime?.loads(), [], "nothing was loaded from the runtime's SDK");
   });
 });

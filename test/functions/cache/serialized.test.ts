@@ -40,6 +40,7 @@ describe("cache library: survives Pulumi closure serialization (CallbackFunction
     const fn = new aws.lambda.CallbackFunction("cache-lib-test", {
       role: "arn:aws:iam::123456789012:role/test",
       timeout: 10,
+      // The cache library uses no AWS SDK: leave those packages out of this test archive.
       codePathOptions: { extraExcludePackages: Object.keys(pkg.dependencies).filter((n) => n.startsWith("@aws-sdk/")) },
       callbackFactory: () => {
         // Once per execution environment: every bit of cache state lives in this object.

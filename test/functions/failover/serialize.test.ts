@@ -9,7 +9,7 @@ import { createFailoverClients, createFailoverHandler, type FailoverClients, typ
  * The failover handler is declared with `aws.lambda.CallbackFunction({ callbackFactory })`, so its
  * code is what Pulumi's closure serializer emits. Serialize factories the way CallbackFunction
  * does (`isFactoryFunction: true`) and execute the emitted `__index.js` in a temp dir whose
- * node_modules points at ours (the runtime provides @aws-sdk/* the same way).
+ * node_modules points at ours (the deployed archive ships the @aws-sdk/* packages it imports).
  */
 describe("failover shell: survives Pulumi closure serialization", function () {
   this.timeout(30000);
