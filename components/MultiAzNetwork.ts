@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { chooseZones, type ZoneRequirement } from "./awsAvailability";
 import { nthSubnet, parseCidr } from "./cidr";
 
 export type NatMode = "perAz" | "single";
@@ -32,9 +33,21 @@ export interface MultiAzNetworkArgs {
    */
   natMode?: NatMode;
   /**
-   * Explicit AZ names to use (first `azCount` are taken). By default the region's available AZs, in order.
+   * Zone IDs (e.g. `["use1-az1", "use1-az2"]`), exactly `azCount` of them, in subnet order. Pin them per
+   * stack: AZ *names* map to different physical zones in each account, and a subnet whose AZ changes is
+   * replaced, taking the NAT gateways, the cache's subnet group, every Lambda's VPC config, the ALB and
+   * the VPC link with it. Each ID must be a real Availability Zone (not a Local Zone) of the Region that
+   * offers every service in `zoneRequirements`; otherwise the deploy fails naming the usable IDs.
+   * @default the `azCount` lowest zone IDs of the Region that meet `zoneRequirements` (the same zones in every account)
    */
-  availabilityZones?: pulumi.Input<string[]>;
+  availabilityZoneIds?: pulumi.Input<string[]>;
+  /**
+   * Services every AZ must offer, because they get subnets of this network: `"lambda-vpc"` (VPC Lambdas),
+   * `"vpc-link-v2"` (API Gateway private integrations), `"fargate"`. Zone support per Region is in
+   * components/awsAvailability.ts (copied from the AWS docs, dated).
+   * @default ["lambda-vpc"]
+   */
+  zoneRequirements?: ZoneRequirement[];
   /**
    * AWS services (short names such as "logs", "ecr.api", "ecr.dkr") to reach through interface
    * endpoints in the private subnets instead of NAT. Each costs ~$0.01/hour per AZ (~$7.30/month)
@@ -53,8 +66,10 @@ export interface MultiAzNetworkArgs {
 export class MultiAzNetwork extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   readonly vpcCidrBlock: pulumi.Output<string>;
-  /** AZ names in subnet order (index i = AZ of publicSubnetIds[i] and privateSubnetIds[i]). */
+  /** AZ names in subnet order (index i = AZ of publicSubnetIds[i] and privateSubnetIds[i]), as this account names them. */
   readonly availabilityZones: pulumi.Output<string[]>;
+  /** Zone IDs in subnet order: the same physical zones in every account. */
+  readonly availabilityZoneIds: pulumi.Output<string[]>;
   readonly publicSubnetIds: pulumi.Output<string[]>;
   readonly privateSubnetIds: pulumi.Output<string[]>;
   readonly privateRouteTableIds: pulumi.Output<string[]>;
@@ -76,15 +91,31 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
     const privateCidrs = Array.from({ length: azCount }, (_, i) => nthSubnet(vpcRange, prefix, azCount + i));
     const child = { parent: this };
 
-    const azNames = pulumi.output(
-      args.availabilityZones ?? aws.getAvailabilityZonesOutput({ state: "available" }, child).names,
-    ).apply((names) => {
-      if (names.length < azCount) {
-        throw new Error(`MultiAzNetwork ${name}: azCount ${azCount} but only ${names.length} AZs available (${names.join(", ")})`);
-      }
-      return names.slice(0, azCount);
-    });
-    const azAt = (i: number): pulumi.Output<string> => azNames.apply((n) => n[i]);
+    const region = aws.getRegionOutput({}, child).region;
+    // Real Availability Zones only: an account's enabled Local and Wavelength Zones are listed too (and
+    // sort first by name). No `state` filter: an AZ that is impaired today must not shift the others.
+    const zones = aws.getAvailabilityZonesOutput({
+      filters: [
+        { name: "zone-type", values: ["availability-zone"] },
+        { name: "opt-in-status", values: ["opt-in-not-required"] },
+      ],
+    }, child);
+    const requirements = args.zoneRequirements ?? ["lambda-vpc"];
+    const choice = pulumi.all([region, zones.names, zones.zoneIds, pulumi.output(args.availabilityZoneIds ?? [])])
+      .apply(([r, names, ids, pinned]) => {
+        try {
+          return chooseZones({
+            region: r,
+            zones: ids.map((zoneId, i) => ({ zoneId, name: names[i] })),
+            count: azCount,
+            pinned,
+            requirements,
+          });
+        } catch (e) {
+          throw new Error(`MultiAzNetwork ${name}: availabilityZoneIds: ${(e as Error).message}`);
+        }
+      });
+    const zoneIdAt = (i: number): pulumi.Output<string> => choice.apply((c) => c.zoneIds[i]);
 
     const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
       cidrBlock: args.cidrBlock,
@@ -111,7 +142,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
         vpcId: vpc.id,
         cidrBlock: cidr,
-        availabilityZone: azAt(i),
+        availabilityZoneId: zoneIdAt(i),
         mapPublicIpOnLaunch: false,
         tags: { Name: `${name}-public-${i}`, "serverless-cache:tier": "public" },
       }, child);
@@ -139,7 +170,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
         vpcId: vpc.id,
         cidrBlock: cidr,
-        availabilityZone: azAt(i),
+        availabilityZoneId: zoneIdAt(i),
         tags: { Name: `${name}-private-${i}`, "serverless-cache:tier": "private" },
       }, child);
       const routeTable = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, {
@@ -160,7 +191,6 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
     });
 
     // Gateway endpoints are free; S3 traffic through them skips NAT data processing (~$0.045/GB).
-    const region = aws.getRegionOutput({}, child).region;
     const s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
       vpcId: vpc.id,
       serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
@@ -168,6 +198,12 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       routeTableIds: privateRouteTables.map((rt) => rt.id),
       tags: { Name: `${name}-s3` },
     }, child);
+
+    // Set before the interface endpoints, which choose their subnets from them.
+    this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+    // From the zone choice, not the subnets' computed outputs: known at preview, so a zone problem (an
+    // endpoint service offered nowhere) fails `pulumi preview`, not an `up` halfway through.
+    this.availabilityZones = choice.apply((c) => c.names);
 
     const interfaceEndpoints = args.interfaceEndpoints ?? [];
     if (interfaceEndpoints.length > 0) {
@@ -190,18 +226,19 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
           serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
           vpcEndpointType: "Interface",
           privateDnsEnabled: true,
-          subnetIds: privateSubnets.map((s) => s.id),
+          subnetIds: this.privateSubnetIdsOffering(service),
           securityGroupIds: [endpointSg.id],
           tags: { Name: `${name}-${service}` },
-        }, child);
+        // One private-DNS endpoint per service and VPC, and a deleting one still holds the name:
+        // a replacement must delete the old endpoint first.
+        }, { parent: this, deleteBeforeReplace: true });
       }
     }
 
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
-    this.availabilityZones = azNames;
+    this.availabilityZoneIds = choice.apply((c) => c.zoneIds);
     this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
-    this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
     this.privateRouteTableIds = pulumi.all(privateRouteTables.map((rt) => rt.id));
     this.natGatewayIds = pulumi.all(natGateways.map((n) => n.id));
     this.s3EndpointId = s3Endpoint.id;
@@ -209,11 +246,30 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       vpcId: this.vpcId,
       vpcCidrBlock: this.vpcCidrBlock,
       availabilityZones: this.availabilityZones,
+      availabilityZoneIds: this.availabilityZoneIds,
       publicSubnetIds: this.publicSubnetIds,
       privateSubnetIds: this.privateSubnetIds,
       privateRouteTableIds: this.privateRouteTableIds,
       natGatewayIds: this.natGatewayIds,
       s3EndpointId: this.s3EndpointId,
     });
+  }
+
+  /**
+   * The private subnets in AZs where the interface endpoint service `service` (e.g. "execute-api",
+   * "logs") is offered: an endpoint service need not exist in every AZ, and CreateVpcEndpoint fails
+   * for a subnet outside them. Fails the deploy when the service is offered in none of them.
+   */
+  privateSubnetIdsOffering(service: string): pulumi.Output<string[]> {
+    const offered = aws.ec2.getVpcEndpointServiceOutput({ service, serviceType: "Interface" }, { parent: this }).availabilityZones;
+    // Which subnets (by index) from names and the service's zones alone, so this fails at preview.
+    const keep = pulumi.all([this.availabilityZones, offered]).apply(([azs, offeredAzs]) => {
+      const indices = azs.map((az, i) => (offeredAzs.includes(az) ? i : -1)).filter((i) => i >= 0);
+      if (indices.length === 0) {
+        throw new Error(`MultiAzNetwork: the ${service} endpoint service is offered in ${offeredAzs.join(", ") || "no AZ"}, none of this network's AZs (${azs.join(", ")})`);
+      }
+      return indices;
+    });
+    return pulumi.all([this.privateSubnetIds, keep]).apply(([ids, indices]) => indices.map((i) => ids[i]));
   }
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { MockAccount, type MockAccountOptions } from "./mockAccount";
 
 /**
  * Runs the real program (index.ts) for a stack under Pulumi's mock engine, with the stack's real
@@ -30,6 +31,16 @@ export interface MockResource {
   /** Provider reference ("<provider urn>::<provider id>") for custom resources with an explicit provider. */
   provider?: string;
   urn: string;
+  /** Resource options the engine was given (the mock engine's `newResource` does not see them). */
+  options?: ResourceOptionsSeen;
+}
+
+/** The resource options that change how the engine updates, replaces or deletes a resource. */
+export interface ResourceOptionsSeen {
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
 }
 
 export interface ProgramRun {
@@ -107,10 +118,6 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
   return out;
 }
 
-/** us-east-1 has six AZs; config allows azCount 2..6. */
-const AZ_NAMES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
-const AZ_IDS = ["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5"];
-
 /** Outputs the real provider would compute, for the types our components read back. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const arn = `arn:aws:mock:us-east-1:123456789012:${type.split(":").pop()}/${name}`;
@@ -126,7 +133,7 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
           id: String(i + 1).padStart(4, "0"),
           address: `${name}.abc123.000${i + 1}.use1.cache.amazonaws.com`,
           port: inputs.port ?? 11211,
-          availabilityZone: azs[i] ?? AZ_NAMES[0],
+          availabilityZone: azs[i] ?? "us-east-1a",
         })),
         arn,
       };
@@ -140,14 +147,15 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     case "aws:s3/bucket:Bucket":
       return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
     case "aws:apigateway/restApi:RestApi":
-      return { arn, executionArn: `arn:aws:execute-api:us-east-1:123456789012:${name}-id` };
+      return { arn, executionArn: `arn:aws:execute-api:us-east-1:123456789012:${name}-id`, rootResourceId: `${name}-root` };
     case "aws:lb/loadBalancer:LoadBalancer":
       return { arn, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
     case "aws:elasticache/subnetGroup:SubnetGroup":
     case "aws:elasticache/parameterGroup:ParameterGroup":
       return { name: inputs.name ?? name, arn };
     default:
-      return { arn };
+      // An input named `arn` (an EventTarget's target) is the user's, not the resource's own ARN.
+      return inputs.arn !== undefined ? {} : { arn };
   }
 }
 
@@ -178,6 +186,7 @@ interface Registration {
   parent?: string;
   dependencies: string[];
   propertyDependencies: Record<string, string[]>;
+  options: ResourceOptionsSeen;
 }
 
 /** The parts of the engine's RegisterResourceRequest (protobuf) read here. */
@@ -187,6 +196,10 @@ interface RegisterResourceRequest {
   getParent(): string;
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getRetainondelete(): boolean | undefined;
 }
 interface MockMonitorInternals {
   newUrn(parent: string, type: string, name: string): string;
@@ -210,6 +223,12 @@ function captureRegistrations(into: Map<string, Registration>): void {
       parent,
       dependencies: req.getDependenciesList(),
       propertyDependencies,
+      options: {
+        ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        retainOnDelete: req.getRetainondelete() === true,
+      },
     });
     return original(req, callback);
   };
@@ -226,12 +245,17 @@ export async function settleProgram(stack: string, load: () => Record<string, un
   const others = process.listeners("unhandledRejection");
   process.removeAllListeners("unhandledRejection");
   let onRejection: ((reason: unknown) => void) | undefined;
+  let lastRejectionAt = 0;
   const failed = new Promise<never>((_, reject) => {
-    onRejection = (reason: unknown) => reject(new ProgramError(stack, reason));
+    onRejection = (reason: unknown) => {
+      lastRejectionAt = Date.now();
+      reject(new ProgramError(stack, reason));
+    };
     process.on("unhandledRejection", onRejection);
   });
   failed.catch(() => undefined); // observed below; never an unhandled rejection itself
   const outputs: Record<string, unknown> = {};
+  let programFailed = false;
   try {
     const program = load();
     const settleAll = async (): Promise<void> => {
@@ -244,8 +268,26 @@ export async function settleProgram(stack: string, load: () => Record<string, un
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    await Promise.race([settleAll(), failed]);
+    await Promise.race([settleAll(), failed.catch((e: unknown) => {
+      programFailed = true;
+      throw e;
+    })]);
   } finally {
+    // A resource AWS refuses fails every resource that depends on it, each as one more rejection, and
+    // the rest of the program goes on registering: let both end (300 ms without either, 10 s at most)
+    // while they still count as this program's, not the caller's or the next run's.
+    if (programFailed) {
+      const giveUpAt = Date.now() + 10_000;
+      let count = registered();
+      let quietSince = Date.now();
+      while (Date.now() < giveUpAt && Date.now() - Math.max(quietSince, lastRejectionAt) < 300) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (registered() !== count) {
+          count = registered();
+          quietSince = Date.now();
+        }
+      }
+    }
     if (onRejection) process.off("unhandledRejection", onRejection);
     for (const listener of others) process.on("unhandledRejection", listener);
   }
@@ -256,14 +298,21 @@ export async function settleProgram(stack: string, load: () => Record<string, un
  * Run index.ts for `stack` under Pulumi mocks with the stack's real config (plus overrides) and
  * collect every registered resource. Config errors reject with the program's own error.
  */
-export async function runProgram(stack: string, overrides: Record<string, string | undefined> = {}): Promise<ProgramRun> {
+export async function runProgram(
+  stack: string,
+  overrides: Record<string, string | undefined> = {},
+  options: { account?: MockAccountOptions } = {},
+): Promise<ProgramRun> {
   const config = stackConfig(stack, overrides);
+  const account = new MockAccount(options.account);
   const resources: MockResource[] = [];
   const registrations = new Map<string, Registration>();
   await pulumi.runtime.setMocks({
     newResource(args) {
-      const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs) };
       const id = `${args.name}-id`;
+      // What AWS would refuse fails here, as `pulumi up` would (the program then fails with a ProgramError).
+      const accountState = account.create(args.type, id, args.inputs);
+      const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs), ...accountState };
       const reg = registrations.get(`${args.type}::${args.name}`);
       resources.push({
         type: args.type,
@@ -277,22 +326,12 @@ export async function runProgram(stack: string, overrides: Record<string, string
         dependencies: reg?.dependencies ?? [],
         propertyDependencies: reg?.propertyDependencies ?? {},
         urn: reg?.urn ?? `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}`,
+        options: reg?.options ?? { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false },
       });
       return { id, state };
     },
     call(args) {
-      switch (args.token) {
-        case "aws:index/getAvailabilityZones:getAvailabilityZones":
-          return { names: AZ_NAMES, zoneIds: AZ_IDS, state: "available" };
-        case "aws:index/getRegion:getRegion":
-          return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/test", userId: "test" };
-        case "aws:index/getPartition:getPartition":
-          return { partition: "aws", dnsSuffix: "amazonaws.com" };
-        default:
-          return args.inputs;
-      }
+      return account.call(args.token, args.inputs) ?? args.inputs;
     },
   }, PROJECT, stack, false);
   captureRegistrations(registrations);

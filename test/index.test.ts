@@ -63,11 +63,13 @@ for (const stack of ["dev", "prod"] as const) {
       const subnets = run.ofType(T.subnet);
       assert.equal(subnets.length, 2 * want.azCount);
       for (const tier of ["public", "private"]) {
-        const azs = subnets.filter((s) => s.inputs.tags["serverless-cache:tier"] === tier).map((s) => s.inputs.availabilityZone);
+        const azs = subnets.filter((s) => s.inputs.tags["serverless-cache:tier"] === tier).map((s) => s.inputs.availabilityZoneId);
         assert.equal(azs.length, want.azCount, `${tier} subnets`);
         assert.equal(new Set(azs).size, want.azCount, `${tier} subnets spread over distinct AZs`);
       }
-      assert.deepEqual(run.outputs.availabilityZones, ["us-east-1a", "us-east-1b", "us-east-1c"].slice(0, want.azCount));
+      // The pinned zone IDs, and this (mock) account's names for them: us-east-1a is use1-az3 here.
+      assert.deepEqual(run.outputs.availabilityZoneIds, ["use1-az1", "use1-az2", "use1-az4"].slice(0, want.azCount));
+      assert.deepEqual(run.outputs.availabilityZones, ["us-east-1c", "us-east-1e", "us-east-1d"].slice(0, want.azCount));
     });
 
     it("carves non-overlapping subnet CIDRs inside the VPC CIDR", () => {
