@@ -5,13 +5,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { validateCacheSize, validateCacheTtl, validateThrottle, type CacheSizeGb } from "./components/apiRoutes";
+import { AVAILABILITY_TABLES_CHECKED, isAzId, regionProblems, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix, zoneProblems, type ZoneRequirement } from "./components/awsAvailability";
 import { cidrContains, parseCidr, subnetCapacity } from "./components/cidr";
+import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./functions/api/routes";
 
 export const PROJECT = "serverless-cache";
 
 export type NatMode = "perAz" | "single";
 export const NAT_MODES: readonly NatMode[] = ["perAz", "single"];
 export type CacheAzMode = "cross-az" | "single-az";
+export type FargateArchitecture = "ARM64" | "X86_64";
+export const FARGATE_ARCHITECTURES: readonly FargateArchitecture[] = ["ARM64", "X86_64"];
 export const CACHE_AZ_MODES: readonly CacheAzMode[] = ["cross-az", "single-az"];
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS: readonly number[] = [
@@ -28,10 +32,39 @@ export const PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS = 60;
 export const INTERFACE_ENDPOINT_SERVICES: readonly string[] = ["logs", "monitoring", "ecr.api", "ecr.dkr", "elasticloadbalancing", "ecs", "sts", "lambda"];
 /** memcached treats a relative expiry above 30 days as an absolute Unix time. */
 export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
+/**
+ * Smallest subnet an ALB accepts: "/27 with at least 8 free IP addresses" (ELB user guide). The
+ * private subnets also hold Lambda, Fargate, endpoint, VPC link and cache ENIs.
+ */
+export const MAX_SUBNET_PREFIX_LENGTH = 27;
+/**
+ * memcached versions ElastiCache offers in the 1.6 family (the parameter group family we use),
+ * "Supported ElastiCache for Memcached versions", checked 2026-11-29.
+ */
+export const MEMCACHED_ENGINE_VERSIONS: readonly string[] = ["1.6.6", "1.6.12", "1.6.17", "1.6.22"];
+/**
+ * Current-generation ElastiCache node types that run memcached ("Supported node types", checked
+ * 2026-11-29). Previous generations (t2, m3, r3, ...) cannot be created any more.
+ */
+export const MEMCACHED_NODE_TYPES: readonly string[] = [
+  ...["micro", "small", "medium"].flatMap((size) => [`cache.t4g.${size}`, `cache.t3.${size}`]),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"].flatMap((size) =>
+    ["m7g", "m6g", "r7g", "r6g"].map((family) => `cache.${family}.${size}`)),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"].flatMap((size) => [`cache.m5.${size}`, `cache.r5.${size}`]),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "10xlarge"].map((size) => `cache.m4.${size}`),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"].map((size) => `cache.r4.${size}`),
+];
+/** What API Gateway does with `Cache-Control: max-age=0` from a caller without InvalidateCache rights. */
+export type UnauthorizedCacheControl = "FAIL_WITH_403" | "SUCCEED_WITH_RESPONSE_HEADER" | "SUCCEED_WITHOUT_RESPONSE_HEADER";
+export const UNAUTHORIZED_CACHE_CONTROL: readonly UnauthorizedCacheControl[] = ["SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER", "FAIL_WITH_403"];
+/** The services every AZ of this program must offer (the private API's VPC link, VPC Lambdas, Fargate). */
+export const STACK_ZONE_REQUIREMENTS: readonly ZoneRequirement[] = ["vpc-link-v2", "lambda-vpc", "fargate"];
 
 export interface NetworkConfig {
   vpcCidr: string;
   azCount: number;
+  /** Zone IDs pinned for this stack, in subnet order ([] = chosen by zone ID at deploy time). */
+  availabilityZoneIds: string[];
   subnetPrefixLength: number;
   natMode: NatMode;
   interfaceEndpoints: string[];
@@ -42,6 +75,8 @@ export interface CacheClusterConfig {
   nodeCount: number;
   azMode: CacheAzMode;
   engineVersion: string;
+  /** Apply cache-emptying modifications (engine upgrades) at once instead of in the maintenance window. */
+  applyImmediately: boolean;
 }
 
 export interface CacheHandlerConfig {
@@ -62,9 +97,15 @@ export interface ServiceConfig {
   fargateMemoryMb: number;
   fargateBaselineCount: number;
   fargateFailoverCount: number;
+  /** CPU architecture of the Fargate tasks and their image. */
+  fargateArchitecture: FargateArchitecture;
   failoverCooldownSeconds: number;
   albInternetFacing: boolean;
   albCertificateArn?: string;
+  /** Host name the ALB's certificate covers: the private API's HTTPS integration names it. */
+  albDomainName?: string;
+  /** Where the upstream serves an item, below upstreamUrl. */
+  upstreamItemPath: string;
 }
 
 export interface PrivateApiConfig {
@@ -73,6 +114,8 @@ export interface PrivateApiConfig {
   throttleRateLimit: number;
   throttleBurstLimit: number;
   manageAccountLogRole: boolean;
+  accessLogs: boolean;
+  unauthorizedCacheControl: UnauthorizedCacheControl;
 }
 
 export interface StackConfig {
@@ -82,6 +125,14 @@ export interface StackConfig {
   cacheHandler: CacheHandlerConfig;
   service: ServiceConfig;
   logRetentionDays: number;
+  /** E-mail address subscribed to the stack's alarm topic (confirmed by hand). */
+  alarmEmail?: string;
+}
+
+/** Facts about the deployment target that some rules need (config.ts itself reads no AWS). */
+export interface ConfigContext {
+  /** aws:region, when known: zone IDs and the VPC link's Region support are checked against it. */
+  region?: string;
 }
 
 /** Fargate's valid task sizes: CPU units -> allowed memory (MB). */
@@ -180,12 +231,17 @@ class Collector {
 }
 
 /** Parse and validate the whole stack config; throws one ConfigError listing every problem. */
-export function parseStackConfig(read: RawConfigReader): StackConfig {
+export function parseStackConfig(read: RawConfigReader, context: ConfigContext = {}): StackConfig {
   const c = new Collector(read);
 
   const vpcCidr = c.string("vpcCidr");
   const azCount = c.integer("azCount", 2, 6);
-  const subnetPrefixLength = c.integer("subnetPrefixLength", 16, 28);
+  const subnetPrefixLength = c.integer("subnetPrefixLength", 16, MAX_SUBNET_PREFIX_LENGTH);
+  if (/^\d+$/.test(read("subnetPrefixLength")?.trim() ?? "") && Number(read("subnetPrefixLength")) > MAX_SUBNET_PREFIX_LENGTH) {
+    c.problems[c.problems.length - 1] += ` (an ALB subnet must be at least /${MAX_SUBNET_PREFIX_LENGTH} with 8 free addresses)`;
+  }
+  const availabilityZoneIds = c.stringList("availabilityZoneIds");
+  validateZoneIds(c, availabilityZoneIds, azCount, context.region);
   const natMode = c.oneOf("natMode", NAT_MODES, c.string("natMode") as NatMode);
   const interfaceEndpoints = c.stringList("interfaceEndpoints");
   for (const svc of interfaceEndpoints) c.oneOf("interfaceEndpoints", INTERFACE_ENDPOINT_SERVICES, svc);
@@ -209,14 +265,18 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
         "subnetPrefixLength",
         subnetPrefixLength,
         `${needed} subnets (public + private in ${azCount} AZs) of /${subnetPrefixLength} do not fit in ${vpcCidr}; ` +
-          `use a prefix from /${vpc.prefix + Math.ceil(Math.log2(needed))} to /28 or a larger vpcCidr`,
+          `use a prefix from /${vpc.prefix + Math.ceil(Math.log2(needed))} to /${MAX_SUBNET_PREFIX_LENGTH} or a larger vpcCidr`,
       );
     }
   }
 
   const nodeType = c.string("cacheNodeType");
-  if (nodeType && !/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(nodeType)) {
-    c.fail("cacheNodeType", nodeType, "must be an ElastiCache node type such as cache.t4g.micro or cache.m7g.large");
+  if (nodeType && !MEMCACHED_NODE_TYPES.includes(nodeType)) {
+    const family = /^cache\.([a-z0-9]+)\./.exec(nodeType)?.[1];
+    const sameFamily = MEMCACHED_NODE_TYPES.filter((t) => family !== undefined && t.startsWith(`cache.${family}.`));
+    c.fail("cacheNodeType", nodeType, sameFamily.length > 0
+      ? `is not a ${family} size ElastiCache offers for memcached; allowed: ${sameFamily.join(", ")}`
+      : `must be a current-generation memcached node type (families t4g, t3, m7g, m6g, m5, m4, r7g, r6g, r5, r4), e.g. cache.t4g.micro or cache.m7g.large`);
   }
   const nodeCount = c.integer("cacheNodeCount", 1, 40);
   const azMode = c.oneOf("cacheAzMode", CACHE_AZ_MODES, c.string("cacheAzMode") as CacheAzMode);
@@ -224,9 +284,10 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
     c.fail("cacheNodeCount", nodeCount, "must be 2 or more when cacheAzMode is cross-az (or set cacheAzMode to single-az)");
   }
   const engineVersion = c.string("cacheEngineVersion");
-  if (engineVersion && !/^1\.6\.\d+$/.test(engineVersion)) {
-    c.fail("cacheEngineVersion", engineVersion, "must be a memcached 1.6.x version, e.g. 1.6.22");
+  if (engineVersion && !MEMCACHED_ENGINE_VERSIONS.includes(engineVersion)) {
+    c.fail("cacheEngineVersion", engineVersion, `must be a memcached 1.6.x version ElastiCache offers: one of ${MEMCACHED_ENGINE_VERSIONS.join(", ")}`);
   }
+  const cacheApplyImmediately = c.boolean("cacheApplyImmediately");
 
   const upstreamUrl = c.string("upstreamUrl");
   if (upstreamUrl) {
@@ -270,6 +331,17 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
   if (albInternetFacing && !albCertificateArn) {
     c.fail("albCertificateArn", albCertificateArn, "is required when albInternetFacing is true (the public listener is HTTPS only)");
   }
+  const albDomainName = c.optional("albDomainName");
+  if (albInternetFacing && !albDomainName) {
+    c.fail("albDomainName", albDomainName,
+      "is required when albInternetFacing is true: the private API reaches the ALB over HTTPS and API Gateway checks that the certificate covers this name (the ALB's own *.elb.amazonaws.com name never matches an ACM certificate)");
+  }
+  if (albDomainName && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(albDomainName)) {
+    c.fail("albDomainName", albDomainName, "must be a lower-case DNS host name such as api.example.com (no scheme, port or path)");
+  }
+  const upstreamItemPath = c.optional("upstreamItemPath") ?? DEFAULT_ITEM_PATH;
+  const itemPathProblem = itemPathTemplateProblem(upstreamItemPath);
+  if (itemPathProblem) c.fail("upstreamItemPath", upstreamItemPath, itemPathProblem);
   if (albCertificateArn && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(albCertificateArn)) {
     c.fail("albCertificateArn", albCertificateArn, "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
   }
@@ -282,9 +354,12 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
     fargateMemoryMb,
     fargateBaselineCount,
     fargateFailoverCount,
+    fargateArchitecture: c.oneOf("fargateArchitecture", FARGATE_ARCHITECTURES, (c.optional("fargateArchitecture") ?? "ARM64") as FargateArchitecture),
     failoverCooldownSeconds: c.integer("failoverCooldownSeconds", 60, 86400),
     albInternetFacing,
     albCertificateArn,
+    albDomainName,
+    upstreamItemPath,
   };
 
   /** Run a validator that throws "<field> = <value>: ..." and collect its message as a problem. */
@@ -305,25 +380,59 @@ export function parseStackConfig(read: RawConfigReader): StackConfig {
     throttleRateLimit: throttle.rateLimit,
     throttleBurstLimit: throttle.burstLimit,
     manageAccountLogRole: c.boolean("apiManageAccountLogRole"),
+    accessLogs: c.boolean("apiAccessLogs"),
+    unauthorizedCacheControl: c.oneOf("apiUnauthorizedCacheControl", UNAUTHORIZED_CACHE_CONTROL,
+      (c.optional("apiUnauthorizedCacheControl") ?? "SUCCEED_WITH_RESPONSE_HEADER") as UnauthorizedCacheControl),
   };
+  const alarmEmail = c.optional("alarmEmail");
+  if (alarmEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) c.fail("alarmEmail", alarmEmail, "must be an e-mail address (or unset)");
 
   const logRetentionDays = c.oneOf("logRetentionDays", LOG_RETENTION_DAYS, c.integer("logRetentionDays", 1, 3653));
 
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return {
-    network: { vpcCidr, azCount, subnetPrefixLength, natMode, interfaceEndpoints },
+    network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints },
     api,
-    cache: { nodeType, nodeCount, azMode, engineVersion },
+    alarmEmail,
+    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately },
     cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb, reservedConcurrency: cacheReservedConcurrency },
     service,
     logRetentionDays,
   };
 }
 
-/** The current stack's config, validated. */
+/**
+ * Pinned zone IDs: the right count, AZ IDs (not Local Zones) of the stack's Region, offered by every
+ * service the stack needs there. The Region itself must offer VPC links V2.
+ */
+function validateZoneIds(c: Collector, ids: string[], azCount: number, region: string | undefined): void {
+  if (region) {
+    for (const problem of regionProblems(region, STACK_ZONE_REQUIREMENTS)) c.problems.push(`aws:region = ${JSON.stringify(region)}: ${problem}`);
+    const offered = VPC_LINK_V2_ZONE_IDS[region];
+    if (offered && azCount > offered.length && ids.length === 0) {
+      c.fail("azCount", azCount, `must be at most ${offered.length} in ${region}: the private API's VPC link is offered only in ${offered.join(", ")} (as of ${AVAILABILITY_TABLES_CHECKED})`);
+    }
+  }
+  if (ids.length === 0) return;
+  if (azCount >= 2 && azCount <= 6 && ids.length !== azCount) c.fail("availabilityZoneIds", ids, `must list exactly azCount (${azCount}) zone IDs, one per AZ, in subnet order`);
+  if (new Set(ids).size !== ids.length) c.fail("availabilityZoneIds", ids, "must not list a zone ID twice");
+  const prefix = region ? zoneIdPrefix(region) : undefined;
+  for (const id of ids) {
+    if (!isAzId(id)) {
+      c.fail("availabilityZoneIds", id, "must be an Availability Zone ID such as use1-az1 (zone IDs, not names like us-east-1a, and no Local Zones)");
+    } else if (region && prefix && !id.startsWith(`${prefix}-`)) {
+      c.fail("availabilityZoneIds", id, `is not a zone of ${region} (its zone IDs start with ${prefix}-)`);
+    } else if (region) {
+      for (const problem of zoneProblems(region, id, STACK_ZONE_REQUIREMENTS)) c.fail("availabilityZoneIds", id, `cannot be used: ${problem}`);
+    }
+  }
+}
+
+/** The current stack's config, validated (zone rules against aws:region). */
 export function loadStackConfig(): StackConfig {
   const config = new pulumi.Config(PROJECT);
-  return parseStackConfig((key) => config.get(key));
+  const region = new pulumi.Config("aws").get("region");
+  return parseStackConfig((key) => config.get(key), { region });
 }
 
 /** Tags every stack must carry on every taggable resource (via the provider's defaultTags). */

@@ -33,7 +33,7 @@ describe("config validation", () => {
     { name: "VPC CIDR with host bits", set: { vpcCidr: "10.0.0.1/16" }, key: "vpcCidr", says: /no host bits/ },
     { name: "VPC CIDR too large", set: { vpcCidr: "10.0.0.0/8" }, key: "vpcCidr", says: /\/16 to \/24/ },
     { name: "public VPC CIDR", set: { vpcCidr: "8.8.0.0/16" }, key: "vpcCidr", says: /RFC 1918/ },
-    { name: "subnets that do not fit the VPC", set: { vpcCidr: "10.0.0.0/22", subnetPrefixLength: "23" }, key: "subnetPrefixLength", says: /4 subnets .* do not fit in 10\.0\.0\.0\/22.*\/24 to \/28/ },
+    { name: "subnets that do not fit the VPC", set: { vpcCidr: "10.0.0.0/22", subnetPrefixLength: "23" }, key: "subnetPrefixLength", says: /4 subnets .* do not fit in 10\.0\.0\.0\/22.*\/24 to \/27/ },
     { name: "subnets larger than the VPC", set: { vpcCidr: "10.0.0.0/24", subnetPrefixLength: "20" }, key: "subnetPrefixLength", says: /do not fit/ },
     { name: "one AZ", set: { azCount: "1" }, key: "azCount", says: /from 2 to 6/ },
     { name: "non-numeric AZ count", set: { azCount: "two" }, key: "azCount", says: /whole number/ },
@@ -69,7 +69,50 @@ describe("config validation", () => {
     { name: "malformed certificate ARN", set: { albCertificateArn: "cert-123" }, key: "albCertificateArn", says: /ACM certificate ARN/ },
     { name: "cooldown too short", set: { failoverCooldownSeconds: "5" }, key: "failoverCooldownSeconds", says: /60 to 86400/ },
     { name: "missing required key", set: { natMode: undefined }, key: "natMode", says: /is required/ },
+    { name: "a /28 subnet (too small for an ALB)", set: { subnetPrefixLength: "28" }, key: "subnetPrefixLength", says: /16 to 27.*at least \/27 with 8 free addresses/ },
+    { name: "a memcached version ElastiCache does not offer", set: { cacheEngineVersion: "1.6.8" }, key: "cacheEngineVersion", says: /one of 1\.6\.6, 1\.6\.12, 1\.6\.17, 1\.6\.22/ },
+    { name: "a previous-generation node type", set: { cacheNodeType: "cache.t2.micro" }, key: "cacheNodeType", says: /current-generation memcached node type/ },
+    { name: "a size the family does not have", set: { cacheNodeType: "cache.t4g.large" }, key: "cacheNodeType", says: /not a t4g size.*cache\.t4g\.micro, cache\.t4g\.small, cache\.t4g\.medium/ },
+    { name: "zone IDs that do not match azCount", set: { availabilityZoneIds: '["use1-az1"]' }, key: "availabilityZoneIds", says: /exactly azCount \(2\)/ },
+    { name: "AZ names instead of zone IDs", set: { availabilityZoneIds: '["use1-az1","us-east-1b"]' }, key: "availabilityZoneIds", says: /zone IDs, not names/ },
+    { name: "a zone ID twice", set: { availabilityZoneIds: '["use1-az1","use1-az1"]' }, key: "availabilityZoneIds", says: /twice/ },
+    { name: "an internet-facing ALB without the name its certificate covers", set: { albInternetFacing: "true", albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" }, key: "albDomainName", says: /required when albInternetFacing.*never matches an ACM certificate/ },
+    { name: "a domain with a scheme", set: { albDomainName: "https://api.example.com" }, key: "albDomainName", says: /DNS host name/ },
+    { name: "an item path without {id}", set: { upstreamItemPath: "/items" }, key: "upstreamItemPath", says: /\{id\} exactly once/ },
+    { name: "an item path with a query", set: { upstreamItemPath: "/items/{id}?x=1" }, key: "upstreamItemPath", says: /plain segments/ },
+    { name: "an unknown Cache-Control strategy", set: { apiUnauthorizedCacheControl: "IGNORE" }, key: "apiUnauthorizedCacheControl", says: /one of SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER, FAIL_WITH_403/ },
+    { name: "an unknown Fargate architecture", set: { fargateArchitecture: "arm64" }, key: "fargateArchitecture", says: /one of ARM64, X86_64/ },
+    { name: "an alarm e-mail that is not one", set: { alarmEmail: "ops" }, key: "alarmEmail", says: /e-mail address/ },
   ];
+
+  describe("zone IDs against aws:region (the program passes it)", () => {
+    const parseIn = (region: string, overrides: Record<string, string | undefined>): string[] => {
+      const values = stackConfig("dev", overrides);
+      try {
+        parseStackConfig((key) => values[`serverless-cache:${key}`], { region });
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.problems;
+      }
+      return [];
+    };
+    it("accepts dev's pinned us-east-1 zones", () => assert.deepEqual(parseIn("us-east-1", {}), []));
+    it("refuses use1-az3, which VPC links V2 and VPC Lambdas do not support", () => {
+      const problems = parseIn("us-east-1", { availabilityZoneIds: '["use1-az1","use1-az3"]' });
+      assert.equal(problems.length, 2, problems.join("\n"));
+      assert.match(problems[0], /availabilityZoneIds = "use1-az3": cannot be used: API Gateway VPC links V2 are not offered in use1-az3/);
+      assert.match(problems[1], /Lambda does not accept VPC subnets in use1-az3/);
+    });
+    it("refuses a zone of another Region", () => {
+      assert.match(parseIn("us-east-2", {}).join("\n"), /"use1-az1": is not a zone of us-east-2 \(its zone IDs start with use2-\)/);
+    });
+    it("refuses a Region without VPC links V2, naming the ones that have them", () => {
+      assert.match(parseIn("af-south-1", { availabilityZoneIds: "[]" }).join("\n"), /aws:region = "af-south-1": API Gateway VPC links V2 are not offered in af-south-1 \(offered in us-east-2, us-east-1/);
+    });
+    it("refuses more AZs than the Region offers VPC links in", () => {
+      assert.match(parseIn("us-west-1", { availabilityZoneIds: "[]", azCount: "3" }).join("\n"), /azCount = 3: must be at most 2 in us-west-1/);
+    });
+  });
 
   for (const c of cases) {
     it(`rejects ${c.name}, naming the key and the value`, () => {
