@@ -23,8 +23,16 @@ export type LogFn = (level: LogLevel, message: string, fields?: Record<string, u
 export interface ApiDeps {
   /** The read-through cache (functions/cache `createTwoTierCache`). */
   cache: ReadThroughCache;
-  /** Upstream base URL; items are read from `${upstreamUrl}/items/{id}?lang=`. */
+  /** Upstream base URL; items are read from `${upstreamUrl}${upstreamItemPath}?lang=`. */
   upstreamUrl: string;
+  /** Path of an item below `upstreamUrl`, holding `{id}` once. Default "/items/{id}". */
+  upstreamItemPath?: string;
+  /**
+   * A path prefix the front door puts before every route and the adapters remove: API Gateway sends
+   * the stage ("/dev") in front of the path over a private integration. Requests without it (the ALB
+   * called directly) are served as they are. Default: none.
+   */
+  basePath?: string;
   /** Which runtime this app answers for (reported by /runtime and the `x-served-by` header). */
   runtime: RuntimeKind;
   /** Cache key namespace (1-64 of [A-Za-z0-9_.-]). Default "api". */
@@ -214,7 +222,7 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
     return key;
   };
   return async (id, lang, deadline): Promise<PlainAnswer> => {
-    const url = itemUpstreamUrl(deps.upstreamUrl, id, lang);
+    const url = itemUpstreamUrl(deps.upstreamUrl, id, lang, deps.upstreamItemPath);
     try {
       const result = await deps.cache.getOrLoad<CachedUpstreamAnswer>(
         keyFor(id, lang),

@@ -3,9 +3,14 @@
  */
 import type { CacheLogger, TwoTierCacheOptions } from "../cache";
 import type { LogFn, RuntimeKind } from "./app";
+import { DEFAULT_ITEM_PATH, basePathProblem, itemPathTemplateProblem } from "./routes";
 
 export interface ApiSettings {
   upstreamUrl: string;
+  /** Path of an item below the upstream URL (UPSTREAM_ITEM_PATH, default /items/{id}). */
+  upstreamItemPath: string;
+  /** Prefix the front door adds to every path, removed before routing (API_BASE_PATH, e.g. /dev). */
+  basePath?: string;
   memcached: { configEndpoint?: string; servers?: string[] };
   namespace: string;
   upstreamTimeoutMs: number;
@@ -22,6 +27,11 @@ export interface ApiSettings {
   deadlineMarginMs: number;
   /** Lambda: bucket for responses over 1 MB (LARGE_RESPONSE_BUCKET); none = such responses fail with 500. */
   largeResponseBucket?: string;
+  /**
+   * Lambda: serve large bodies through the front door at this path prefix (LARGE_RESPONSE_LOCATION_PREFIX,
+   * e.g. /dev/_large/) instead of presigned URLs.
+   */
+  largeResponseLocationPrefix?: string;
   /** Lambda: presigned URL lifetime, s (LARGE_RESPONSE_URL_TTL_SECONDS). */
   largeResponseUrlTtlSeconds: number;
   instanceId?: string;
@@ -77,6 +87,7 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
   if (servers && servers.length > 0) memcached.servers = servers;
   const settings: ApiSettings = {
     upstreamUrl: upstream.replace(/\/+$/, ""),
+    upstreamItemPath: text("UPSTREAM_ITEM_PATH") ?? DEFAULT_ITEM_PATH,
     memcached,
     namespace,
     upstreamTimeoutMs: int("UPSTREAM_TIMEOUT_MS", 3000, 1, 900000),
@@ -89,6 +100,19 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
     deadlineMarginMs: int("DEADLINE_MARGIN_MS", 500, 0, 60000),
     largeResponseUrlTtlSeconds: int("LARGE_RESPONSE_URL_TTL_SECONDS", 300, 1, 604800),
   };
+  const itemPathProblem = itemPathTemplateProblem(settings.upstreamItemPath);
+  if (itemPathProblem) throw new Error(`environment variable UPSTREAM_ITEM_PATH=${settings.upstreamItemPath} ${itemPathProblem}`);
+  const basePath = text("API_BASE_PATH");
+  if (basePath !== undefined) {
+    const problem = basePathProblem(basePath);
+    if (problem) throw new Error(`environment variable API_BASE_PATH=${basePath} ${problem}`);
+    settings.basePath = basePath;
+  }
+  const locationPrefix = text("LARGE_RESPONSE_LOCATION_PREFIX");
+  if (locationPrefix !== undefined) {
+    if (!/^(\/[A-Za-z0-9_.-]+)+\/$/.test(locationPrefix)) throw new Error(`environment variable LARGE_RESPONSE_LOCATION_PREFIX=${locationPrefix} must be a path that starts and ends with / (e.g. /dev/_large/)`);
+    settings.largeResponseLocationPrefix = locationPrefix;
+  }
   const bucket = text("LARGE_RESPONSE_BUCKET");
   if (bucket !== undefined) settings.largeResponseBucket = bucket;
   const instanceId = text("INSTANCE_ID");

@@ -6,6 +6,7 @@
 import { ApiDeps, LambdaInvocationInfo, RequestEnv, createApp, jsonLineLog } from "./app";
 import { AlbResult, albError as albErrorResult, albFormOf, albResultBytes, parseAlbEvent, shapeAlbResult } from "./alb";
 import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "./http";
+import { stripBasePath } from "./routes";
 import { ALB_MAX_RESPONSE_BYTES, LargeResponseOptions, LargeResponseStore, createLargeResponseStore, mustOffload, redirectParts } from "./largeResponse";
 
 /** The parts of the Lambda context the handler reads. */
@@ -76,8 +77,9 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
       const parsed = parseAlbEvent(event, limits);
       if (!parsed.ok) return albError(parsed);
       const query = parsed.rawQuery ? `?${parsed.rawQuery}` : "";
+      const path = stripBasePath(parsed.path, deps.basePath);
       // A fixed origin: the route never depends on the Host header, and a hostile Host cannot break the URL.
-      const url = `http://lambda.internal${parsed.path.replace(/#/g, "%23")}${query}`;
+      const url = `http://lambda.internal${path.replace(/#/g, "%23")}${query}`;
       const headers = new Headers();
       for (const [name, value] of parsed.headers) headers.append(name, value);
       let request: Request;

@@ -15,6 +15,8 @@ export function lambdaDepsFromEnv(env: Record<string, string | undefined>, cache
   return {
     cache: cacheFactory(cacheOptionsFromSettings(s, jsonLineLog)),
     upstreamUrl: s.upstreamUrl,
+    upstreamItemPath: s.upstreamItemPath,
+    basePath: s.basePath,
     namespace: s.namespace,
     upstreamTimeoutMs: s.upstreamTimeoutMs,
     ttlSeconds: s.ttlSeconds,
@@ -22,7 +24,9 @@ export function lambdaDepsFromEnv(env: Record<string, string | undefined>, cache
     routeOptions: { slowMaxMs: s.slowMaxMs },
     deadlineMarginMs: s.deadlineMarginMs,
     instanceId: s.instanceId,
-    largeResponses: s.largeResponseBucket ? { bucket: s.largeResponseBucket, expiresInSeconds: s.largeResponseUrlTtlSeconds } : undefined,
+    largeResponses: s.largeResponseBucket
+      ? { bucket: s.largeResponseBucket, expiresInSeconds: s.largeResponseUrlTtlSeconds, locationPrefix: s.largeResponseLocationPrefix }
+      : undefined,
   };
 }
 

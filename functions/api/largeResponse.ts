@@ -1,10 +1,15 @@
 /**
  * Responses too large for the ALB (1 MB of Lambda response JSON): the body goes to a private S3
- * bucket and the client gets a 303 to a short-lived presigned GET URL.
+ * bucket and the client gets a 303 to where it can be read:
+ * - behind the private API (`locationPrefix` set, e.g. "/dev/_large/"): a path of the API itself,
+ *   which CachedPrivateApi serves straight from the bucket. The URL does not expire with the
+ *   Lambda's credentials, is reachable by exactly the clients that reach the API, and stays valid
+ *   (the object lives a day) for longer than any stage-cache TTL (at most 1 h) that may keep the 303.
+ * - otherwise: a presigned GET URL. Such a URL dies when the credentials that signed it expire, so
+ *   its lifetime is capped at what the credentials have left.
  *
- * The S3 SDK is loaded lazily with `require` on the first large response: it is provided by the
- * Lambda runtime (excluded from the archive), and most invocations never need it, so it must not
- * cost every cold start. Tests inject a client (`client`) or point `clientConfig` at a local
+ * The S3 SDK is loaded lazily with `require` on the first large response: it ships in the archive,
+ * but most invocations never need it, so it must not cost every cold start. Tests inject a client (`client`) or point `clientConfig` at a local
  * S3-compatible server.
  */
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
@@ -22,6 +27,11 @@ export interface LargeResponseOptions {
   keyPrefix?: string;
   /** Lifetime of the presigned URL, s (1 to 604800). Default 300. */
   expiresInSeconds?: number;
+  /**
+   * Serve the body through the front door instead of a presigned URL: the Location is this prefix
+   * plus the key below `keyPrefix` (e.g. "/dev/_large/" -> "/dev/_large/2026-11-29/<uuid>").
+   */
+  locationPrefix?: string;
   /** An S3 client to use (tests); otherwise one is created on first use from `clientConfig`. */
   client?: S3Client;
   /** Config of the lazily created client (region, endpoint, forcePathStyle, credentials...). */
@@ -32,13 +42,17 @@ export interface StoredResponse {
   bucket: string;
   key: string;
   url: string;
-  expiresInSeconds: number;
+  /** How long `url` stays valid, s; undefined for a path of the API (valid while the object lives). */
+  expiresInSeconds?: number;
 }
 
 export interface LargeResponseStore {
   /** Put `body` as an object and presign a GET for it. Rejects when S3 does. */
   store(body: Uint8Array, meta: { contentType: string; contentEncoding?: string }): Promise<StoredResponse>;
 }
+
+/** Where large bodies go in the bucket unless configured otherwise (CachedPrivateApi reads the same prefix). */
+export const DEFAULT_LARGE_RESPONSE_KEY_PREFIX = "large-responses/";
 
 /** Whether a response must leave through S3 (pure). */
 export function mustOffload(albResultBytes: number, maxResponseBytes: number = ALB_MAX_RESPONSE_BYTES): boolean {
@@ -56,7 +70,7 @@ export function redirectParts(stored: StoredResponse): ResponseParts {
   const body = JSON.stringify({
     redirect: {
       location: stored.url,
-      expiresInSeconds: stored.expiresInSeconds,
+      ...(stored.expiresInSeconds === undefined ? {} : { expiresInSeconds: stored.expiresInSeconds }),
       reason: "the response is larger than the 1 MB a load balancer Lambda target may return",
     },
   });
@@ -71,9 +85,22 @@ export function redirectParts(stored: StoredResponse): ResponseParts {
   };
 }
 
+/** Seconds kept between a presigned URL's end and its credentials' end. */
+export const CREDENTIAL_MARGIN_SECONDS = 30;
+
+/**
+ * Lifetime of a presigned URL (pure): the configured one, cut to what the signing credentials have
+ * left (less a margin) when their expiry is known, and never below 1 s.
+ */
+export function presignedLifetime(configuredSeconds: number, now: number, credentialsExpireAt?: number): number {
+  if (credentialsExpireAt === undefined || !Number.isFinite(credentialsExpireAt)) return configuredSeconds;
+  const left = Math.floor((credentialsExpireAt - now) / 1000) - CREDENTIAL_MARGIN_SECONDS;
+  return Math.max(1, Math.min(configuredSeconds, left));
+}
+
 /** A store writing to `options.bucket`. The S3 client is created once, on first use, and kept. */
 export function createLargeResponseStore(options: LargeResponseOptions): LargeResponseStore {
-  const prefix = options.keyPrefix ?? "large-responses/";
+  const prefix = options.keyPrefix ?? DEFAULT_LARGE_RESPONSE_KEY_PREFIX;
   const expiresInSeconds = options.expiresInSeconds ?? 300;
   if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > 604800) {
     throw new RangeError(`expiresInSeconds must be an integer from 1 to 604800 (got ${expiresInSeconds})`);
@@ -97,8 +124,13 @@ export function createLargeResponseStore(options: LargeResponseOptions): LargeRe
         ContentEncoding: meta.contentEncoding,
         CacheControl: "private, no-store",
       }));
-      const url = await presigner.getSignedUrl(client, new s3.GetObjectCommand({ Bucket: options.bucket, Key: key }), { expiresIn: expiresInSeconds });
-      return { bucket: options.bucket, key, url, expiresInSeconds };
+      if (options.locationPrefix !== undefined) {
+        return { bucket: options.bucket, key, url: `${options.locationPrefix}${key.slice(prefix.length)}` };
+      }
+      const credentials = await client.config.credentials();
+      const expiresIn = presignedLifetime(expiresInSeconds, Date.now(), credentials.expiration?.getTime());
+      const url = await presigner.getSignedUrl(client, new s3.GetObjectCommand({ Bucket: options.bucket, Key: key }), { expiresIn });
+      return { bucket: options.bucket, key, url, expiresInSeconds: expiresIn };
     },
   };
 }

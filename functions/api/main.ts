@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     {
       cache,
       upstreamUrl: settings.upstreamUrl,
+      upstreamItemPath: settings.upstreamItemPath,
+      basePath: settings.basePath,
       runtime: detectRuntime(process.env),
       namespace: settings.namespace,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,

@@ -149,8 +149,52 @@ export function itemCacheRequest(id: string, lang: string): { method: string; pa
   return { method: "GET", path: `/items/${id}`, query: { lang } };
 }
 
-/** Upstream URL of an item: `${base}/items/{id}?lang=` (base without trailing slash). */
-export function itemUpstreamUrl(upstreamUrl: string, id: string, lang: string): string {
+/** Where the upstream serves an item, below its base URL, unless configured otherwise. */
+export const DEFAULT_ITEM_PATH = "/items/{id}";
+const ITEM_PATH_TEMPLATE = /^(\/[A-Za-z0-9._~-]+)*\/([A-Za-z0-9._~-]*\{id\}[A-Za-z0-9._~-]*)(\/[A-Za-z0-9._~-]+)*$/;
+
+/**
+ * Validate an upstream item path template: absolute, plain segments, `{id}` exactly once (e.g.
+ * "/items/{id}", "/todos/{id}", "/v2/things/{id}.json"). Returns an error text, or undefined when valid.
+ */
+export function itemPathTemplateProblem(template: string): string | undefined {
+  const dotSegment = template.split("/").some((seg) => seg === "." || seg === "..");
+  if (!ITEM_PATH_TEMPLATE.test(template) || template.split("{id}").length !== 2 || dotSegment) {
+    return "must be an absolute path of plain segments (no . or ..) holding {id} exactly once, e.g. /items/{id}";
+  }
+  return undefined;
+}
+
+/**
+ * Upstream URL of an item: `${base}${template with {id}}?lang=` (base without trailing slash).
+ * The id is percent-encoded, so it can never add a segment or a query.
+ */
+export function itemUpstreamUrl(upstreamUrl: string, id: string, lang: string, pathTemplate: string = DEFAULT_ITEM_PATH): string {
   const base = upstreamUrl.replace(/\/+$/, "");
-  return `${base}/items/${encodeURIComponent(id)}?lang=${encodeURIComponent(lang)}`;
+  return `${base}${pathTemplate.replace("{id}", encodeURIComponent(id))}?lang=${encodeURIComponent(lang)}`;
+}
+
+const BASE_PATH = /^\/[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Validate a base path the front door adds before every route (API Gateway sends the stage,
+ * "/dev", in front of the path over a private integration). Error text, or undefined when valid.
+ */
+export function basePathProblem(basePath: string): string | undefined {
+  return BASE_PATH.test(basePath) ? undefined : "must be \"/\" followed by 1 to 128 letters, digits, \"-\" or \"_\" (e.g. /dev)";
+}
+
+/**
+ * Remove `basePath` from the front of a raw request target (path with or without query), when it
+ * is there as whole segment(s): "/dev/items/1?x" -> "/items/1?x", "/dev" -> "/", "/devices" stays.
+ * A request without the prefix (the ALB called directly) is returned unchanged. Pure.
+ */
+export function stripBasePath(target: string, basePath: string | undefined): string {
+  if (!basePath || !target.startsWith(basePath)) return target;
+  const rest = target.slice(basePath.length);
+  if (rest === "") return "/";
+  // "/dev//items" if the stage and the URI's path are joined with a slash each: one is enough.
+  if (rest.startsWith("/")) return rest.replace(/^\/{2,}/, "/");
+  if (rest.startsWith("?")) return `/${rest}`;
+  return target;
 }

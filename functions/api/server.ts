@@ -10,7 +10,7 @@ import { getRequestListener } from "@hono/node-server";
 import { randomUUID } from "node:crypto";
 import { ApiDeps, InstanceStats, PlainAnswer, RequestEnv, createApp, createItemAnswerer, jsonLineLog } from "./app";
 import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson, statusText } from "./http";
-import { DEFAULT_ROUTE_OPTIONS, RouteOptions, parseQueryString, resolveRoute } from "./routes";
+import { DEFAULT_ROUTE_OPTIONS, RouteOptions, parseQueryString, resolveRoute, stripBasePath } from "./routes";
 
 /**
  * Requests the node:http fast path may answer: a bodiless GET/HEAD of an item whose URL holds only
@@ -182,6 +182,7 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
         if (state.draining) setImmediate(() => server.closeIdleConnections());
       });
       if (state.draining) endAfterResponse(res);
+      if (deps.basePath && req.url) req.url = stripBasePath(req.url, deps.basePath);
       if (fastItem(req, res)) return;
       void listener(req, res);
     },

@@ -10,7 +10,7 @@ import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { createTwoTierCache, type TwoTierCache } from "../../../functions/cache";
 import { AlbResult } from "../../../functions/api/alb";
 import { LambdaDeps, createLambdaHandler } from "../../../functions/api/lambda";
-import { createLargeResponseStore } from "../../../functions/api/largeResponse";
+import { CREDENTIAL_MARGIN_SECONDS, createLargeResponseStore, presignedLifetime } from "../../../functions/api/largeResponse";
 import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
 import { Upstream, startUpstream } from "../../support/upstream";
 
@@ -206,5 +206,21 @@ describe("api large responses (> 1 MB) through S3", function () {
   it("rejects a presigned lifetime outside 1..604800 s", () => {
     assert.throws(() => createLargeResponseStore({ bucket: "b", expiresInSeconds: 0 }), RangeError);
     assert.throws(() => createLargeResponseStore({ bucket: "b", expiresInSeconds: 604801 }), RangeError);
+  });
+});
+
+describe("presigned URL lifetime (a URL dies with the credentials that signed it)", () => {
+  const now = Date.parse("2026-11-29T12:00:00Z");
+  it("keeps the configured lifetime when the credentials outlive it, or their expiry is unknown", () => {
+    assert.equal(presignedLifetime(300, now, now + 3_600_000), 300);
+    assert.equal(presignedLifetime(300, now, undefined), 300);
+    assert.equal(presignedLifetime(300, now, Number.NaN), 300);
+  });
+  it("cuts it to what the credentials have left, less the margin", () => {
+    assert.equal(presignedLifetime(300, now, now + 120_000), 120 - CREDENTIAL_MARGIN_SECONDS);
+  });
+  it("never below 1 s (credentials about to expire: the SDK refreshes them for the next request)", () => {
+    assert.equal(presignedLifetime(300, now, now + 10_000), 1);
+    assert.equal(presignedLifetime(300, now, now - 10_000), 1);
   });
 });

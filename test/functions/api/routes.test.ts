@@ -4,8 +4,11 @@ import { statusDescription, statusText, errorJson, DEFAULT_LIMITS } from "../../
 import {
   DEFAULT_ROUTE_OPTIONS,
   QueryMap,
+  basePathProblem,
   itemCacheRequest,
+  itemPathTemplateProblem,
   itemUpstreamUrl,
+  stripBasePath,
   normalizeLang,
   parseQueryString,
   parseSlowMs,
@@ -246,6 +249,45 @@ describe("api routes (pure)", () => {
     it("itemUpstreamUrl joins without double slashes and encodes", () => {
       assert.equal(itemUpstreamUrl("http://u:1/base/", "42", "pt-BR"), "http://u:1/base/items/42?lang=pt-BR");
       assert.equal(itemUpstreamUrl("http://u:1", "a.b", "en"), "http://u:1/items/a.b?lang=en");
+    });
+    it("itemUpstreamUrl fills a configured item path; the id can never add a segment or a query", () => {
+      assert.equal(itemUpstreamUrl("https://jsonplaceholder.typicode.com", "7", "en", "/todos/{id}"), "https://jsonplaceholder.typicode.com/todos/7?lang=en");
+      assert.equal(itemUpstreamUrl("http://u:1/v2", "x", "de", "/things/{id}.json"), "http://u:1/v2/things/x.json?lang=de");
+      assert.equal(itemUpstreamUrl("http://u:1", "a/../b?c", "en", "/todos/{id}"), "http://u:1/todos/a%2F..%2Fb%3Fc?lang=en");
+    });
+    it("item path templates: absolute, plain segments, {id} exactly once", () => {
+      for (const ok of ["/items/{id}", "/todos/{id}", "/v2/things/{id}.json", "/{id}", "/a/b-{id}/c"]) assert.equal(itemPathTemplateProblem(ok), undefined, ok);
+      for (const bad of ["items/{id}", "/items", "/items/{id}/{id}", "/items/{id}?x=1", "/items/{id}#f", "/items//{id}", "/it ems/{id}", "/items/{ID}", "/../{id}"]) {
+        assert.match(itemPathTemplateProblem(bad) ?? "", /\{id\} exactly once/, bad);
+      }
+    });
+  });
+
+  describe("base path (the stage API Gateway puts in front of every backend path)", () => {
+    const cases: Array<[string, string | undefined, string]> = [
+      ["/dev/items/42", "/dev", "/items/42"],
+      ["/dev/items/42?lang=de", "/dev", "/items/42?lang=de"],
+      ["/dev", "/dev", "/"],
+      ["/dev/", "/dev", "/"],
+      ["/dev?x=1", "/dev", "/?x=1"],
+      ["/items/42", "/dev", "/items/42"],
+      ["/devices/1", "/dev", "/devices/1"],
+      ["/prod/items/1", "/dev", "/prod/items/1"],
+      ["/dev/dev/items", "/dev", "/dev/items"],
+      ["/dev//items/42", "/dev", "/items/42"],
+      ["/dev/items/42", undefined, "/dev/items/42"],
+    ];
+    for (const [target, base, want] of cases) {
+      it(`${target} with base ${base ?? "(none)"} -> ${want}`, () => assert.equal(stripBasePath(target, base), want));
+    }
+    it("a base path is / and a stage name", () => {
+      assert.equal(basePathProblem("/dev"), undefined);
+      assert.equal(basePathProblem("/prod_2-a"), undefined);
+      for (const bad of ["dev", "/", "/dev/", "/a/b", "/d.v", `/${"x".repeat(129)}`]) assert.ok(basePathProblem(bad), bad);
+    });
+    it("an item behind the stage resolves like one without it", () => {
+      const strip = stripBasePath("/dev/items/42", "/dev");
+      assert.deepEqual(resolveRoute("GET", strip, q("?lang=de")), resolveRoute("GET", "/items/42", q("?lang=de")));
     });
   });
 

@@ -212,8 +212,24 @@ describe("api container server", function () {
         [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", PORT: "http" }, /PORT/],
         [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", UPSTREAM_TIMEOUT_MS: "0" }, /UPSTREAM_TIMEOUT_MS/],
         [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", CACHE_NAMESPACE: "a b" }, /CACHE_NAMESPACE/],
+        [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", UPSTREAM_ITEM_PATH: "/items" }, /UPSTREAM_ITEM_PATH=\/items must be an absolute path/],
+        [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", API_BASE_PATH: "dev" }, /API_BASE_PATH=dev must be "\/" followed by/],
+        [{ UPSTREAM_URL: "http://x", MEMCACHED_SERVERS: "a:1", LARGE_RESPONSE_LOCATION_PREFIX: "/dev/_large" }, /LARGE_RESPONSE_LOCATION_PREFIX=\/dev\/_large must be a path that starts and ends with \//],
       ];
       for (const [env, re] of bad) assert.throws(() => apiSettingsFromEnv(env), re);
+    });
+
+    it("apiSettingsFromEnv: item path, base path and large-response location", () => {
+      const plain = apiSettingsFromEnv({ UPSTREAM_URL: "http://u", MEMCACHED_SERVERS: "a:1" });
+      assert.equal(plain.upstreamItemPath, "/items/{id}");
+      assert.equal(plain.basePath, undefined);
+      assert.equal(plain.largeResponseLocationPrefix, undefined);
+      const behindApi = apiSettingsFromEnv({
+        UPSTREAM_URL: "http://u", MEMCACHED_SERVERS: "a:1", UPSTREAM_ITEM_PATH: "/todos/{id}", API_BASE_PATH: "/dev", LARGE_RESPONSE_LOCATION_PREFIX: "/dev/_large/",
+      });
+      assert.equal(behindApi.upstreamItemPath, "/todos/{id}");
+      assert.equal(behindApi.basePath, "/dev");
+      assert.equal(behindApi.largeResponseLocationPrefix, "/dev/_large/");
     });
   });
 
