@@ -5,11 +5,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CacheFunction } from "./components/CacheFunction";
-import { CachedPrivateApi } from "./components/CachedPrivateApi";
+import { backendBasePath, CachedPrivateApi, LARGE_RESPONSE_PATH } from "./components/CachedPrivateApi";
 import { HybridLambdaFargateService } from "./components/HybridLambdaFargateService";
 import { MemcachedCluster } from "./components/MemcachedCluster";
 import { MultiAzNetwork } from "./components/MultiAzNetwork";
-import { loadAwsProviderSettings, loadStackConfig } from "./config";
+import { loadAwsProviderSettings, loadStackConfig, STACK_ZONE_REQUIREMENTS } from "./config";
 
 const config = loadStackConfig();
 const awsSettings = loadAwsProviderSettings();
@@ -24,9 +24,25 @@ const provider = new aws.Provider(`aws-${stack}`, {
 });
 const withProvider = { providers: [provider] };
 
+// Every alarm of the stack notifies this topic (subscribe more endpoints to it as needed). An e-mail
+// subscription delivers only once its recipient confirms it; a pending one cannot be deleted by Pulumi.
+const alarmTopic = new aws.sns.Topic(`alarms-${stack}`, {}, { provider });
+if (config.alarmEmail) {
+  new aws.sns.TopicSubscription(`alarms-${stack}-email`, {
+    topic: alarmTopic.arn,
+    protocol: "email",
+    endpoint: config.alarmEmail,
+  }, { provider });
+}
+const alarmActions = [alarmTopic.arn];
+// The API's stage is named after the stack, and API Gateway sends it in front of every backend path.
+const stageName = stack;
+
 const network = new MultiAzNetwork(`net-${stack}`, {
   cidrBlock: config.network.vpcCidr,
   azCount: config.network.azCount,
+  availabilityZoneIds: config.network.availabilityZoneIds.length > 0 ? config.network.availabilityZoneIds : undefined,
+  zoneRequirements: [...STACK_ZONE_REQUIREMENTS],
   subnetPrefixLength: config.network.subnetPrefixLength,
   natMode: config.network.natMode,
   interfaceEndpoints: config.network.interfaceEndpoints,
@@ -40,6 +56,7 @@ const cache = new MemcachedCluster(`cache-${stack}`, {
   nodeCount: config.cache.nodeCount,
   azMode: config.cache.azMode,
   engineVersion: config.cache.engineVersion,
+  applyImmediately: config.cache.applyImmediately,
 }, withProvider);
 
 const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
@@ -55,6 +72,7 @@ const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   memorySize: config.cacheHandler.memoryMb,
   reservedConcurrency: config.cacheHandler.reservedConcurrency,
   logRetentionDays: config.logRetentionDays,
+  alarmActions,
 }, withProvider);
 cache.allowFrom("cache-handler", cacheFunction.securityGroupId);
 
@@ -65,8 +83,12 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
   publicSubnetIds: network.publicSubnetIds,
   memcached: cache,
   upstreamUrl: config.cacheHandler.upstreamUrl,
+  upstreamItemPath: config.service.upstreamItemPath,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
   cacheTtlSeconds: config.cacheHandler.ttlSeconds,
+  basePath: backendBasePath(stageName),
+  largeResponseLocationPrefix: `${backendBasePath(stageName)}${LARGE_RESPONSE_PATH}/`,
+  alarmActions,
   lambda: {
     reservedConcurrency: config.service.lambdaReservedConcurrency,
     memorySize: config.service.lambdaMemoryMb,
@@ -78,6 +100,7 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
     memory: config.service.fargateMemoryMb,
     baselineCount: config.service.fargateBaselineCount,
     failoverCount: config.service.fargateFailoverCount,
+    architecture: config.service.fargateArchitecture,
   },
   failover: { cooldownSeconds: config.service.failoverCooldownSeconds },
   alb: { internetFacing: config.service.albInternetFacing, certificateArn: config.service.albCertificateArn },
@@ -89,13 +112,18 @@ const api = new CachedPrivateApi(`api-${stack}`, {
   vpcId: network.vpcId,
   vpcCidrBlock: network.vpcCidrBlock,
   privateSubnetIds: network.privateSubnetIds,
+  privateSubnetZoneIds: network.availabilityZoneIds,
+  endpointSubnetIds: network.privateSubnetIdsOffering("execute-api"),
+  stageName,
   backend: {
     loadBalancerArn: service.albArn,
     loadBalancerDnsName: service.albDnsName,
     listenerArn: service.listenerArn,
     listenerPort: config.service.albInternetFacing ? 443 : 80,
     protocol: config.service.albInternetFacing ? "https" : "http",
+    serverName: config.service.albDomainName,
     securityGroupId: service.albSecurityGroupId,
+    largeResponseBucket: { name: service.largeResponseBucketName, arn: service.largeResponseBucketArn },
   },
   routes: [
     { path: "/items/{id}", method: "GET", queryStrings: ["lang"] },
@@ -108,10 +136,15 @@ const api = new CachedPrivateApi(`api-${stack}`, {
   throttleBurstLimit: config.api.throttleBurstLimit,
   logRetentionDays: config.logRetentionDays,
   manageAccountCloudWatchRole: config.api.manageAccountLogRole,
+  accessLogs: config.api.accessLogs,
+  unauthorizedCacheControl: config.api.unauthorizedCacheControl,
+  alarms: { actions: alarmActions },
 }, withProvider);
 
 export const vpcId = network.vpcId;
 export const availabilityZones = network.availabilityZones;
+export const availabilityZoneIds = network.availabilityZoneIds;
+export const alarmTopicArn = alarmTopic.arn;
 export const publicSubnetIds = network.publicSubnetIds;
 export const privateSubnetIds = network.privateSubnetIds;
 export const cacheConfigurationEndpoint = cache.configurationEndpoint;

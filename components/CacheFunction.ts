@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
+import { lambdaLogLevels } from "./lambdaDefaults";
 import { lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
@@ -49,6 +50,11 @@ export interface CacheFunctionArgs {
    * @default 14
    */
   logRetentionDays?: number;
+  /**
+   * SNS topic ARNs notified when the function's p99 duration nears its timeout (and when it recovers).
+   * @default []
+   */
+  alarmActions?: pulumi.Input<string>[];
 }
 
 /**
@@ -105,7 +111,7 @@ export class CacheFunction extends pulumi.ComponentResource {
       description: `Execution role of the ${name} cache Lambda`,
     }, child);
     // ENI management for VPC functions + writing its logs; nothing else.
-    new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
+    const vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
       role: role.name,
       policyArn: aws.iam.ManagedPolicy.AWSLambdaVPCAccessExecutionRole,
     }, child);
@@ -123,7 +129,8 @@ export class CacheFunction extends pulumi.ComponentResource {
       memorySize: args.memorySize ?? 512,
       reservedConcurrentExecutions: args.reservedConcurrency ?? 20,
       vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [securityGroup.id] },
-      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      // Powertools Logger: warnings and errors only (the level Lambda passes it); EMF metrics are not filtered.
+      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, ...lambdaLogLevels("WARN") },
       environment: {
         variables: {
           MEMCACHED_SERVERS: pulumi.output(args.memcachedNodes).apply((nodes) => nodes.join(",")),
@@ -131,16 +138,15 @@ export class CacheFunction extends pulumi.ComponentResource {
           UPSTREAM_URL: args.upstreamUrl,
           UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs),
           CACHE_TTL_SECONDS: String(args.ttlSeconds ?? 300),
-          POWERTOOLS_LOG_LEVEL: "WARN",
-          NODE_OPTIONS: "--enable-source-maps",
         },
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
       callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
       codePathOptions: lambdaCodePathOptions({ uses: ["memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics"] }),
-    }, { parent: this, dependsOn: [logGroup] });
+    // ENI permissions before the function is created, and until after it is gone (its ENIs go with it).
+    }, { parent: this, dependsOn: [logGroup, vpcAccess] });
 
-    p99DurationAlarm(name, fn.name, timeoutSeconds, child);
+    p99DurationAlarm(name, fn.name, timeoutSeconds, child, args.alarmActions ?? []);
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;

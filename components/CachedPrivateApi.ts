@@ -22,11 +22,33 @@ import {
   validateStageName,
   validateThrottle,
 } from "./apiRoutes";
+import { VPC_LINK_V2_ZONE_IDS, zoneProblem } from "./awsAvailability";
+import { DEFAULT_LARGE_RESPONSE_KEY_PREFIX } from "../functions/api/largeResponse";
 
 export type { RouteSpec } from "./apiRoutes";
 export { validateCacheSize, validateCacheTtl, validateThrottle, deploymentHash, STACK_OUTPUT_KEYS } from "./apiRoutes";
 
-export const UNAUTHORIZED_CACHE_CONTROL_STRATEGY = "FAIL_WITH_403";
+/** What API Gateway does with `Cache-Control: max-age=0` from a caller that may not invalidate. */
+export type UnauthorizedCacheControlStrategy = "FAIL_WITH_403" | "SUCCEED_WITH_RESPONSE_HEADER" | "SUCCEED_WITHOUT_RESPONSE_HEADER";
+export const UNAUTHORIZED_CACHE_CONTROL_STRATEGIES: readonly UnauthorizedCacheControlStrategy[] = ["SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER", "FAIL_WITH_403"];
+export const DEFAULT_UNAUTHORIZED_CACHE_CONTROL_STRATEGY: UnauthorizedCacheControlStrategy = "SUCCEED_WITH_RESPONSE_HEADER";
+/** Path under which the API serves large responses straight from their bucket. */
+export const LARGE_RESPONSE_PATH = "/_large";
+/** S3 statuses (a regex on the integration's status) answered as the route's JSON 404. */
+export const LARGE_RESPONSE_MISSING_PATTERN = "4\\d{2}";
+/** S3 statuses answered as the route's JSON 502. */
+export const LARGE_RESPONSE_FAILED_PATTERN = "5\\d{2}";
+const LARGE_RESPONSE_MISSING_BODY = JSON.stringify({ error: { code: "large_response_gone", message: "the stored response has expired or never existed" } });
+const LARGE_RESPONSE_FAILED_BODY = JSON.stringify({ error: { code: "large_response_unavailable", message: "the stored response could not be read; try again" } });
+
+/**
+ * The path prefix the backend sees in front of every route: over a private integration API Gateway
+ * sends the stage in the path ("/dev/items/42"; API Gateway developer guide, "Private integrations for
+ * REST APIs"). Give it to the backend (HybridLambdaFargateService `basePath`) so it strips it.
+ */
+export function backendBasePath(stageName: string): string {
+  return `/${stageName}`;
+}
 
 export interface CachedPrivateApiArgs {
   /** VPC of the backend ALB; the execute-api endpoint and the VPC link live here. */
@@ -39,6 +61,20 @@ export interface CachedPrivateApiArgs {
    * ~$0.01/hour (~$7.30/month) plus $0.01/GB processed (us-east-1, AWS PrivateLink pricing).
    */
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Zone IDs of `privateSubnetIds`, same order (MultiAzNetwork `availabilityZoneIds`). VPC links V2
+   * exist only in some zone IDs per Region; given these, the VPC link gets only subnets in supported
+   * zones, and the deploy fails (naming the supported IDs) when fewer than two remain. A VPC link
+   * cannot be changed after creation: a new subnet set replaces it.
+   * @default not checked (every subnet goes to the VPC link; AWS refuses unsupported ones)
+   */
+  privateSubnetZoneIds?: pulumi.Input<string[]>;
+  /**
+   * Subnets for the execute-api interface endpoint, when they differ from `privateSubnetIds` (the
+   * endpoint service is not offered in every AZ: MultiAzNetwork `privateSubnetIdsOffering("execute-api")`).
+   * @default privateSubnetIds
+   */
+  endpointSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
   /** The backend: the internal ALB of the hybrid service. */
   backend: {
     /** ALB ARN: the VPC link V2 integration target. */
@@ -50,17 +86,36 @@ export interface CachedPrivateApiArgs {
     /** Listener port (the integration URI port and the port admitted from the VPC link). */
     listenerPort: number;
     /**
-     * Scheme towards the listener. "https" needs a certificate on the ALB valid for `loadBalancerDnsName`.
+     * Scheme towards the listener. "https" needs `serverName`: API Gateway checks that the ALB's
+     * certificate covers the integration URI's host, and the ALB's own `*.elb.amazonaws.com` name is
+     * never on an ACM certificate.
      * @default "http"
      */
     protocol?: "http" | "https";
+    /**
+     * Host name of the integration URI (and so the Host header and TLS server name) when `protocol` is
+     * "https": a name the ALB's certificate covers, e.g. "api.example.com". It need not resolve: the VPC
+     * link routes to `loadBalancerArn`. Required for "https"; ignored for "http".
+     */
+    serverName?: pulumi.Input<string>;
+    /**
+     * The bucket where the backend puts responses too large for it to return (HybridLambdaFargateService
+     * `largeResponseBucketName`/`Arn`). The API then serves `GET /_large/{key+}` straight from
+     * `<bucket>/<keyPrefix><key>` (an S3 integration with a read-only role), so the backend can redirect
+     * there instead of to a presigned URL that dies with its credentials. Bodies up to API Gateway's
+     * 10 MB response limit, as text: the API declares no binary media types, so a body stored with
+     * `Content-Encoding: gzip` (or other binary) would be mangled.
+     * @default none (no /_large route)
+     */
+    largeResponseBucket?: { name: pulumi.Input<string>; arn: pulumi.Input<string>; keyPrefix?: string };
     /**
      * The ALB's security group. An ingress rule from the VPC link's group on `listenerPort` is added to it
      * (as a child of this component).
      */
     securityGroupId: pulumi.Input<string>;
     /**
-     * Integration timeout, 50 to 29000 ms (more needs a quota increase).
+     * Integration timeout, 50 to 29000 ms. (Private REST APIs can go higher after a Service Quotas
+     * increase; this component does not allow it yet.)
      * @default 29000
      */
     timeoutMilliseconds?: number;
@@ -121,13 +176,18 @@ export interface CachedPrivateApiArgs {
   /**
    * Private DNS on the execute-api endpoint: `<apiId>.execute-api.<region>.amazonaws.com` then resolves to
    * the endpoint inside the VPC. It also means this VPC can no longer reach *public* (regional/edge) APIs
-   * by their default hostnames, and only one execute-api endpoint per VPC may have it.
+   * by their default hostnames. Give at most one execute-api endpoint per VPC private DNS: AWS has been
+   * reported to accept a second one, after which the name resolves to either endpoint at random and a
+   * resource policy pinned to one `aws:SourceVpce` answers 403 intermittently.
    * @default true
    */
   privateDnsEnabled?: boolean;
   /**
    * Endpoint policy limiting the execute-api endpoint to APIs of this account (no calls to other accounts'
-   * private APIs through it).
+   * private APIs through it). With any endpoint policy other than the default, API Gateway evaluates the
+   * `Authorization` header even on `authorization: NONE` methods: a client that sends a non-SigV4
+   * `Authorization` (a bearer token meant for the backend) gets 403. Such clients must move the token to
+   * another header, or set this to false.
    * @default true
    */
   restrictEndpointToAccount?: boolean;
@@ -137,12 +197,31 @@ export interface CachedPrivateApiArgs {
    */
   logRetentionDays?: number;
   /**
-   * Create the account-wide API Gateway CloudWatch Logs role (`aws.apigateway.Account`). Access logging
-   * fails without it. It is ONE setting per account and region: enable this in exactly one stack (or
-   * a bootstrap stack); two stacks managing it overwrite each other and a destroy breaks the other.
+   * Create the account-wide API Gateway CloudWatch Logs role and set it on the account
+   * (`aws.apigateway.Account`). Access logging fails without one ("CloudWatch Logs role ARN must be set in
+   * account settings"). It is ONE setting per account and Region: the role, its policy attachment and the
+   * account setting are kept when the stack is destroyed (`retainOnDelete`; the provider would otherwise
+   * reset the setting and break logging for every other stack). Two stacks that both manage it each set
+   * their own role (both work; the last `up` wins). `npm run doctor` says whether the account has one.
    * @default false
    */
   manageAccountCloudWatchRole?: boolean;
+  /**
+   * Stage access logs (JSON, one line per request) in CloudWatch Logs. Needs the account's API Gateway
+   * CloudWatch role (`manageAccountCloudWatchRole`, or one the account already has).
+   * @default true
+   */
+  accessLogs?: boolean;
+  /**
+   * What a caller without `execute-api:InvalidateCache` gets when it sends `Cache-Control: max-age=0`
+   * (a browser reload forwarded by a BFF, a client library's default):
+   * - `"SUCCEED_WITH_RESPONSE_HEADER"`: served from the cache as usual, with a header saying the
+   *   invalidation was ignored. Nobody without the right can empty an entry, and nobody is refused.
+   * - `"SUCCEED_WITHOUT_RESPONSE_HEADER"`: the same, silently.
+   * - `"FAIL_WITH_403"`: the request fails; clients must never send the header unless they may invalidate.
+   * @default "SUCCEED_WITH_RESPONSE_HEADER"
+   */
+  unauthorizedCacheControl?: UnauthorizedCacheControlStrategy;
   /** Alarm thresholds and actions. */
   alarms?: {
     /**
@@ -184,6 +263,8 @@ interface ResolvedSettings {
   timeoutMs: number;
   alarms: { minRatio: number; minCacheable: number; max5xx: number; min5xxRequests: number };
   logRetentionDays: number;
+  unauthorizedCacheControl: UnauthorizedCacheControlStrategy;
+  largeResponseKeyPrefix?: string;
 }
 
 function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSettings {
@@ -200,6 +281,22 @@ function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSett
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`backend.listenerPort = ${port}: must be a port number from 1 to 65535`);
     const protocol = args.backend.protocol ?? "http";
     if (protocol !== "http" && protocol !== "https") throw new Error(`backend.protocol = ${JSON.stringify(protocol)}: must be "http" or "https"`);
+    if (protocol === "https" && !args.backend.serverName) {
+      throw new Error("backend.serverName is required when backend.protocol is \"https\": API Gateway checks the ALB certificate against the integration URI's host, and no certificate covers the ALB's *.elb.amazonaws.com name");
+    }
+    const unauthorizedCacheControl = args.unauthorizedCacheControl ?? DEFAULT_UNAUTHORIZED_CACHE_CONTROL_STRATEGY;
+    if (!UNAUTHORIZED_CACHE_CONTROL_STRATEGIES.includes(unauthorizedCacheControl)) {
+      throw new Error(`unauthorizedCacheControl = ${JSON.stringify(unauthorizedCacheControl)}: must be one of ${UNAUTHORIZED_CACHE_CONTROL_STRATEGIES.join(", ")}`);
+    }
+    const large = args.backend.largeResponseBucket;
+    const largeResponseKeyPrefix = large ? (large.keyPrefix ?? DEFAULT_LARGE_RESPONSE_KEY_PREFIX) : undefined;
+    if (largeResponseKeyPrefix !== undefined && !/^([A-Za-z0-9_.-]+\/)*$/.test(largeResponseKeyPrefix)) {
+      throw new Error(`backend.largeResponseBucket.keyPrefix = ${JSON.stringify(largeResponseKeyPrefix)}: must be empty or folders ending in "/" (letters, digits, _ . -)`);
+    }
+    if (large) {
+      const clash = routes.find((r) => r.path === LARGE_RESPONSE_PATH || r.path.startsWith(`${LARGE_RESPONSE_PATH}/`));
+      if (clash) throw new Error(`route ${clash.key}: ${LARGE_RESPONSE_PATH} is reserved for large responses (backend.largeResponseBucket)`);
+    }
     const timeoutMs = args.backend.timeoutMilliseconds ?? 29000;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || timeoutMs > 29000) {
       throw new Error(`backend.timeoutMilliseconds = ${timeoutMs}: must be a whole number from 50 to 29000`);
@@ -219,10 +316,29 @@ function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSett
     }
     const logRetentionDays = args.logRetentionDays ?? 14;
     if (!Number.isInteger(logRetentionDays) || logRetentionDays < 1) throw new Error(`logRetentionDays = ${logRetentionDays}: must be a CloudWatch retention in days (1, 3, 5, 7, 14, 30, ...)`);
-    return { routes, sizeGb, defaultTtl, throttle, stageName, clusterEnabled: routes.some((r) => r.cached), protocol, timeoutMs, alarms, logRetentionDays };
+    return {
+      routes, sizeGb, defaultTtl, throttle, stageName, clusterEnabled: routes.some((r) => r.cached), protocol, timeoutMs, alarms, logRetentionDays,
+      unauthorizedCacheControl, largeResponseKeyPrefix,
+    };
   } catch (e) {
     return fail(e);
   }
+}
+
+/**
+ * The subnets a VPC link V2 may use (pure): those in zone IDs where VPC links V2 are offered in
+ * `region`. Throws naming the supported IDs when fewer than two remain (one AZ is not highly available).
+ */
+export function vpcLinkSubnets(name: string, region: string, subnetIds: string[], zoneIds: string[]): string[] {
+  if (zoneIds.length !== subnetIds.length) {
+    throw new Error(`CachedPrivateApi ${name}: privateSubnetZoneIds has ${zoneIds.length} entries for ${subnetIds.length} subnets`);
+  }
+  const usable = subnetIds.filter((_, i) => zoneProblem(region, zoneIds[i], "vpc-link-v2") === undefined);
+  if (usable.length < 2) {
+    throw new Error(`CachedPrivateApi ${name}: the VPC link needs subnets in at least two zones where VPC links V2 are offered; ` +
+      `the subnets are in ${zoneIds.join(", ")} and ${region} offers them in ${(VPC_LINK_V2_ZONE_IDS[region] ?? []).join(", ") || "no zone"}`);
+  }
+  return usable;
 }
 
 /**
@@ -316,11 +432,12 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       serviceName: pulumi.interpolate`com.amazonaws.${region}.execute-api`,
       vpcEndpointType: "Interface",
       privateDnsEnabled: args.privateDnsEnabled ?? true,
-      subnetIds: args.privateSubnetIds,
+      subnetIds: args.endpointSubnetIds ?? args.privateSubnetIds,
       securityGroupIds: [endpointSg.id],
       policy: endpointPolicy,
       tags: { ...tags, Name: `${this.apiName}-execute-api` },
-    }, child);
+    // With private DNS, a deleting endpoint still holds the execute-api name: a replacement must delete first.
+    }, { parent: this, deleteBeforeReplace: args.privateDnsEnabled ?? true });
     this.vpcEndpointId = endpoint.id;
 
     // ---- The API: PRIVATE, associated with the endpoint (which creates the <apiId>-<vpceId> alias).
@@ -332,8 +449,8 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
     }, child);
     this.apiId = api.id;
 
-    const policyJson = pulumi.all([api.executionArn, endpoint.id])
-      .apply(([arn, vpce]) => JSON.stringify(privateApiResourcePolicy(arn, vpce)));
+    const policyJson = pulumi.all([api.executionArn, endpoint.id, partition.partition, accountId])
+      .apply(([arn, vpce, p, account]) => JSON.stringify(privateApiResourcePolicy(arn, vpce, `arn:${p}:iam::${account}:root`)));
     const resourcePolicy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: policyJson }, child);
 
     // ---- Backend path: VPC link V2 straight to the ALB (no NLB).
@@ -360,13 +477,20 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       toPort: port,
       description: `ALB listener ${port} from the VPC link of ${this.apiName}`,
     }, child);
+    const vpcLinkSubnetIds = args.privateSubnetZoneIds === undefined
+      ? pulumi.output(args.privateSubnetIds)
+      : pulumi.all([region, pulumi.output(args.privateSubnetIds), pulumi.output(args.privateSubnetZoneIds)])
+        .apply(([r, ids, zoneIds]) => vpcLinkSubnets(name, r, ids, zoneIds));
     const vpcLink = new aws.apigatewayv2.VpcLink(`${name}-vpclink`, {
       name: `${this.apiName}-alb`,
-      subnetIds: args.privateSubnetIds,
+      subnetIds: vpcLinkSubnetIds,
       securityGroupIds: [vpcLinkSg.id],
       tags,
     }, child);
     this.vpcLinkId = vpcLink.id;
+
+    // The integration URI's host: the ALB's name over HTTP; over HTTPS a name its certificate covers.
+    const backendHost = pulumi.output(settings.protocol === "https" ? args.backend.serverName! : args.backend.loadBalancerDnsName);
 
     // ---- Resource tree, methods and integrations from the one route list.
     const resourceIds = new Map<string, pulumi.Output<string>>([["/", api.rootResourceId]]);
@@ -398,7 +522,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
         connectionType: "VPC_LINK",
         connectionId: vpcLink.id,
         integrationTarget: args.backend.loadBalancerArn,
-        uri: pulumi.output(args.backend.loadBalancerDnsName).apply((host) => integrationUri(settings.protocol, host, port, route)),
+        uri: backendHost.apply((host) => integrationUri(settings.protocol, host, port, route)),
         requestParameters: integrationRequestParameters(route),
         cacheKeyParameters: cacheKeyParameters(route),
         timeoutMilliseconds: settings.timeoutMs,
@@ -413,16 +537,21 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       defaultTtlSeconds: settings.defaultTtl,
       dataEncrypted: true,
       requireAuthorizationForCacheControl: true,
-      unauthorizedCacheControlHeaderStrategy: UNAUTHORIZED_CACHE_CONTROL_STRATEGY,
+      unauthorizedCacheControlHeaderStrategy: settings.unauthorizedCacheControl,
     };
+    const largeRoute = args.backend.largeResponseBucket
+      ? this.createLargeResponseRoute(name, api, args.backend.largeResponseBucket, settings, { partition: partition.partition, region, accountId })
+      : undefined;
+    if (largeRoute) methodsAndIntegrations.push(...largeRoute.resources);
     this.deploymentHash = pulumi.all([
-      args.backend.loadBalancerDnsName, args.backend.loadBalancerArn, args.backend.listenerArn, vpcLink.id, policyJson,
-    ]).apply(([host, lbArn, listenerArn, vpcLinkId, policy]) => deploymentHash({
+      backendHost, args.backend.loadBalancerArn, args.backend.listenerArn, vpcLink.id, policyJson, largeRoute?.spec ?? "",
+    ]).apply(([host, lbArn, listenerArn, vpcLinkId, policy, largeSpec]) => deploymentHash({
       routes,
       backend: { protocol: settings.protocol, host, port, loadBalancerArn: lbArn, listenerArn, vpcLinkId, timeoutMilliseconds: settings.timeoutMs },
       cache: cacheSettings,
       throttle: settings.throttle,
       policy,
+      ...(largeSpec ? { extra: { largeResponses: largeSpec } } : {}),
     }));
     const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
       restApi: api.id,
@@ -431,26 +560,34 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [...methodsAndIntegrations, resourcePolicy, albIngress] });
 
     // ---- Stage: cache cluster, access logs; named after the stack.
-    const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
-      name: `/aws/apigateway/${this.apiName}/${stageName}/access`,
-      retentionInDays: settings.logRetentionDays,
-      tags,
-    }, child);
+    const accessLogs = (args.accessLogs ?? true)
+      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
+        name: `/aws/apigateway/${this.apiName}/${stageName}/access`,
+        retentionInDays: settings.logRetentionDays,
+        tags,
+      }, child)
+      : undefined;
     const stageDeps: pulumi.Resource[] = [];
     if (args.manageAccountCloudWatchRole) {
+      // Account-wide: kept on destroy, or destroying this stack would reset the setting (provider >= 6)
+      // and break access logs for every other stack of the account and Region.
+      const keep = { parent: this, retainOnDelete: true };
       const role = new aws.iam.Role(`${name}-apigw-logs`, {
         description: "API Gateway account-wide role to write CloudWatch Logs",
+        // The trust AWS documents ("Set up CloudWatch logging"), without conditions: whether API Gateway
+        // sends aws:SourceAccount when it assumes this role is not documented, and if it does not,
+        // UpdateAccount fails on the first deploy.
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",
           Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
         }),
         tags,
-      }, child);
+      }, keep);
       const attachment = new aws.iam.RolePolicyAttachment(`${name}-apigw-logs`, {
         role: role.name,
         policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
-      }, child);
-      stageDeps.push(new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [attachment] }));
+      }, keep);
+      stageDeps.push(new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: role.arn }, { ...keep, dependsOn: [attachment] }));
     }
     const stage = new aws.apigateway.Stage(`${name}-stage`, {
       restApi: api.id,
@@ -459,7 +596,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       description: `Stack ${stack}`,
       cacheClusterEnabled: settings.clusterEnabled,
       cacheClusterSize: settings.clusterEnabled ? settings.sizeGb : undefined,
-      accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
       tags,
     }, { parent: this, dependsOn: stageDeps });
     this.stageName = stage.stageName;
@@ -472,7 +609,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       throttlingBurstLimit: settings.throttle.burstLimit,
       cacheDataEncrypted: true,
       requireAuthorizationForCacheControl: true,
-      unauthorizedCacheControlHeaderStrategy: UNAUTHORIZED_CACHE_CONTROL_STRATEGY,
+      unauthorizedCacheControlHeaderStrategy: settings.unauthorizedCacheControl,
     };
     let previous: pulumi.Resource = new aws.apigateway.MethodSettings(`${name}-settings-all`, {
       restApi: api.id,
@@ -605,6 +742,124 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       dashboardName: this.dashboardName,
       alarmNames: this.alarmNames,
     });
+  }
+
+  /**
+   * `GET /_large/{key+}` served from the backend's large-response bucket by an S3 integration (no
+   * backend involved): read-only role for API Gateway; S3's 4xx (a gone object) answered as a JSON 404,
+   * its 5xx as a JSON 502.
+   */
+  private createLargeResponseRoute(
+    name: string,
+    api: aws.apigateway.RestApi,
+    bucket: { name: pulumi.Input<string>; arn: pulumi.Input<string> },
+    settings: ResolvedSettings,
+    ctx: { partition: pulumi.Output<string>; region: pulumi.Output<string>; accountId: pulumi.Output<string> },
+  ): { resources: pulumi.Resource[]; spec: pulumi.Output<string> } {
+    const child = { parent: this };
+    const keyPrefix = settings.largeResponseKeyPrefix ?? "";
+    // No aws:SourceAccount condition: API Gateway does not send it when it assumes integration
+    // credentials, and the role could never be assumed (reported with test-invoke-method). The role can
+    // only read this bucket's prefix.
+    const role = new aws.iam.Role(`${name}-large-read`, {
+      description: `API Gateway reads large responses for ${this.apiName}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    }, child);
+    const read = new aws.iam.RolePolicy(`${name}-large-read`, {
+      role: role.id,
+      policy: pulumi.output(bucket.arn).apply((arn) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Sid: "ReadLargeResponses", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${arn}/${keyPrefix}*` }],
+      })),
+    }, child);
+    const folder = new aws.apigateway.Resource(`${name}-res${pathSlug(LARGE_RESPONSE_PATH)}`, {
+      restApi: api.id,
+      parentId: api.rootResourceId,
+      pathPart: LARGE_RESPONSE_PATH.slice(1),
+    }, child);
+    const keyResource = new aws.apigateway.Resource(`${name}-res${pathSlug(`${LARGE_RESPONSE_PATH}/{key+}`)}`, {
+      restApi: api.id,
+      parentId: folder.id,
+      pathPart: "{key+}",
+    }, child);
+    const slug = `GET${pathSlug(`${LARGE_RESPONSE_PATH}/{key+}`)}`;
+    const method = new aws.apigateway.Method(`${name}-${slug}`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: "GET",
+      authorization: "NONE",
+      requestParameters: { "method.request.path.key": true },
+    }, child);
+    const uri = pulumi.interpolate`arn:${ctx.partition}:apigateway:${ctx.region}:s3:path/${bucket.name}/${keyPrefix}{key}`;
+    const integration = new aws.apigateway.Integration(`${name}-${slug}`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      type: "AWS",
+      integrationHttpMethod: "GET",
+      uri,
+      credentials: role.arn,
+      requestParameters: { "integration.request.path.key": "method.request.path.key" },
+      passthroughBehavior: "WHEN_NO_MATCH",
+      timeoutMilliseconds: settings.timeoutMs,
+    }, { parent: this, dependsOn: [read] });
+    const headers = ["Content-Type", "Content-Encoding", "Cache-Control"];
+    const ok = new aws.apigateway.MethodResponse(`${name}-${slug}-200`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: "200",
+      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, false])),
+    }, child);
+    const missing = new aws.apigateway.MethodResponse(`${name}-${slug}-404`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: "404",
+    }, child);
+    const failed = new aws.apigateway.MethodResponse(`${name}-${slug}-502`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: "502",
+    }, child);
+    const okMapping = new aws.apigateway.IntegrationResponse(`${name}-${slug}-200`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: ok.statusCode,
+      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `integration.response.header.${h}`])),
+    }, { parent: this, dependsOn: [integration] });
+    // S3 answers 403 for a missing key when the reader may not list the bucket: both mean "gone".
+    const missingMapping = new aws.apigateway.IntegrationResponse(`${name}-${slug}-404`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: missing.statusCode,
+      selectionPattern: LARGE_RESPONSE_MISSING_PATTERN,
+      responseTemplates: { "application/json": LARGE_RESPONSE_MISSING_BODY },
+    }, { parent: this, dependsOn: [integration] });
+    // S3's own failures (500, 503 SlowDown) must not go out as 200 with S3's XML error body.
+    const failedMapping = new aws.apigateway.IntegrationResponse(`${name}-${slug}-502`, {
+      restApi: api.id,
+      resourceId: keyResource.id,
+      httpMethod: method.httpMethod,
+      statusCode: failed.statusCode,
+      selectionPattern: LARGE_RESPONSE_FAILED_PATTERN,
+      responseTemplates: { "application/json": LARGE_RESPONSE_FAILED_BODY },
+    }, { parent: this, dependsOn: [integration] });
+    const spec = pulumi.all([uri, role.arn]).apply(([u, r]) => JSON.stringify({
+      uri: u, role: r, keyPrefix, headers,
+      responses: [
+        { status: "200", pattern: null, headers },
+        { status: "404", pattern: LARGE_RESPONSE_MISSING_PATTERN, body: LARGE_RESPONSE_MISSING_BODY },
+        { status: "502", pattern: LARGE_RESPONSE_FAILED_PATTERN, body: LARGE_RESPONSE_FAILED_BODY },
+      ],
+    }));
+    return { resources: [folder, keyResource, method, integration, ok, missing, failed, okMapping, missingMapping, failedMapping], spec };
   }
 
   /**

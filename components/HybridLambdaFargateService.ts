@@ -6,13 +6,15 @@ import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
 import { createFailoverHandlerFromEnv } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
 import { p99DurationAlarm } from "./lambdaAlarms";
+import { LAMBDA_LOG_LEVELS } from "./lambdaDefaults";
 import { lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 /** Port the container server listens on (the Fargate target group's port). */
 export const CONTAINER_PORT = 8080;
-/** The cheap route both target groups' health checks and the container HEALTHCHECK use. */
+/** The cheap route the Fargate target group's health check uses. */
 export const HEALTH_PATH = "/health";
+
 
 /** What the service needs from a MemcachedCluster (structural, so tests can pass a stand-in). */
 export interface MemcachedAccess {
@@ -35,6 +37,33 @@ export interface HybridLambdaFargateServiceArgs {
   memcached: MemcachedAccess;
   /** Upstream API base URL; its port decides the egress rule of both runtimes. */
   upstreamUrl: string;
+  /**
+   * Path of one item below `upstreamUrl`, holding `{id}` once (the app's `/items/{id}` reads it).
+   * @default "/items/{id}"
+   */
+  upstreamItemPath?: string;
+  /**
+   * A path prefix the front door puts before every route, which both runtimes strip before routing:
+   * behind CachedPrivateApi this is `backendBasePath(stageName)` ("/dev"), because API Gateway sends the
+   * stage in the path over a private integration. Requests without it (the ALB called directly, the
+   * health checks) are served unchanged.
+   * @default none
+   */
+  basePath?: string;
+  /**
+   * Where a client is sent for a response too large for the ALB (over 1 MB from the Lambda runtime):
+   * a path prefix of the front door that serves the bucket (CachedPrivateApi with
+   * `backend.largeResponseBucket`, e.g. "/dev/_large/"). Without it the Lambda answers with a presigned
+   * S3 URL, which dies with the Lambda's credentials and needs a route to S3 from the client.
+   * @default none (presigned URLs)
+   */
+  largeResponseLocationPrefix?: string;
+  /**
+   * Where every alarm of the service sends ALARM and OK notifications (SNS topic ARNs). The failover
+   * alarms also drive the failover Lambda through EventBridge either way.
+   * @default [] (alarms only visible in the console)
+   */
+  alarmActions?: pulumi.Input<string>[];
   /**
    * Freshness of cached items, seconds.
    * @default 300
@@ -87,6 +116,13 @@ export interface HybridLambdaFargateServiceArgs {
      * @default 2
      */
     failoverCount?: number;
+    /**
+     * CPU architecture of the tasks and of the image build. ARM64 (Graviton) is ~20% cheaper; building it
+     * on an x86_64 machine needs QEMU and buildx (docs/workflows.md). Fargate ARM64 is not offered in
+     * every AZ (us-east-1: not use1-az3), which MultiAzNetwork's zone choice avoids.
+     * @default "ARM64"
+     */
+    architecture?: "ARM64" | "X86_64";
   };
   failover?: {
     /**
@@ -148,6 +184,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
   readonly apiFunctionName: pulumi.Output<string>;
   readonly failoverFunctionName: pulumi.Output<string>;
   readonly largeResponseBucketName: pulumi.Output<string>;
+  readonly largeResponseBucketArn: pulumi.Output<string>;
+  /** Names of every alarm of the service (failover triggers and notifications). */
   readonly alarmNames: pulumi.Output<string[]>;
 
   constructor(name: string, args: HybridLambdaFargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -177,6 +215,11 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     if (failoverCount < Math.max(1, baselineCount)) {
       throw new Error(`HybridLambdaFargateService ${name}: fargate.failoverCount ${failoverCount} must be >= max(1, baselineCount)`);
     }
+    const architecture = args.fargate?.architecture ?? "ARM64";
+    if (architecture !== "ARM64" && architecture !== "X86_64") {
+      throw new Error(`HybridLambdaFargateService ${name}: fargate.architecture ${JSON.stringify(architecture)} must be "ARM64" or "X86_64"`);
+    }
+    const alarmActions = args.alarmActions ?? [];
     const upstream = new URL(args.upstreamUrl);
     const upstreamPort = Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80));
     const region = aws.getRegionOutput({}, child).region;
@@ -290,13 +333,16 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       UPSTREAM_TIMEOUT_MS: String(args.upstreamTimeoutMs ?? 3000),
       CACHE_TTL_SECONDS: String(args.cacheTtlSeconds ?? 300),
       LARGE_RESPONSE_BUCKET: bucket.bucket,
+      ...(args.upstreamItemPath ? { UPSTREAM_ITEM_PATH: args.upstreamItemPath } : {}),
+      ...(args.basePath ? { API_BASE_PATH: args.basePath } : {}),
+      ...(args.largeResponseLocationPrefix ? { LARGE_RESPONSE_LOCATION_PREFIX: args.largeResponseLocationPrefix } : {}),
     };
 
     // ---- The Lambda runtime of the app.
     const apiRole = new aws.iam.Role(`${name}-api-role`, {
       assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }),
     }, child);
-    new aws.iam.RolePolicyAttachment(`${name}-api-vpc`, {
+    const apiVpcAccess = new aws.iam.RolePolicyAttachment(`${name}-api-vpc`, {
       role: apiRole.name,
       policyArn: aws.iam.ManagedPolicy.AWSLambdaVPCAccessExecutionRole,
     }, child);
@@ -312,11 +358,13 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       reservedConcurrentExecutions: reservedConcurrency,
       publish: provisioned > 0,
       vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [lambdaSg.id] },
-      loggingConfig: { logFormat: "JSON", logGroup: apiLogs.name },
+      loggingConfig: { logFormat: "JSON", logGroup: apiLogs.name, ...LAMBDA_LOG_LEVELS },
       environment: { variables: appEnvironment },
       callbackFactory: () => createApiLambdaHandler(process.env),
       codePathOptions: lambdaCodePathOptions({ uses: ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"] }),
-    }, { parent: this, dependsOn: [apiLogs] });
+    // The ENI permissions must exist before the function (create) and outlive it (destroy: its ENIs are
+    // released only with them).
+    }, { parent: this, dependsOn: [apiLogs, apiVpcAccess] });
 
     // With provisioned concurrency the ALB must target the alias that carries it, not $LATEST.
     const liveAlias = provisioned > 0
@@ -334,7 +382,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
         provisionedConcurrentExecutions: provisioned,
       }, child);
     }
-    p99DurationAlarm(`${name}-api`, apiFunction.name, lambdaTimeout, child);
+    const apiDurationAlarm = p99DurationAlarm(`${name}-api`, apiFunction.name, lambdaTimeout, child, alarmActions);
 
     const lambdaTargetGroup = new aws.lb.TargetGroup(`${name}-fn`, {
       targetType: "lambda",
@@ -370,7 +418,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       repositoryUrl: repository.repositoryUrl,
       context: args.dockerContext ?? path.join(__dirname, ".."),
       dockerfile: path.join(args.dockerContext ?? path.join(__dirname, ".."), "Dockerfile"),
-      platform: "linux/arm64",
+      platform: architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
     }, child);
 
     const cluster = new aws.ecs.Cluster(`${name}`, {
@@ -396,7 +444,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       memory: String(args.fargate?.memory ?? 512),
       networkMode: "awsvpc",
       requiresCompatibilities: ["FARGATE"],
-      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "ARM64" },
+      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: architecture },
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       containerDefinitions: pulumi
@@ -407,13 +455,10 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           essential: true,
           portMappings: [{ containerPort: CONTAINER_PORT, protocol: "tcp" }],
           environment: [...Object.entries(env).map(([k, v]) => ({ name: k, value: v })), { name: "PORT", value: String(CONTAINER_PORT) }],
-          healthCheck: {
-            command: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${CONTAINER_PORT}${HEALTH_PATH}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
-            interval: 10,
-            timeout: 3,
-            retries: 3,
-            startPeriod: 10,
-          },
+          // No container health check: a `node -e fetch(...)` probe starts a second Node process every
+          // interval on a 0.25 vCPU task, and under the very load that caused a failover its timeouts
+          // would get healthy tasks replaced. The target group's HTTP check on /health (ECS stops tasks
+          // that fail it) is the one health signal.
           stopTimeout: 20,
           readonlyRootFilesystem: true,
           logConfiguration: {
@@ -459,8 +504,9 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       },
     };
     // The failover Lambda owns the weights at run time: a `pulumi up` during a failover must not
-    // undo them, so changes to the forward weights are ignored after creation.
-    const ignoreWeights = { parent: this, ignoreChanges: ["defaultActions[0].forward.targetGroups"] };
+    // undo them, so the weights (only) are ignored after creation; a replaced target group's new ARN
+    // still reaches the listener. Deploy with refresh: an ignored value is sent from state.
+    const ignoreWeights = { parent: this, ignoreChanges: ["defaultActions[0].forward.targetGroups[*].weight"] };
     const listener = internetFacing
       ? new aws.lb.Listener(`${name}-https`, {
         loadBalancerArn: alb.arn,
@@ -515,6 +561,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       threshold: 1,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
+      alarmActions,
+      okActions: alarmActions,
     }, child);
     const nearCap = Math.max(1, Math.floor(reservedConcurrency * 0.9));
     const concurrency = new aws.cloudwatch.MetricAlarm(`${name}-concurrency`, {
@@ -529,13 +577,47 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       threshold: nearCap,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
       treatMissingData: "notBreaching",
+      alarmActions,
+      okActions: alarmActions,
     }, child);
     const alarms = [throttles, concurrency];
+
+    // What clients see. The ALB does not retry a throttled Lambda on the other target group: until the
+    // failover has moved the weights, throttles reach clients as ALB 502s (HTTPCode_ELB_5XX_Count).
+    const elb5xx = new aws.cloudwatch.MetricAlarm(`${name}-elb-5xx`, {
+      alarmDescription: `More than 5% of requests to the ALB of ${name} answered 5xx by the load balancer itself (Lambda throttled or failed, no healthy target) in 2 of 3 minutes`,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 5,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: "notBreaching",
+      metricQueries: [
+        { id: "errors", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "HTTPCode_ELB_5XX_Count", dimensions: { LoadBalancer: alb.arnSuffix }, period: 60, stat: "Sum" } },
+        { id: "requests", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: { LoadBalancer: alb.arnSuffix }, period: 60, stat: "Sum" } },
+        { id: "rate", label: "ALB 5xx (%)", returnData: true, expression: "IF(requests >= 20, 100 * errors / requests, 0)" },
+      ],
+      alarmActions,
+      okActions: alarmActions,
+    }, child);
+    const lambdaTargetErrors = new aws.cloudwatch.MetricAlarm(`${name}-lambda-target-errors`, {
+      alarmDescription: `The ALB could not use the Lambda target of ${name} (LambdaUserError: permission, malformed or oversized response; LambdaInternalError) 5+ times in 5 minutes`,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 5,
+      evaluationPeriods: 1,
+      treatMissingData: "notBreaching",
+      metricQueries: [
+        { id: "user", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "LambdaUserError", dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, period: 300, stat: "Sum" } },
+        { id: "internal", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "LambdaInternalError", dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, period: 300, stat: "Sum" } },
+        { id: "total", label: "Lambda target errors", returnData: true, expression: "user + internal" },
+      ],
+      alarmActions,
+      okActions: alarmActions,
+    }, child);
 
     const failoverRole = new aws.iam.Role(`${name}-failover-role`, {
       assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }),
     }, child);
-    new aws.iam.RolePolicyAttachment(`${name}-failover-logs`, {
+    const failoverBasicLogs = new aws.iam.RolePolicyAttachment(`${name}-failover-logs`, {
       role: failoverRole.name,
       policyArn: aws.iam.ManagedPolicy.AWSLambdaBasicExecutionRole,
     }, child);
@@ -566,7 +648,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       memorySize: 256,
       // One at a time: two concurrent invocations could interleave observe/apply.
       reservedConcurrentExecutions: 1,
-      loggingConfig: { logFormat: "JSON", logGroup: failoverLogs.name },
+      loggingConfig: { logFormat: "JSON", logGroup: failoverLogs.name, ...LAMBDA_LOG_LEVELS },
       environment: {
         variables: {
           FAILOVER_LISTENER_ARN: failoverSettings.listenerArn,
@@ -583,9 +665,50 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       },
       callbackFactory: () => createFailoverHandlerFromEnv(process.env),
       codePathOptions: lambdaCodePathOptions({ uses: ["@aws-sdk/client-cloudwatch", "@aws-sdk/client-ecs", "@aws-sdk/client-elastic-load-balancing-v2"] }),
-    }, { parent: this, dependsOn: [failoverLogs] });
+    }, { parent: this, dependsOn: [failoverLogs, failoverBasicLogs] });
 
-    p99DurationAlarm(`${name}-failover`, failoverFunction.name, 30, child);
+    // Every invocation observes afresh, so a stale or retried event is worth nothing: no retries, and an
+    // event that waited a minute (throttled behind reserved concurrency 1) is dropped, not run hours late.
+    new aws.lambda.FunctionEventInvokeConfig(`${name}-failover`, {
+      functionName: failoverFunction.name,
+      maximumRetryAttempts: 0,
+      maximumEventAgeInSeconds: 60,
+    }, child);
+    const failoverDurationAlarm = p99DurationAlarm(`${name}-failover`, failoverFunction.name, 30, child, alarmActions);
+    // The failover is the safety net: its own failures must page someone. It runs every minute, so
+    // errors in 3 of 5 minutes is a persistent problem, not one AWS hiccup.
+    const failoverErrors = new aws.cloudwatch.MetricAlarm(`${name}-failover-errors`, {
+      alarmDescription: `The failover Lambda of ${name} failed in 3 of the last 5 minutes: failover and failback are not happening`,
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: failoverFunction.name },
+      statistic: "Sum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions,
+      okActions: alarmActions,
+    }, child);
+    // Throttled and dropped events are not Errors: a failover stuck behind reserved concurrency 1, or
+    // events older than the 60 s maximum age, would otherwise go unseen.
+    const failoverStarved = new aws.cloudwatch.MetricAlarm(`${name}-failover-starved`, {
+      alarmDescription: `Events for the failover Lambda of ${name} were throttled or dropped (older than 60 s) in 3 of the last 5 minutes`,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: "notBreaching",
+      metricQueries: [
+        { id: "throttles", returnData: false, metric: { namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: failoverFunction.name }, period: 60, stat: "Sum" } },
+        { id: "dropped", returnData: false, metric: { namespace: "AWS/Lambda", metricName: "AsyncEventsDropped", dimensions: { FunctionName: failoverFunction.name }, period: 60, stat: "Sum" } },
+        { id: "starved", label: "failover events throttled or dropped", returnData: true, expression: "throttles + dropped" },
+      ],
+      alarmActions,
+      okActions: alarmActions,
+    }, child);
 
     const alarmRule = new aws.cloudwatch.EventRule(`${name}-alarms`, {
       description: `State changes of the ${name} throttling alarms (these alarms only)`,
@@ -624,7 +747,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     this.apiFunctionName = apiFunction.name;
     this.failoverFunctionName = failoverFunction.name;
     this.largeResponseBucketName = bucket.bucket;
-    this.alarmNames = pulumi.all(alarms.map((a) => a.name));
+    this.largeResponseBucketArn = bucket.arn;
+    this.alarmNames = pulumi.all([...alarms, elb5xx, lambdaTargetErrors, failoverErrors, failoverStarved, apiDurationAlarm, failoverDurationAlarm].map((a) => a.name));
     this.registerOutputs({
       albDnsName: this.albDnsName,
       listenerArn: this.listenerArn,
@@ -635,6 +759,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       apiFunctionName: this.apiFunctionName,
       failoverFunctionName: this.failoverFunctionName,
       largeResponseBucketName: this.largeResponseBucketName,
+      largeResponseBucketArn: this.largeResponseBucketArn,
+      alarmNames: this.alarmNames,
     });
   }
 }

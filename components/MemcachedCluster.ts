@@ -18,7 +18,9 @@ export interface MemcachedClusterArgs {
   allowedSecurityGroupIds?: pulumi.Input<string>[];
   /**
    * Node type. Small burstable nodes (cache.t4g.micro, ~$12/month) suit dev; memory-optimised or
-   * general-purpose nodes (cache.m7g.large, cache.r7g.large) suit prod.
+   * general-purpose nodes (cache.m7g.large, cache.r7g.large) suit prod. Current generation only (config.ts
+   * `MEMCACHED_NODE_TYPES`). A change REPLACES the cluster: the provider cannot resize memcached in place,
+   * so a new, empty cluster with new endpoints is created before the old one is deleted.
    * @default "cache.t4g.micro"
    */
   nodeType?: pulumi.Input<string>;
@@ -30,11 +32,16 @@ export interface MemcachedClusterArgs {
   /**
    * - `"cross-az"`: nodes spread over `availabilityZones` (survives an AZ outage with the other nodes); needs 2+ nodes.
    * - `"single-az"`: all nodes in the first AZ (no cross-AZ traffic cost, no AZ resilience).
+   * A change REPLACES the cluster (empty cache): ElastiCache refuses single-az for nodes already spread,
+   * and cross-az would move only new nodes. Existing nodes never change AZ; adding nodes places them
+   * round-robin after the existing ones.
    * @default "cross-az"
    */
   azMode?: "cross-az" | "single-az";
   /**
-   * memcached engine version. Auto discovery (`config get cluster`) needs >= 1.4.14.
+   * memcached engine version (ElastiCache offers 1.6.6, 1.6.12, 1.6.17, 1.6.22 in the 1.6 family).
+   * An upgrade is in place but ALWAYS empties every node; it waits for `maintenanceWindow` unless
+   * `applyImmediately`. A downgrade replaces the cluster.
    * @default "1.6.22"
    */
   engineVersion?: pulumi.Input<string>;
@@ -45,10 +52,23 @@ export interface MemcachedClusterArgs {
    */
   parameters?: Record<string, string>;
   /**
-   * Weekly maintenance window (UTC), `ddd:hh24:mi-ddd:hh24:mi`.
+   * Weekly maintenance window (UTC), `ddd:hh24:mi-ddd:hh24:mi`, at least 60 minutes.
    * @default "sun:05:00-sun:06:00"
    */
   maintenanceWindow?: pulumi.Input<string>;
+  /**
+   * Apply modifications during `pulumi up` instead of the maintenance window. Off by default because
+   * the modification that waits is the one that hurts: an engine upgrade flushes every node.
+   * Everything waits, node-count changes included: set it for the `up` that adds nodes when they are
+   * needed before the next window (config `cacheApplyImmediately`).
+   * @default false
+   */
+  applyImmediately?: boolean;
+  /**
+   * SNS topic ARNs notified by the cluster's alarms.
+   * @default []
+   */
+  alarmActions?: pulumi.Input<string>[];
 }
 
 /**
@@ -127,8 +147,9 @@ export class MemcachedCluster extends pulumi.ComponentResource {
       parameterGroupName: parameterGroup?.name,
       networkType: "ipv4",
       maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
-      applyImmediately: true,
-    }, child);
+      applyImmediately: args.applyImmediately ?? false,
+    // An in-place azMode change is refused (single-az) or moves nothing (cross-az): make it a visible replace.
+    }, { parent: this, replaceOnChanges: ["azMode"] });
 
     this.clusterId = cluster.clusterId;
     this.configurationEndpointHost = cluster.clusterAddress;

@@ -420,10 +420,26 @@ export function flushPolicyDocument(ctx: Omit<ApiArnContext, "accountId">): Reco
  * Resource policy of the private API: invoke (and invalidate) only through `vpcEndpointId`;
  * an explicit Deny for every other source, so no later Allow (another statement, another
  * account's policy) can open it.
+ *
+ * Invalidation (`Cache-Control: max-age=0`, action `execute-api:InvalidateCache`) is allowed to IAM
+ * principals of this account, through the endpoint, so that the caller's own IAM policy (the
+ * invalidation policy the component exports) decides. UNVERIFIED: AWS does not document how
+ * InvalidateCache is authorised on an `authorization: NONE` method; if API Gateway treats that caller as
+ * anonymous, this statement never matches and invalidation needs `AWS_IAM` methods (or FlushStageCache,
+ * a control-plane call IAM alone decides). Check it on the first deploy (docs/caching.md).
  * @param apiArnPrefix the API's execution ARN, `arn:aws:execute-api:<region>:<account>:<apiId>`
+ * @param accountRoot `arn:<partition>:iam::<account>:root`; omitted = no invalidation statement
  */
-export function privateApiResourcePolicy(apiArnPrefix: string, vpcEndpointId: string): Record<string, unknown> {
+export function privateApiResourcePolicy(apiArnPrefix: string, vpcEndpointId: string, accountRoot?: string): Record<string, unknown> {
   const resource = `${apiArnPrefix}/*`;
+  const invalidate = accountRoot === undefined ? [] : [{
+    Sid: "AllowInvalidationByThisAccountThroughOwnVpcEndpoint",
+    Effect: "Allow",
+    Principal: { AWS: accountRoot },
+    Action: "execute-api:InvalidateCache",
+    Resource: `${apiArnPrefix}/*/GET/*`,
+    Condition: { StringEquals: { "aws:SourceVpce": vpcEndpointId } },
+  }];
   return {
     Version: "2012-10-17",
     Statement: [
@@ -435,6 +451,7 @@ export function privateApiResourcePolicy(apiArnPrefix: string, vpcEndpointId: st
         Resource: resource,
         Condition: { StringEquals: { "aws:SourceVpce": vpcEndpointId } },
       },
+      ...invalidate,
       {
         Sid: "DenyEverythingNotFromOwnVpcEndpoint",
         Effect: "Deny",
@@ -505,6 +522,8 @@ export interface DeploymentInputs {
   throttle: { rateLimit: number; burstLimit: number };
   /** The resource policy JSON attached to the API. */
   policy: string;
+  /** Anything else the deployment serves (e.g. the large-response route's integration). */
+  extra?: Record<string, unknown>;
 }
 
 /** Everything the deployment hash covers, per route: method, integration, cache key, settings. */
@@ -533,6 +552,7 @@ export function deploymentSpec(inputs: DeploymentInputs): Record<string, unknown
     cache: inputs.cache,
     throttle: inputs.throttle,
     policy: inputs.policy,
+    ...(inputs.extra ? { extra: inputs.extra } : {}),
   };
 }
 

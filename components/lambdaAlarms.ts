@@ -13,6 +13,7 @@ export function p99DurationAlarm(
   functionName: pulumi.Input<string>,
   timeoutSeconds: number,
   opts: pulumi.CustomResourceOptions,
+  alarmActions: pulumi.Input<string>[] = [],
 ): aws.cloudwatch.MetricAlarm {
   return new aws.cloudwatch.MetricAlarm(`${name}-p99-duration`, {
     alarmDescription: `p99 duration of ${name} is above ${DURATION_ALARM_SHARE_OF_TIMEOUT * 100}% of its ${timeoutSeconds} s timeout`,
@@ -26,5 +27,7 @@ export function p99DurationAlarm(
     threshold: Math.round(timeoutSeconds * 1000 * DURATION_ALARM_SHARE_OF_TIMEOUT),
     comparisonOperator: "GreaterThanOrEqualToThreshold",
     treatMissingData: "notBreaching",
+    alarmActions,
+    okActions: alarmActions,
   }, opts);
 }

@@ -567,7 +567,8 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
           assert.equal(s.inputs.settings.cacheTtlInSeconds, expected[path], `${path} TTL`);
           assert.equal(s.inputs.settings.cacheDataEncrypted, true);
           assert.equal(s.inputs.settings.requireAuthorizationForCacheControl, true);
-          assert.equal(s.inputs.settings.unauthorizedCacheControlHeaderStrategy, "FAIL_WITH_403");
+          // A browser reload forwarded with max-age=0 is served from the cache, not refused (and not a flush).
+          assert.equal(s.inputs.settings.unauthorizedCacheControlHeaderStrategy, "SUCCEED_WITH_RESPONSE_HEADER");
           assert.equal(s.inputs.settings.metricsEnabled, true);
           assert.equal(s.inputs.settings.throttlingRateLimit, 1000);
           assert.equal(s.inputs.settings.throttlingBurstLimit, 2000);

@@ -68,7 +68,9 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(td.inputs.memory, want.memory);
       const [container] = JSON.parse(td.inputs.containerDefinitions);
       assert.equal(container.logConfiguration.logDriver, "awslogs");
-      assert.match(container.healthCheck.command.join(" "), /\/health/);
+      // No container health check (a second Node process per probe on 0.25 vCPU): the target group's is the one.
+      assert.equal(container.healthCheck, undefined);
+      assert.equal(ipTg().inputs.healthCheck.enabled, true);
       const taskLogs = run.one("aws:cloudwatch/logGroup:LogGroup", "task-logs");
       assert.equal(container.logConfiguration.options["awslogs-group"], taskLogs.state.name);
       assert.ok(taskLogs.inputs.retentionInDays > 0);
@@ -196,7 +198,10 @@ describe("CachedPrivateApi composed in front of the hybrid service (index.ts)", 
     it(`${stack}: integrations go through a VPC link straight to the service's ALB, which admits the link`, async () => {
       const run = await runProgram(stack);
       const alb = run.one("aws:lb/loadBalancer:LoadBalancer");
-      const integrations = run.ofType("aws:apigateway/integration:Integration");
+      const all = run.ofType("aws:apigateway/integration:Integration");
+      // Every route goes to the ALB; only /_large/{key+} (large responses) is read from S3 by API Gateway.
+      const integrations = all.filter((i) => i.inputs.type === "HTTP_PROXY");
+      assert.deepEqual(all.filter((i) => i.inputs.type !== "HTTP_PROXY").map((i) => `${i.inputs.type} ${i.name}`), [`AWS api-${stack}-GET~_large~{key+}`]);
       assert.ok(integrations.length >= 3);
       const link = run.one("aws:apigatewayv2/vpcLink:VpcLink");
       for (const i of integrations) {

@@ -166,17 +166,19 @@ describe("cost estimate", () => {
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       close(line(est, "execute-api endpoint data processing"), ((10_000_000 * 11) / (1024 * 1024)) * 0.01, "104.9 GB × 0.01");
     });
-    it("dev: fixed cost is $115.39376 by hand", async () => {
+    it("dev: fixed cost is $116.09376 by hand", async () => {
       const run = await runProgram("dev");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       // NAT 1×730×0.045 = 32.85; EIP 730×0.005 = 3.65; execute-api endpoint 2 AZ×730×0.01 = 14.60;
       // 2 × cache.t4g.micro × 730 × 0.016 = 23.36; API cache 0.5 GB 730×0.02 = 14.60; ALB 16.425;
       // Fargate baseline 0 tasks = 0; Container Insights 1 service × 20 × 0.30 = 6.00; failover tick
-      // rate(1 minute) = 43,800 requests × 0.20 / M = 0.00876; 9 alarm metrics × 0.10 = 0.90; 1 dashboard = 3.00.
-      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 6.00 + 0.00876 + 0.90 + 3.00, "dev fixed");
+      // rate(1 minute) = 43,800 requests × 0.20 / M = 0.00876; 16 alarm metrics × 0.10 = 1.60 (throttles,
+      // concurrency, 3 × p99 duration, failover errors: 1 each; ALB 5xx rate, Lambda target errors,
+      // failover throttled/dropped events: 2 each; API cache hit ratio, API 5xx rate: 2 each); 1 dashboard = 3.00.
+      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 6.00 + 0.00876 + 1.60 + 3.00, "dev fixed");
       close(line(est, "Fargate vCPU hours"), 0, "dev runs no Fargate task at baseline");
     });
-    it("prod: fixed cost is $629.13 by hand, and costs more than dev at the same traffic", async () => {
+    it("prod: fixed cost is $629.83 by hand, and costs more than dev at the same traffic", async () => {
       const run = await runProgram("prod");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       const fixed = 3 * 730 * 0.045 //  NAT per AZ
@@ -190,7 +192,7 @@ describe("cost estimate", () => {
         + 2 * 1 * 730 * 3600 * 0.0000033334 // 2 provisioned environments × 1 GB
         + 1 * 20 * 0.3 //               Container Insights, 1 service
         + (43_800 / 1e6) * 0.2 //        failover tick requests
-        + 9 * 0.1 + 3; //                alarms, dashboard
+        + 16 * 0.1 + 3; //               alarm metrics (as dev), dashboard
       close(est.fixedUsd, fixed, "prod fixed");
       const dev = estimateMonthlyCost((await runProgram("dev")).resources, PRICES, ASSUMPTIONS);
       assert.ok(est.totalUsd > dev.totalUsd);

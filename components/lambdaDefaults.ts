@@ -1,0 +1,19 @@
+/**
+ * Settings every Lambda of the project shares.
+ *
+ * Log levels are set explicitly: with JSON logs and no levels the provider shows a perpetual diff,
+ * which (with `publish`, i.e. provisioned concurrency) publishes a new version and moves the alias on
+ * every `up` (terraform-provider-aws #42181). The system level stays Lambda's default (INFO: the
+ * platform's START/END/REPORT lines carry duration and memory).
+ *
+ * The application level filters what the runtime's `console.*` methods write: `console.log` is INFO.
+ * Functions that log warnings with `console.log` (JSON lines, functions/api) need INFO; Powertools
+ * Logger takes this level as its own (AWS_LAMBDA_LOG_LEVEL wins over POWERTOOLS_LOG_LEVEL), and
+ * Powertools Metrics writes EMF through its own Console, which the level does not filter.
+ */
+export function lambdaLogLevels(applicationLogLevel: "INFO" | "WARN" | "ERROR" = "INFO") {
+  return { applicationLogLevel, systemLogLevel: "INFO" } as const;
+}
+
+/** Lambda's defaults, explicit: every function of the API and failover paths. */
+export const LAMBDA_LOG_LEVELS = lambdaLogLevels("INFO");

@@ -1,0 +1,195 @@
+/**
+ * What the AWS review of issue 11 found, as properties of both stacks' resource graphs (and the
+ * resource options the engine was given): each test fails on the code the review looked at.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { vpcLinkSubnets } from "../../components/CachedPrivateApi";
+import { REPO_ROOT, runProgram, type MockResource, type ProgramRun } from "../support/program";
+
+const T = {
+  fn: "aws:lambda/function:Function",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  topic: "aws:sns/topic:Topic",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  listener: "aws:lb/listener:Listener",
+  cluster: "aws:elasticache/cluster:Cluster",
+  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  integration: "aws:apigateway/integration:Integration",
+  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
+  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  subnet: "aws:ec2/subnet:Subnet",
+  vpcLink: "aws:apigatewayv2/vpcLink:VpcLink",
+};
+
+for (const stack of ["dev", "prod"]) {
+  describe(`stack ${stack}: deploy readiness (AWS review, issue 11)`, function () {
+    this.timeout(120_000);
+    let run: ProgramRun;
+    before(async () => {
+      run = await runProgram(stack);
+    });
+
+    it("every alarm notifies the stack's SNS topic, on ALARM and on OK", () => {
+      const topic = run.one(T.topic);
+      const alarms = run.ofType(T.alarm);
+      assert.ok(alarms.length >= 9, `${alarms.length} alarms`);
+      for (const a of alarms) {
+        assert.deepEqual(a.inputs.alarmActions, [topic.state.arn], `${a.name} alarmActions`);
+        assert.deepEqual(a.inputs.okActions, [topic.state.arn], `${a.name} okActions`);
+      }
+    });
+
+    it("an alarm watches what clients see (ALB 5xx), the Lambda target's errors, and the failover Lambda's own failures", () => {
+      const byName = (part: string): MockResource => run.one(T.alarm, part);
+      const elb = byName("elb-5xx");
+      const metrics = (a: MockResource): string[] => (a.inputs.metricQueries ?? []).filter((q: { metric?: unknown }) => q.metric).map((q: { metric: { metricName: string } }) => q.metric.metricName);
+      assert.deepEqual(metrics(elb).sort(), ["HTTPCode_ELB_5XX_Count", "RequestCount"]);
+      assert.deepEqual(metrics(byName("lambda-target-errors")).sort(), ["LambdaInternalError", "LambdaUserError"]);
+      assert.deepEqual(metrics(byName("failover-starved")).sort(), ["AsyncEventsDropped", "Throttles"]);
+      const failover = byName("failover-errors");
+      assert.equal(failover.inputs.metricName, "Errors");
+      assert.equal(failover.inputs.dimensions.FunctionName, run.one(T.fn, "-failover").state.name);
+    });
+
+    it("the failover Lambda's async events are not retried and expire after a minute", () => {
+      const config = run.one(T.invokeConfig);
+      assert.equal(config.inputs.functionName, run.one(T.fn, "-failover").state.name);
+      assert.equal(config.inputs.maximumRetryAttempts, 0);
+      assert.equal(config.inputs.maximumEventAgeInSeconds, 60);
+    });
+
+    it("the listener ignores only the forward weights (a replaced target group still reaches it)", () => {
+      const listener = run.one(T.listener);
+      assert.deepEqual(listener.options?.ignoreChanges, ["defaultActions[0].forward.targetGroups[*].weight"]);
+    });
+
+    it("memcached: modifications wait for the maintenance window, and an azMode change is a visible replace", () => {
+      const cluster = run.one(T.cluster);
+      assert.equal(cluster.inputs.applyImmediately, false);
+      assert.match(cluster.inputs.maintenanceWindow, /^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$/);
+      assert.deepEqual(cluster.options?.replaceOnChanges, ["azMode"]);
+    });
+
+    it("interface endpoints with private DNS are replaced delete-first (a deleting endpoint still holds the name)", () => {
+      const endpoints = run.ofType(T.endpoint).filter((e) => e.inputs.vpcEndpointType === "Interface");
+      assert.ok(endpoints.length >= 1);
+      for (const e of endpoints) assert.equal(e.options?.deleteBeforeReplace, e.inputs.privateDnsEnabled === true, e.name);
+    });
+
+    it("every VPC Lambda depends on its VPC-access policy attachment (create and destroy order)", () => {
+      const vpcFunctions = run.ofType(T.fn).filter((f) => f.inputs.vpcConfig);
+      assert.equal(vpcFunctions.length, 2);
+      for (const f of vpcFunctions) {
+        const attachment = run.ofType(T.attachment).find((a) => /AWSLambdaVPCAccessExecutionRole/.test(String(a.inputs.policyArn)) && f.dependencies.includes(a.urn));
+        assert.ok(attachment, `${f.name} depends on a VPC access attachment`);
+      }
+    });
+
+    it("every Lambda logs JSON with explicit levels (no perpetual diff) and no source-map flag", () => {
+      for (const f of run.ofType(T.fn)) {
+        assert.equal(f.inputs.loggingConfig.logFormat, "JSON", f.name);
+        // console.log is INFO: the API and failover functions log warnings with it; the cache Lambda's
+        // Powertools Logger takes WARN from Lambda (its EMF metrics are not filtered).
+        assert.equal(f.inputs.loggingConfig.applicationLogLevel, f.name.startsWith("cache-handler") ? "WARN" : "INFO", f.name);
+        assert.equal(f.inputs.environment?.variables?.POWERTOOLS_LOG_LEVEL, undefined, `${f.name}: AWS_LAMBDA_LOG_LEVEL would override it`);
+        assert.equal(f.inputs.loggingConfig.systemLogLevel, "INFO", f.name);
+        assert.equal(f.inputs.environment?.variables?.NODE_OPTIONS, undefined, `${f.name}: --enable-source-maps without source maps costs every Error.stack`);
+      }
+    });
+
+    it("the private API allows signed invalidation by this account's principals, through its own endpoint only", () => {
+      const policy = JSON.parse(run.one(T.restApiPolicy).inputs.policy) as { Statement: Array<Record<string, any>> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- policy JSON
+      const allow = policy.Statement.find((st) => st.Action === "execute-api:InvalidateCache" && st.Effect === "Allow");
+      assert.ok(allow, "an Allow for execute-api:InvalidateCache");
+      assert.deepEqual(allow.Principal, { AWS: "arn:aws:iam::123456789012:root" });
+      assert.equal(allow.Condition.StringEquals["aws:SourceVpce"], run.one(T.endpoint, "execute-api").id);
+      const deny = policy.Statement.find((st) => st.Effect === "Deny");
+      assert.deepEqual(deny?.Action, ["execute-api:Invoke", "execute-api:InvalidateCache"]);
+    });
+
+    it("the VPC link and the execute-api endpoint use only subnets in zones that offer them", () => {
+      const zoneOf = new Map(run.ofType(T.subnet).map((s) => [s.id, String(s.state.availabilityZoneId)]));
+      for (const id of run.one(T.vpcLink).inputs.subnetIds as string[]) assert.notEqual(zoneOf.get(id), "use1-az3");
+      assert.ok((run.one(T.endpoint, "execute-api").inputs.subnetIds as string[]).length >= 2);
+    });
+
+    it("the /_large/{key+} route reads the service's bucket with a read-only role; S3's 4xx become the route's 404", () => {
+      const integration = run.ofType(T.integration).find((i) => i.inputs.type === "AWS")!;
+      const bucket = run.one("aws:s3/bucket:Bucket");
+      assert.equal(integration.inputs.uri, `arn:aws:apigateway:us-east-1:s3:path/${bucket.state.bucket}/large-responses/{key}`);
+      assert.deepEqual(integration.inputs.requestParameters, { "integration.request.path.key": "method.request.path.key" });
+      const responses = run.ofType("aws:apigateway/integrationResponse:IntegrationResponse");
+      const missing = responses.find((r) => r.inputs.statusCode === "404")!;
+      const pattern = new RegExp(`^(?:${missing.inputs.selectionPattern})$`);
+      for (const status of ["403", "404"]) assert.ok(pattern.test(status), `${status} maps to 404`);
+      for (const status of ["200", "500", "503"]) assert.ok(!pattern.test(status), `${status} does not`);
+      assert.equal(responses.find((r) => r.inputs.statusCode === "200")!.inputs.selectionPattern, undefined, "200 is the default response");
+      const role = run.ofType("aws:iam/role:Role").find((r) => r.name.endsWith("-large-read"))!;
+      // No conditions: API Gateway does not send aws:SourceAccount when it assumes integration credentials.
+      assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+      const failed = responses.find((r) => r.inputs.statusCode === "502")!;
+      assert.ok(new RegExp(`^(?:${failed.inputs.selectionPattern})$`).test("503"), "S3's 503 SlowDown is a 502, not a 200 with S3's error body");
+      const policy = JSON.parse(run.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name.endsWith("-large-read"))!.inputs.policy);
+      assert.deepEqual(policy.Statement, [{ Sid: "ReadLargeResponses", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucket.state.arn}/large-responses/*` }]);
+    });
+
+    it("the account-wide CloudWatch role has the trust AWS documents, no conditions (kept on destroy)", () => {
+      const role = run.ofType("aws:iam/role:Role").find((r) => r.name.endsWith("-apigw-logs"))!;
+      assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+      assert.equal(role.options?.retainOnDelete, true);
+    });
+
+    it("the Fargate task and its image build share one architecture", () => {
+      const td = run.one(T.taskDefinition);
+      assert.equal(td.inputs.runtimePlatform.cpuArchitecture, "ARM64");
+    });
+  });
+}
+
+describe("VPC link subnets (pure)", () => {
+  it("keeps only subnets in supported zones, and needs two", () => {
+    assert.deepEqual(vpcLinkSubnets("api", "us-east-1", ["a", "b", "c"], ["use1-az1", "use1-az3", "use1-az2"]), ["a", "c"]);
+    assert.throws(() => vpcLinkSubnets("api", "us-east-1", ["a", "b"], ["use1-az3", "use1-az1"]), /at least two zones .* offers them in use1-az1, use1-az2, use1-az4, use1-az5, use1-az6/);
+    assert.throws(() => vpcLinkSubnets("api", "af-south-1", ["a", "b"], ["afs1-az1", "afs1-az2"]), /offers them in no zone/);
+    assert.throws(() => vpcLinkSubnets("api", "us-east-1", ["a"], ["use1-az1", "use1-az2"]), /2 entries for 1 subnets/);
+  });
+});
+
+describe("Dockerfile", () => {
+  const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
+  it("has no HEALTHCHECK (a Node process per probe on 0.25 vCPU; the target group checks /health)", () => {
+    assert.ok(!/^\s*HEALTHCHECK\b/m.test(dockerfile));
+  });
+  it("builds the JavaScript on the builder's own platform: only the runtime stage is emulated", () => {
+    assert.match(dockerfile, /^FROM --platform=\$BUILDPLATFORM node:\S+ AS build$/m);
+    assert.match(dockerfile, /^FROM node:\S+ AS runtime$/m);
+  });
+});
+
+describe("fargateArchitecture", function () {
+  this.timeout(120_000);
+  it("X86_64 builds linux/amd64 (no emulation on x86 CI) and runs X86_64 tasks", async () => {
+    const run = await runProgram("dev", { fargateArchitecture: "X86_64" });
+    assert.equal(run.one(T.taskDefinition).inputs.runtimePlatform.cpuArchitecture, "X86_64");
+    // awsx.ecr.Image is a remote component: its inputs are what the mock sees.
+    assert.equal(run.one("awsx:ecr:Image").inputs.platform, "linux/amd64");
+  });
+});
+
+describe("an internet-facing ALB behind the private API", function () {
+  this.timeout(120_000);
+  it("the integration names the certificate's host, not the ALB's *.elb.amazonaws.com name", async () => {
+    const run = await runProgram("dev", {
+      albInternetFacing: "true",
+      albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+      albDomainName: "api.example.com",
+    });
+    const proxied = run.ofType(T.integration).filter((i) => i.inputs.type === "HTTP_PROXY");
+    assert.ok(proxied.length >= 3);
+    for (const i of proxied) assert.match(i.inputs.uri, /^https:\/\/api\.example\.com:443\//);
+  });
+});
