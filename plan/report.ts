@@ -2,6 +2,7 @@
  * What the offline plan shows: the resource tree grouped by component, a Mermaid diagram of the
  * topology, and the text (terminal) and Markdown (PR comment) renderings of a whole plan. Pure.
  */
+import type { CacheFinding } from "./cacheDiff";
 import { round, type CostEstimate } from "./cost";
 import { componentLabel, topComponent, type MockResource } from "./engine";
 import type { PolicyVerdict } from "./policyRunner";
@@ -138,6 +139,11 @@ export interface Plan {
   cost: CostEstimate;
   /** Wall time of the plan, ms. */
   elapsedMs: number;
+  /**
+   * Changes against the stack's current state that empty a cache (`--against <pulumi stack export>`);
+   * undefined when no state was given.
+   */
+  cacheFindings?: CacheFinding[];
 }
 
 export function usd(n: number): string {
@@ -176,6 +182,10 @@ export function renderText(plan: Plan): string {
   out.push(`  ${"TOTAL per month".padEnd(width)}  ${usd(c.totalUsd).padStart(10)}`);
   if (c.unpriced.length > 0) out.push("", "NOT PRICED (left out of the total)", ...c.unpriced.map((n) => `  - ${n}`));
   if (c.notes.length > 0) out.push("", "Notes", ...c.notes.map((n) => `  - ${n}`));
+  if (plan.cacheFindings) {
+    out.push("", plan.cacheFindings.length === 0 ? "Caches: no change against the current state empties a cache" : "CHANGES THAT EMPTY A CACHE (against the current state)");
+    for (const f of plan.cacheFindings) out.push(`  ${f.severity === "empties" ? "EMPTIES" : "PARTIAL"}  ${f.resource}: ${f.change}: ${f.effect}`);
+  }
   return out.join("\n");
 }
 
@@ -208,6 +218,16 @@ export function renderMarkdown(plan: Plan): string {
   out.push(`¹ from traffic assumptions: ${Object.entries(c.assumptions).map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}.`, "");
   if (c.unpriced.length > 0) out.push(`> **Not priced, left out of the total:** ${c.unpriced.map(cell).join("; ")}`, "");
   if (c.notes.length > 0) out.push(...c.notes.map((n) => `- ${n}`), "");
+  if (plan.cacheFindings) {
+    out.push("#### Caches", "");
+    if (plan.cacheFindings.length === 0) {
+      out.push("No change against the current state empties a cache.", "");
+    } else {
+      out.push("> [!WARNING]", "> These changes empty a cache: expect a cold start on the upstream.", "", "| | resource | change | effect |", "| --- | --- | --- | --- |");
+      for (const f of plan.cacheFindings) out.push(`| ${f.severity === "empties" ? "⚠️ empties" : "partial"} | ${cell(f.resource)} | ${cell(f.change)} | ${cell(f.effect)} |`);
+      out.push("");
+    }
+  }
   out.push("<details><summary>Resources by component</summary>", "");
   for (const g of tree.groups) {
     out.push(`- **${cell(g.label)}**: ${g.total}`);

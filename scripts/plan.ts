@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../config";
+import { cacheEmptyingChanges, exportedResources } from "../plan/cacheDiff";
 import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError, readJsonFile } from "../plan/cost";
 import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, qualifiedKey, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
 import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
@@ -26,9 +27,12 @@ export const USAGE = `usage: npm run plan -- --stack <name> [options]
   --prices <file>           price table (default: pricing/us-east-1.json)
   --assumptions <file>      traffic assumptions (default: pricing/assumptions.json)
   --policy-config <file>    policy config, as for pulumi --policy-pack-config
+  --against <file>          the stack's current state (pulumi stack export --file <file>): report
+                            every change that empties memcached or the API's stage cache
+  --fail-on-cache-flush     with --against: exit 1 when a change empties a cache
   -h, --help                this text
 
-exit codes: 0 ok, 1 a mandatory policy failed, 2 bad input, 3 unexpected error`;
+exit codes: 0 ok, 1 a mandatory policy failed (or a cache flush with --fail-on-cache-flush), 2 bad input, 3 unexpected error`;
 
 export class UsageError extends Error {}
 
@@ -40,14 +44,21 @@ export interface PlanOptions {
   prices: string;
   assumptions: string;
   policyConfig?: string;
+  against?: string;
+  failOnCacheFlush: boolean;
 }
 
 export function parseArgs(argv: string[]): PlanOptions | "help" {
   const values: Record<string, string[]> = {};
-  const takesValue = new Set(["stack", "out", "json", "config", "prices", "assumptions", "policy-config"]);
+  const takesValue = new Set(["stack", "out", "json", "config", "prices", "assumptions", "policy-config", "against"]);
+  let failOnCacheFlush = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "-h" || arg === "--help") return "help";
+    if (arg === "--fail-on-cache-flush") {
+      failOnCacheFlush = true;
+      continue;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m || !takesValue.has(m[1])) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     const value = m[2] ?? argv[++i];
@@ -81,6 +92,8 @@ export function parseArgs(argv: string[]): PlanOptions | "help" {
     prices: one("prices") ?? path.join(REPO_ROOT, "pricing", "us-east-1.json"),
     assumptions: one("assumptions") ?? path.join(REPO_ROOT, "pricing", "assumptions.json"),
     policyConfig: one("policy-config"),
+    against: one("against"),
+    failOnCacheFlush,
   };
 }
 
@@ -92,10 +105,18 @@ export async function buildPlan(options: PlanOptions): Promise<Plan> {
   const assumptions = loadAssumptions(options.assumptions, options.stack);
   const policyConfig = options.policyConfig ? readJsonFile<PolicyConfig>(options.policyConfig, "policy config", (m) => new UsageError(m)) : {};
   resolvePolicyConfig(policies, policyConfig); // names, levels and settings checked before the program runs
+  const current = options.against === undefined ? undefined : readJsonFile<unknown>(options.against, "stack export", (m) => new UsageError(m));
+  let currentResources;
+  try {
+    currentResources = current === undefined ? undefined : exportedResources(current);
+  } catch (err) {
+    throw new UsageError(`--against ${options.against}: ${(err as Error).message}`);
+  }
   const run = await runProgram(options.stack, options.overrides);
   const verdicts = await runPolicies(run.resources, policies, policyConfig);
   const cost = estimateMonthlyCost(run.resources, prices, assumptions);
-  return { stack: options.stack, resources: run.resources, verdicts, cost, elapsedMs: Date.now() - started };
+  const cacheFindings = currentResources === undefined ? undefined : cacheEmptyingChanges(currentResources, run.resources);
+  return { stack: options.stack, resources: run.resources, verdicts, cost, elapsedMs: Date.now() - started, ...(cacheFindings ? { cacheFindings } : {}) };
 }
 
 function isInputError(err: unknown): boolean {
@@ -131,6 +152,11 @@ export async function main(argv: string[]): Promise<number> {
     if (failures.length > 0) {
       process.stderr.write(`plan: ${failures.length} mandatory polic${failures.length === 1 ? "y" : "ies"} failed: ${failures.map((f) => f.policy).join(", ")}\n`);
       return 1;
+    }
+    const flushes = plan.cacheFindings ?? [];
+    if (flushes.length > 0) {
+      process.stderr.write(`plan: warning: ${flushes.length} change(s) empty a cache: ${flushes.map((f) => `${f.resource} (${f.change})`).join("; ")}\n`);
+      if (options.failOnCacheFlush) return 1;
     }
     return 0;
   } catch (err) {
