@@ -159,7 +159,13 @@ function resourceView(r: MockResource, props: Record<string, unknown>) {
     name: r.name,
     urn: r.urn,
     props: wrap(props),
-    opts: { ...NO_OPTIONS, parent: r.parent },
+    // The options the engine recorded, as a real preview reports them (deleteBeforeReplace only when set).
+    opts: {
+      ...NO_OPTIONS,
+      parent: r.parent,
+      ...(r.options ? { ignoreChanges: r.options.ignoreChanges } : {}),
+      ...(r.options?.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+    },
     isType: (cls: unknown) => typeOf(cls) === r.type,
     // The SDK types this as the class's resolved outputs (stack) or its args (resource); the props are
     // exactly that data, so `never` lets one function serve both signatures.

@@ -5,7 +5,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 
 new PolicyPack("serverless-cache", {
-  description: "Invariants of the serverless-cache architecture: private networking, memcached isolation, Lambda guardrails, private cached API, private encrypted buckets, multi-AZ production.",
+  description: "Invariants of the serverless-cache architecture: private networking, memcached isolation, Lambda guardrails, private cached API, private encrypted buckets, multi-AZ production, subnets placed by zone ID in zones the services offer, alarms that notify, bounded async invocations.",
   enforcementLevel: "mandatory",
   policies,
 });

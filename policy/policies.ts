@@ -22,6 +22,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { FARGATE_ZONE_IDS, LAMBDA_VPC_UNSUPPORTED_ZONE_IDS, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix } from "../components/awsAvailability";
 import { LAMBDA_MAX_TIMEOUT_SECONDS, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS } from "../config";
 
 export type ArchitecturePolicy = ResourceValidationPolicy | StackValidationPolicy;
@@ -52,6 +53,13 @@ export const T = {
   route: "aws:ec2/route:Route",
   routeTable: "aws:ec2/routeTable:RouteTable",
   routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  vpcLink: "aws:apigatewayv2/vpcLink:VpcLink",
+  ecsService: "aws:ecs/service:Service",
+  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  eventInvokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  lambdaAlias: "aws:lambda/alias:Alias",
 } as const;
 
 /** Tag that opts a function out of reserved concurrency; its value must say why. */
@@ -490,9 +498,13 @@ export const stageCacheDefaultEncrypted: StackValidationPolicy = {
   },
 };
 
+/** What API Gateway may do with an unauthorized `Cache-Control: max-age=0`; none of them flushes the entry. */
+const CACHE_CONTROL_STRATEGIES: readonly string[] = ["FAIL_WITH_403", "SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER"];
+
 export const cacheInvalidationAuthorized: ResourceValidationPolicy = {
   name: "api-cache-invalidation-authorized",
-  description: "Cached methods require IAM authorization for Cache-Control: max-age=0 and reject unauthorized invalidation with 403.",
+  description: "Cached methods require IAM authorization (execute-api:InvalidateCache) for Cache-Control: max-age=0, so an unauthorized caller is refused (FAIL_WITH_403) or served from the cache (SUCCEED_WITH/WITHOUT_RESPONSE_HEADER) but never flushes an entry. "
+    + "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-caching.html#invalidate-method-caching",
   enforcementLevel: "mandatory",
   severity: "medium",
   validateResource: (args, report) => {
@@ -501,10 +513,12 @@ export const cacheInvalidationAuthorized: ResourceValidationPolicy = {
     if (get(s, "cachingEnabled") !== true) return;
     const required = get(s, "requireAuthorizationForCacheControl");
     const strategy = get(s, "unauthorizedCacheControlHeaderStrategy");
-    if (required !== true || strategy !== "FAIL_WITH_403") {
-      report(`methodPath ${show(get(args.props, "methodPath") ?? "?")}: requireAuthorizationForCacheControl = ${show(required ?? "unset")}, `
-        + `unauthorizedCacheControlHeaderStrategy = ${show(strategy ?? "unset")}; required: true and FAIL_WITH_403, `
+    if (required !== true) {
+      report(`methodPath ${show(get(args.props, "methodPath") ?? "?")}: requireAuthorizationForCacheControl = ${show(required ?? "unset")}; required: true, `
         + "or any client can flush entries and send every request to the backend");
+    }
+    if (typeof strategy === "string" && !CACHE_CONTROL_STRATEGIES.includes(strategy)) {
+      report(`methodPath ${show(get(args.props, "methodPath") ?? "?")}: unauthorizedCacheControlHeaderStrategy = ${strategy}; allowed: ${CACHE_CONTROL_STRATEGIES.join(", ")}`);
     }
   },
 };
@@ -547,8 +561,13 @@ export interface ProductionConfig {
   productionStacks: string[];
 }
 
+/**
+ * A subnet's AZ for comparing subnets and NAT gateways: its zone ID (an input, so known even in a first
+ * preview), or its AZ name when only that is known. All subnets of a stack are placed the same way
+ * (subnets-by-zone-id), so the two kinds are not mixed in one comparison.
+ */
 function azOfSubnet(subnet: PolicyResource | undefined): string | undefined {
-  return subnet ? str(get(subnet.props, "availabilityZone")) : undefined;
+  return subnet ? str(get(subnet.props, "availabilityZoneId")) ?? str(get(subnet.props, "availabilityZone")) : undefined;
 }
 
 export const productionResilience: StackValidationPolicy = {
@@ -595,12 +614,371 @@ export const productionResilience: StackValidationPolicy = {
     for (const cluster of args.resources.filter((r) => r.type === T.memcached && get(r.props, "engine") === "memcached")) {
       const nodes = num(get(cluster.props, "numCacheNodes")) ?? 1;
       const azMode = get(cluster.props, "azMode");
-      const azs = new Set(strings(get(cluster.props, "preferredAvailabilityZones")));
-      if (azMode !== "cross-az" || nodes < 2 || azs.size < 2) {
-        report(`memcached cluster ${cluster.name}: azMode = ${show(azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azs.size}; `
+      // The preferred AZs come from the subnets' AZ names, unknown before the subnets exist: then only azMode and the node count are checked.
+      const preferred = items(get(cluster.props, "preferredAvailabilityZones"));
+      const azsUnknown = preferred.includes(UNKNOWN);
+      const azs = new Set(strings(preferred));
+      if (azMode !== "cross-az" || nodes < 2 || (azs.size < 2 && !azsUnknown)) {
+        report(`memcached cluster ${cluster.name}: azMode = ${show(azMode ?? "single-az")}, numCacheNodes = ${nodes}, preferred AZs = ${azsUnknown && azs.size < 2 ? "unknown at preview" : azs.size}; `
           + "production needs cross-az with 2+ nodes over 2+ AZs", cluster.urn);
       }
     }
+  },
+};
+
+// ---- Availability Zones: subnets chosen by zone ID, in zones the services offer --------------------------
+// Zone IDs (use1-az1) are the same physical zone in every account and globally unique; AZ names
+// (us-east-1a) map to different zones per account. Tables: components/awsAvailability.ts.
+
+/** Fargate on ARM64 (Graviton) is reported missing from these zone IDs (third-party report; AWS lists none). */
+export const FARGATE_ARM64_UNSUPPORTED_ZONE_IDS: readonly string[] = ["use1-az3"];
+/** Every zone ID, of any Region, where API Gateway offers VPC links V2. */
+const VPC_LINK_ZONE_IDS = new Set(Object.values(VPC_LINK_V2_ZONE_IDS).flat());
+const TABLE_REGIONS = [...new Set([...Object.keys(VPC_LINK_V2_ZONE_IDS), ...Object.keys(FARGATE_ZONE_IDS)])];
+const BY_NAME_HINT = "choose subnets by zone ID (availabilityZoneId): names map to different zones per account";
+
+/** The Region of a zone ID the tables know ("use1-az3" -> us-east-1). */
+function regionOfZoneId(zoneId: string): string | undefined {
+  const prefix = /^(.+)-az\d+$/.exec(zoneId)?.[1];
+  return prefix ? TABLE_REGIONS.find((r) => zoneIdPrefix(r) === prefix) : undefined;
+}
+/** The Region of an AZ name ("us-east-1a" -> us-east-1). */
+function regionOfAzName(name: string): string | undefined {
+  return /^([a-z]{2}(?:-gov)?-[a-z]+-\d+)[a-z]$/.exec(name)?.[1];
+}
+
+/**
+ * Where a subnet is, as far as the stack says: its zone ID; or only its AZ name (set by name, the ID
+ * unknown until AWS creates it); or nothing known yet (both unknown at preview).
+ */
+type Placement = { zoneId: string } | { byName: string; zoneIdValue: unknown } | undefined;
+function placementOf(subnet: PolicyResource): Placement {
+  const zoneId = get(subnet.props, "availabilityZoneId");
+  if (typeof zoneId === "string" && zoneId !== "") return { zoneId };
+  const name = get(subnet.props, "availabilityZone");
+  return typeof name === "string" && name !== "" ? { byName: name, zoneIdValue: zoneId } : undefined;
+}
+function byNameText(subnet: PolicyResource, p: { byName: string; zoneIdValue: unknown }): string {
+  return `subnet ${subnet.name} is placed by AZ name (${p.byName}; availabilityZoneId ${p.zoneIdValue === UNKNOWN ? "unknown at preview" : "unset"}); ${BY_NAME_HINT}`;
+}
+
+/**
+ * The stack's subnets that property `prop` of `r` lists: those it was computed from (property
+ * dependencies, known even before ids exist), and those whose id is among `ids` (when known).
+ * Subnets outside the stack cannot be placed and are not reported.
+ */
+function subnetsOf(resources: PolicyResource[], r: PolicyResource, prop: string, ids: unknown[]): PolicyResource[] {
+  const found = new Map(referenced(r, prop, T.subnet).map((s) => [s.urn, s]));
+  const known = new Set(ids.filter((x): x is string => typeof x === "string"));
+  for (const s of resources) {
+    const id = s.type === T.subnet ? str(get(s.props, "id")) : undefined;
+    if (id !== undefined && known.has(id)) found.set(s.urn, s);
+  }
+  return [...found.values()];
+}
+
+/** "use1-az1, use1-az2 (us-east-1)", or what to say when the zone's Region has no VPC link V2. */
+function vpcLinkZonesText(zoneId: string): string {
+  const region = regionOfZoneId(zoneId);
+  const allowed = region ? VPC_LINK_V2_ZONE_IDS[region] : undefined;
+  return allowed ? `${allowed.join(", ")} (${region})` : `the zone IDs API Gateway lists, and in none of ${region ?? "this zone's Region"}`;
+}
+
+export const vpcLinkSubnetsInSupportedZones: StackValidationPolicy = {
+  name: "vpc-link-subnets-in-supported-zones",
+  description: "Every API Gateway VPC link V2 uses only subnets whose zone ID is one API Gateway offers VPC links V2 in (e.g. us-east-1: use1-az1, az2, az4, az5, az6; not use1-az3), placed by zone ID rather than AZ name. "
+    + "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-vpc-links-v2.html (Availability by Region)",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "Pin the network's zone IDs to ones in VPC_LINK_V2_ZONE_IDS (components/awsAvailability.ts) and create subnets with availabilityZoneId; "
+    + "a VPC link V2 cannot change its subnets later (it is replaced).",
+  validateStack: (args, report) => {
+    for (const link of args.resources.filter((r) => r.type === T.vpcLink)) {
+      for (const subnet of subnetsOf(args.resources, link, "subnetIds", items(get(link.props, "subnetIds")))) {
+        const p = placementOf(subnet);
+        if (p && "byName" in p) {
+          report(`VPC link ${link.name}: ${byNameText(subnet, p)}`, link.urn);
+        } else if (p && !VPC_LINK_ZONE_IDS.has(p.zoneId)) {
+          report(`VPC link ${link.name}: subnet ${subnet.name} is in ${p.zoneId}; VPC links V2 exist only in ${vpcLinkZonesText(p.zoneId)}`, link.urn);
+        }
+      }
+    }
+  },
+};
+
+/** Whether an ECS service runs on Fargate (launch type, capacity providers, or the task definition when neither is set). */
+function isFargate(service: PolicyResource, task: PolicyResource | undefined): boolean {
+  const launchType = get(service.props, "launchType");
+  const providers = items(get(service.props, "capacityProviderStrategies")).map((s) => get(s, "capacityProvider"));
+  if (launchType === "FARGATE" || providers.some((c) => typeof c === "string" && c.startsWith("FARGATE"))) return true;
+  return launchType === undefined && providers.length === 0 && items(get(task?.props, "requiresCompatibilities")).includes("FARGATE");
+}
+
+/** The task definition an ECS service runs, when the stack holds it. */
+function taskDefinitionOf(resources: PolicyResource[], service: PolicyResource): PolicyResource | undefined {
+  const arn = str(get(service.props, "taskDefinition"));
+  return referenced(service, "taskDefinition", T.taskDefinition)[0]
+    ?? (arn === undefined ? undefined : resources.find((r) => r.type === T.taskDefinition && str(get(r.props, "arn")) === arn));
+}
+
+export const lambdaSubnetsInSupportedZones: StackValidationPolicy = {
+  name: "lambda-subnets-in-supported-zones",
+  description: `Lambda functions attach to VPC subnets only outside the zone IDs Lambda refuses (${LAMBDA_VPC_UNSUPPORTED_ZONE_IDS.join(", ")}), and Fargate services run only in zone IDs Fargate offers `
+    + `(ARM64 tasks not in ${FARGATE_ARM64_UNSUPPORTED_ZONE_IDS.join(", ")}; ${Object.keys(FARGATE_ZONE_IDS).join(", ")} only in their listed zone IDs), with subnets placed by zone ID. `
+    + "Lambda: \"The provided subnets contain availability zone Lambda doesn't support\" (InvalidParameterValueException); "
+    + "Fargate: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate-Regions.html",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "Pin the network's zone IDs (components/awsAvailability.ts chooses supported ones) and create subnets with availabilityZoneId.",
+  validateStack: (args, report) => {
+    for (const fn of args.resources.filter((r) => r.type === T.lambda)) {
+      const ids = items(get(get(fn.props, "vpcConfig"), "subnetIds"));
+      for (const subnet of subnetsOf(args.resources, fn, "vpcConfig", ids)) {
+        const p = placementOf(subnet);
+        if (p && "byName" in p) {
+          const region = regionOfAzName(p.byName);
+          const constrained = region === undefined || LAMBDA_VPC_UNSUPPORTED_ZONE_IDS.some((z) => regionOfZoneId(z) === region);
+          if (constrained) report(`function ${fn.name}: ${byNameText(subnet, p)}`, fn.urn);
+        } else if (p && LAMBDA_VPC_UNSUPPORTED_ZONE_IDS.includes(p.zoneId)) {
+          report(`function ${fn.name}: subnet ${subnet.name} is in ${p.zoneId}, where Lambda refuses VPC subnets; allowed: any zone ID except ${LAMBDA_VPC_UNSUPPORTED_ZONE_IDS.join(", ")}`, fn.urn);
+        }
+      }
+    }
+    for (const service of args.resources.filter((r) => r.type === T.ecsService)) {
+      const task = taskDefinitionOf(args.resources, service);
+      if (!isFargate(service, task)) continue;
+      const arm64 = at(task?.props, "runtimePlatform", "cpuArchitecture") === "ARM64";
+      const ids = items(get(get(service.props, "networkConfiguration"), "subnets"));
+      for (const subnet of subnetsOf(args.resources, service, "networkConfiguration", ids)) {
+        const p = placementOf(subnet);
+        if (p && "byName" in p) {
+          const region = regionOfAzName(p.byName);
+          const constrained = region === undefined || FARGATE_ZONE_IDS[region] !== undefined || (arm64 && FARGATE_ARM64_UNSUPPORTED_ZONE_IDS.some((z) => regionOfZoneId(z) === region));
+          if (constrained) report(`ECS service ${service.name}: ${byNameText(subnet, p)}`, service.urn);
+          continue;
+        }
+        if (!p) continue;
+        const region = regionOfZoneId(p.zoneId);
+        const offered = region ? FARGATE_ZONE_IDS[region] : undefined;
+        if (offered && !offered.includes(p.zoneId)) {
+          report(`ECS service ${service.name}: subnet ${subnet.name} is in ${p.zoneId}; Fargate is offered in ${region} only in ${offered.join(", ")}`, service.urn);
+        }
+        if (arm64 && FARGATE_ARM64_UNSUPPORTED_ZONE_IDS.includes(p.zoneId)) {
+          report(`ECS service ${service.name}: subnet ${subnet.name} is in ${p.zoneId}, where Fargate has no ARM64 capacity (task definition ${task?.name} is ARM64); allowed: any zone ID except ${FARGATE_ARM64_UNSUPPORTED_ZONE_IDS.join(", ")}`, service.urn);
+        }
+      }
+    }
+  },
+};
+
+export const subnetsByZoneId: ResourceValidationPolicy = {
+  name: "subnets-by-zone-id",
+  description: "Every subnet is placed by zone ID (availabilityZoneId), never by AZ name (availabilityZone): names map to different physical zones in each account, so a name says nothing about what the zone offers, "
+    + "and either property forces a replacement when it changes. https://repost.aws/knowledge-center/interface-endpoint-availability-zone (AZ names differ per account; AZ IDs do not)",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "Create the subnet with availabilityZoneId (e.g. use1-az1) and no availabilityZone; MultiAzNetwork does this from the pinned availabilityZoneIds.",
+  validateResource: (args, report) => {
+    if (args.type !== T.subnet) return;
+    const zoneId = get(args.props, "availabilityZoneId");
+    const name = get(args.props, "availabilityZone");
+    if (name !== undefined) {
+      report(`subnet ${args.name}: availabilityZone = ${show(name)}; set availabilityZoneId instead (${BY_NAME_HINT})`);
+    } else if (zoneId === undefined) {
+      report(`subnet ${args.name}: neither availabilityZoneId nor availabilityZone is set, so AWS picks the zone; set availabilityZoneId`);
+    }
+  },
+};
+
+export const albSubnetsLargeEnough: StackValidationPolicy = {
+  name: "alb-subnets-large-enough",
+  description: "Every subnet of an Application Load Balancer is /27 or larger (an ALB needs at least a /27 with 8 free addresses per subnet to place and scale its nodes). "
+    + "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html (Subnets for your load balancer)",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "Give the network a subnetPrefixLength of 27 or less (26 or less recommended for private subnets, which also hold Lambda, Fargate, endpoint and VPC link interfaces).",
+  validateStack: (args, report) => {
+    for (const lb of args.resources.filter((r) => r.type === T.loadBalancer && (get(r.props, "loadBalancerType") ?? "application") === "application")) {
+      const mapped = items(get(lb.props, "subnetMappings")).map((m) => get(m, "subnetId"));
+      const subnets = [...subnetsOf(args.resources, lb, "subnets", items(get(lb.props, "subnets"))), ...subnetsOf(args.resources, lb, "subnetMappings", mapped)];
+      for (const subnet of new Set(subnets)) {
+        const cidr = str(get(subnet.props, "cidrBlock"));
+        const prefix = cidr === undefined ? undefined : Number(cidr.split("/")[1]);
+        if (prefix !== undefined && Number.isInteger(prefix) && prefix > 27) {
+          report(`ALB ${lb.name}: subnet ${subnet.name} is ${cidr} (/${prefix}); an Application Load Balancer needs /27 or larger in every subnet`, lb.urn);
+        }
+      }
+    }
+  },
+};
+
+// ---- alarms and asynchronous invocations -----------------------------------------------------------------
+
+export const alarmsNotifySomeone: ResourceValidationPolicy = {
+  name: "alarms-notify-someone",
+  description: "Every CloudWatch metric alarm has alarm actions (e.g. an SNS topic), enabled: an alarm without them changes state and tells no one. "
+    + "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html (alarm actions)",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "Set alarmActions (and okActions) to the stack's alarm topic; keep actionsEnabled unset or true.",
+  validateResource: (args, report) => {
+    if (args.type !== T.metricAlarm) return;
+    const raw = get(args.props, "alarmActions");
+    const actions = items(raw);
+    if (actions.includes(UNKNOWN)) return; // e.g. a topic ARN not known before the topic exists
+    if (!actions.some((a) => typeof a === "string" && a.trim() !== "")) {
+      report(`alarm ${args.name}: alarmActions = ${raw === undefined ? "unset" : JSON.stringify(raw)}; at least one action (an SNS topic ARN) is required`);
+    } else if (get(args.props, "actionsEnabled") === false) {
+      report(`alarm ${args.name}: actionsEnabled = false, so its ${actions.length} alarm action(s) never run; remove it or set true`);
+    }
+  },
+};
+
+/** Lambda's limits for FunctionEventInvokeConfig that this pack allows. */
+export const ASYNC_MAX_RETRY_ATTEMPTS = 2;
+export const ASYNC_MAX_EVENT_AGE_SECONDS = 300;
+
+/** A function an event target invokes asynchronously, with the qualifier it invokes (undefined: unqualified). */
+interface AsyncTarget {
+  fn: PolicyResource;
+  qualifier: unknown;
+}
+
+function asyncTargetsOf(resources: PolicyResource[], target: PolicyResource): AsyncTarget[] {
+  const out: AsyncTarget[] = referenced(target, "arn", T.lambda).map((fn) => ({ fn, qualifier: undefined }));
+  for (const alias of referenced(target, "arn", T.lambdaAlias)) {
+    for (const fn of functionsNamedBy(resources, alias, "functionName")) out.push({ fn, qualifier: get(alias.props, "name") });
+  }
+  const arn = str(get(target.props, "arn"));
+  if (arn !== undefined) {
+    for (const fn of resources.filter((r) => r.type === T.lambda && str(get(r.props, "arn")) === arn)) {
+      if (!out.some((t) => t.fn === fn)) out.push({ fn, qualifier: undefined });
+    }
+  }
+  return out;
+}
+
+/** The functions property `prop` of `r` names: by property dependency, or by name or ARN. */
+function functionsNamedBy(resources: PolicyResource[], r: PolicyResource, prop: string): PolicyResource[] {
+  const value = str(get(r.props, prop));
+  const found = new Set(referenced(r, prop, T.lambda));
+  if (value !== undefined) {
+    for (const fn of resources.filter((x) => x.type === T.lambda)) {
+      if (value === str(get(fn.props, "name")) || value === str(get(fn.props, "arn"))) found.add(fn);
+    }
+  }
+  return [...found];
+}
+
+/** Whether an invoke config with `configQualifier` applies to invocations of `targetQualifier`. */
+function qualifierApplies(configQualifier: unknown, targetQualifier: unknown): boolean {
+  if (configQualifier === UNKNOWN || targetQualifier === UNKNOWN) return true;
+  if (targetQualifier === undefined) return configQualifier === undefined || configQualifier === "$LATEST";
+  return configQualifier === targetQualifier;
+}
+
+export const asyncInvocationsBounded: StackValidationPolicy = {
+  name: "async-invocations-bounded",
+  description: `Every Lambda function an EventBridge target invokes (asynchronously) has a FunctionEventInvokeConfig with maximumRetryAttempts 0..${ASYNC_MAX_RETRY_ATTEMPTS} `
+    + `and maximumEventAgeInSeconds <= ${ASYNC_MAX_EVENT_AGE_SECONDS}; otherwise Lambda retries errors twice and keeps throttled events queued for up to 6 hours, and stale events run late. `
+    + "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "new aws.lambda.FunctionEventInvokeConfig(name, { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 }). "
+    + "The EventBridge target's retryPolicy bounds only EventBridge's delivery, not Lambda's own queue.",
+  validateStack: (args, report) => {
+    const configs = args.resources.filter((r) => r.type === T.eventInvokeConfig);
+    const seen = new Map<string, { target: AsyncTarget; by: string[] }>();
+    for (const target of args.resources.filter((r) => r.type === T.eventTarget)) {
+      for (const t of asyncTargetsOf(args.resources, target)) {
+        const key = `${t.fn.urn}:${String(t.qualifier)}`;
+        const entry = seen.get(key) ?? { target: t, by: [] };
+        entry.by.push(target.name);
+        seen.set(key, entry);
+      }
+    }
+    for (const { target: { fn, qualifier }, by } of seen.values()) {
+      const invoked = `function ${fn.name}${typeof qualifier === "string" ? `:${qualifier}` : ""}`;
+      const own = configs.filter((c) => functionsNamedBy(args.resources, c, "functionName").includes(fn) && qualifierApplies(get(c.props, "qualifier"), qualifier));
+      if (own.length === 0) {
+        report(`${invoked} is invoked asynchronously by event target(s) ${by.join(", ")} but has no FunctionEventInvokeConfig; `
+          + `set maximumRetryAttempts 0..${ASYNC_MAX_RETRY_ATTEMPTS} and maximumEventAgeInSeconds <= ${ASYNC_MAX_EVENT_AGE_SECONDS} (defaults: 2 retries, 6 hours)`, fn.urn);
+        continue;
+      }
+      for (const config of own) {
+        const retriesRaw = get(config.props, "maximumRetryAttempts");
+        const ageRaw = get(config.props, "maximumEventAgeInSeconds");
+        const retries = num(retriesRaw);
+        const age = num(ageRaw);
+        if (retriesRaw !== UNKNOWN && (retries === undefined || retries < 0 || retries > ASYNC_MAX_RETRY_ATTEMPTS)) {
+          report(`FunctionEventInvokeConfig ${config.name} of ${invoked}: maximumRetryAttempts = ${retries ?? "unset (Lambda's default 2)"}; allowed: 0..${ASYNC_MAX_RETRY_ATTEMPTS}, set explicitly`, config.urn);
+        }
+        if (ageRaw !== UNKNOWN && (age === undefined || age > ASYNC_MAX_EVENT_AGE_SECONDS)) {
+          report(`FunctionEventInvokeConfig ${config.name} of ${invoked}: maximumEventAgeInSeconds = ${age ?? "unset (Lambda's default 21600 = 6 hours)"}; allowed: 60..${ASYNC_MAX_EVENT_AGE_SECONDS}`, config.urn);
+        }
+      }
+    }
+  },
+};
+
+// ---- memcached changes ------------------------------------------------------------------------------------
+
+export const memcachedChangesInMaintenanceWindow: ResourceValidationPolicy = {
+  name: "memcached-changes-in-maintenance-window",
+  description: "A memcached cluster does not set applyImmediately: true: changes then wait for the maintenance window instead of applying at deploy time, when an engine upgrade flushes every node "
+    + "(\"Memcached engine version upgrades are always a disruptive process that clears all cache data\"). Advisory by default. "
+    + "https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/VersionManagement.html ; https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ModifyCacheCluster.html (ApplyImmediately)",
+  enforcementLevel: "advisory",
+  severity: "medium",
+  remediationSteps: "Set applyImmediately: false and a maintenanceWindow; apply an urgent change with a one-off `pulumi up` that sets it true, knowing the cache empties.",
+  validateResource: (args, report) => {
+    if (args.type !== T.memcached) return;
+    const engine = get(args.props, "engine");
+    if (typeof engine === "string" && engine !== "memcached") return;
+    if (get(args.props, "applyImmediately") === true) {
+      report(`memcached cluster ${args.name}: applyImmediately = true; every change applies at deploy time (engine ${show(get(args.props, "engineVersion") ?? "default")}: an upgrade flushes every node), `
+        + `not in the maintenance window (${show(get(args.props, "maintenanceWindow") ?? "AWS-chosen")}); set applyImmediately: false`);
+    }
+  },
+};
+
+// ---- interface endpoints --------------------------------------------------------------------------------
+
+export interface EndpointReplaceConfig {
+  /** Fail when the engine does not say deleteBeforeReplace is true (a real preview says nothing when the program does not set it). */
+  failWhenUndeclared: boolean;
+}
+
+/**
+ * Default of `failWhenUndeclared`. A real preview reports `deleteBeforeReplace` only when the program
+ * sets it, so "not reported" means create-before-delete; the offline plan's runner passes the options
+ * the mock engine recorded the same way (plan/policyRunner.ts).
+ */
+export const FAIL_WHEN_DELETE_BEFORE_REPLACE_UNDECLARED = true;
+
+export const interfaceEndpointsDeleteBeforeReplace: ResourceValidationPolicy = {
+  name: "interface-endpoints-delete-before-replace",
+  description: "Every interface VPC endpoint with private DNS is replaced delete-before-replace (resource option deleteBeforeReplace: true): only one endpoint per VPC may own a service's private DNS name, "
+    + "and one still deleting keeps it, so a create-before-delete replacement fails. "
+    + "Error text: \"private-dns-enabled cannot be set because there is already a conflicting DNS domain\"; https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "Create the endpoint with { deleteBeforeReplace: true } (MultiAzNetwork and CachedPrivateApi do).",
+  configSchema: {
+    properties: { failWhenUndeclared: { type: "boolean", default: FAIL_WHEN_DELETE_BEFORE_REPLACE_UNDECLARED } },
+  },
+  validateResource: (args, report) => {
+    if (args.type !== T.vpcEndpoint || get(args.props, "privateDnsEnabled") !== true) return;
+    const declared = args.opts?.deleteBeforeReplace;
+    if (declared === true) return;
+    const configured: unknown = args.getConfig<EndpointReplaceConfig>().failWhenUndeclared;
+    const strict = typeof configured === "boolean" ? configured : FAIL_WHEN_DELETE_BEFORE_REPLACE_UNDECLARED;
+    if (declared === false || strict) {
+      report(`endpoint ${args.name} (${show(get(args.props, "serviceName") ?? "?")}, privateDnsEnabled = true): deleteBeforeReplace = ${declared === false ? "false" : "not set"}; `
+        + "required: true, or a replacement fails while the old endpoint still owns the private DNS name");
+      return;
+    }
+    args.notApplicable(`endpoint ${args.name}: the engine did not report deleteBeforeReplace (set failWhenUndeclared to treat that as unset)`);
   },
 };
 
@@ -619,4 +997,12 @@ export const policies: ArchitecturePolicy[] = [
   s3NoPublicAcl,
   s3PrivateAndEncrypted,
   productionResilience,
+  vpcLinkSubnetsInSupportedZones,
+  lambdaSubnetsInSupportedZones,
+  subnetsByZoneId,
+  albSubnetsLargeEnough,
+  alarmsNotifySomeone,
+  asyncInvocationsBounded,
+  memcachedChangesInMaintenanceWindow,
+  interfaceEndpointsDeleteBeforeReplace,
 ];

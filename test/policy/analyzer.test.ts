@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { policies } from "../../policy/policies";
 import { REPO_ROOT, runProgram, type MockResource, type ProgramRun } from "../support/program";
-import { firstPreview } from "../support/resources";
+import { clone, firstPreview } from "../support/resources";
 
 /**
  * The policy pack as `pulumi preview --policy-pack policy` runs it: policy/index.ts started by
@@ -34,10 +34,22 @@ function plain(props: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(props, (_key, v: unknown) => (v instanceof Promise || typeof v === "function" ? undefined : v))) as Record<string, unknown>;
 }
 
-function options(parent?: string): unknown {
+/** A resource as this test sends it; `declaredDeleteBeforeReplace` overrides what the program set (false: set to false explicitly). */
+type Sent = MockResource & { declaredDeleteBeforeReplace?: boolean };
+
+/**
+ * The resource options the engine sends: like the CLI, deleteBeforeReplace only when the program set it
+ * (AnalyzerResourceOptions.deleteBeforeReplaceDefined).
+ */
+function options(r: Sent): unknown {
   const o = new analyzerPb.AnalyzerResourceOptions();
   o.setProtect(false);
-  if (parent) o.setParent(parent);
+  if (r.parent) o.setParent(r.parent);
+  const deleteBeforeReplace = r.declaredDeleteBeforeReplace ?? (r.options?.deleteBeforeReplace ? true : undefined);
+  if (deleteBeforeReplace !== undefined) {
+    o.setDeletebeforereplace(deleteBeforeReplace);
+    o.setDeletebeforereplacedefined(true);
+  }
   return o;
 }
 
@@ -47,7 +59,7 @@ function analyzerResource(r: MockResource, props: Record<string, unknown>): unkn
   a.setName(r.name);
   a.setUrn(r.urn);
   a.setProperties(Struct.fromJavaScript(plain(props) as never));
-  a.setOptions(options(r.parent));
+  a.setOptions(options(r));
   if (r.parent) a.setParent(r.parent);
   a.setDependenciesList(r.dependencies);
   const map = a.getPropertydependenciesMap();
@@ -88,6 +100,19 @@ class Engine {
     return new Promise((resolve, reject) => this.client[method](request, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
   }
 
+  /** Policy config, as `--policy-pack-config` has the CLI send it (replaces any earlier config). */
+  async configure(config: Record<string, { level: number; properties?: Record<string, unknown> }>): Promise<void> {
+    const req = new analyzerPb.ConfigureAnalyzerRequest();
+    const map = req.getPolicyconfigMap();
+    for (const [name, { level, properties }] of Object.entries(config)) {
+      const c = new analyzerPb.PolicyConfig();
+      c.setEnforcementlevel(level);
+      c.setProperties(Struct.fromJavaScript((properties ?? {}) as never));
+      map.set(name, c);
+    }
+    await this.call("configure", req);
+  }
+
   async info(): Promise<{ name: string; policies: string[] }> {
     const res: any = await this.call("getAnalyzerInfo", new emptyPb.Empty());
     return { name: res.getName(), policies: res.getPoliciesList().map((p: any) => p.getName()) };
@@ -102,7 +127,7 @@ class Engine {
       req.setName(r.name);
       req.setUrn(r.urn);
       req.setProperties(Struct.fromJavaScript(plain(r.inputs) as never));
-      req.setOptions(options(r.parent));
+      req.setOptions(options(r));
       // A resource diagnostic carries no URN: the engine attributes it to the resource it asked about.
       out.push(...diagnostics(await this.call("analyze", req)).map((d) => ({ ...d, urn: d.urn || r.urn })));
     }
@@ -118,7 +143,17 @@ class Engine {
   }
 }
 
+const ADVISORY = 0;
 const MANDATORY = 1;
+
+/** Change inputs and state of the resources matching `pick` alike. */
+function mutate(resources: MockResource[], pick: (r: MockResource) => boolean, change: (props: Record<string, any>) => void): MockResource[] {
+  const out = clone(resources);
+  const hits = out.filter(pick);
+  assert.ok(hits.length > 0, "the mutation matched no resource");
+  for (const r of hits) { change(r.inputs); change(r.state); }
+  return out;
+}
 
 describe("policy pack under the real analyzer server (policy/index.ts in its own process)", function () {
   this.timeout(120_000);
@@ -166,6 +201,77 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
     assert.equal(byPolicy.get("no-world-ingress")?.urn, rule.urn);
     assert.match(byPolicy.get("memcached-ingress-from-security-groups-only")?.message ?? "", /admits 0\.0\.0\.0\/0 into memcached cluster cache-dev/);
     assert.deepEqual([...byPolicy.keys()].sort(), ["memcached-ingress-from-security-groups-only", "no-world-ingress"]);
+  });
+
+  it("reports subnets outside the zones VPC links V2, Lambda and ARM64 Fargate offer, and a subnet placed by AZ name", async () => {
+    // net-dev-private-1 created by name in an account where us-east-1a is use1-az3 (as the mock account maps it).
+    const bad = clone(dev.resources);
+    const subnet = bad.find((r) => r.type === "aws:ec2/subnet:Subnet" && r.name === "net-dev-private-1")!;
+    delete subnet.inputs.availabilityZoneId;
+    subnet.inputs.availabilityZone = "us-east-1a";
+    Object.assign(subnet.state, { availabilityZone: "us-east-1a", availabilityZoneId: "use1-az3" });
+    const diags = await engine.preview(bad);
+    assert.deepEqual([...new Set(diags.map((d) => d.policy))].sort(), ["lambda-subnets-in-supported-zones", "subnets-by-zone-id", "vpc-link-subnets-in-supported-zones"]);
+    assert.ok(diags.every((d) => d.level === MANDATORY));
+    const byPolicy = (name: string): Diagnostic[] => diags.filter((d) => d.policy === name);
+    assert.equal(byPolicy("subnets-by-zone-id")[0].urn, subnet.urn);
+    assert.match(byPolicy("subnets-by-zone-id")[0].message, /subnet net-dev-private-1: availabilityZone = us-east-1a; set availabilityZoneId instead/);
+    const link = byPolicy("vpc-link-subnets-in-supported-zones");
+    assert.equal(link.length, 1);
+    assert.equal(link[0].urn, dev.one("aws:apigatewayv2/vpcLink:VpcLink").urn);
+    assert.match(link[0].message, /VPC link api-dev-vpclink: subnet net-dev-private-1 is in use1-az3; VPC links V2 exist only in use1-az1, use1-az2, use1-az4, use1-az5, use1-az6 \(us-east-1\)/);
+    const compute = byPolicy("lambda-subnets-in-supported-zones").map((d) => d.message);
+    assert.ok(compute.some((m) => /function cache-handler-dev: subnet net-dev-private-1 is in use1-az3, where Lambda refuses VPC subnets/.test(m)), JSON.stringify(compute));
+    assert.ok(compute.some((m) => /ECS service svc-dev: subnet net-dev-private-1 is in use1-az3, where Fargate has no ARM64 capacity/.test(m)), JSON.stringify(compute));
+
+    // Before the subnet exists its zone ID is unknown: placed by name is itself the violation.
+    const early = await engine.preview(firstPreview(bad));
+    assert.ok(early.some((d) => d.policy === "vpc-link-subnets-in-supported-zones"
+      && /subnet net-dev-private-1 is placed by AZ name \(us-east-1a; availabilityZoneId unknown at preview\); choose subnets by zone ID/.test(d.message)), JSON.stringify(early));
+    assert.ok(early.every((d) => d.level === MANDATORY && !/can't run/.test(d.message)), JSON.stringify(early));
+  });
+
+  it("reports a silent alarm, an unbounded async target, a /28 ALB subnet, applyImmediately (advisory) and an endpoint replaced create-before-delete", async () => {
+    let bad = mutate(dev.resources, (r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.name === "svc-dev-failover-errors", (p) => { delete p.alarmActions; });
+    bad = mutate(bad, (r) => r.type === "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", (p) => { p.maximumEventAgeInSeconds = 21600; });
+    bad = mutate(bad, (r) => r.type === "aws:ec2/subnet:Subnet" && r.name === "net-dev-private-0", (p) => { p.cidrBlock = "10.10.32.0/28"; });
+    bad = mutate(bad, (r) => r.type === "aws:elasticache/cluster:Cluster", (p) => { p.applyImmediately = true; });
+    const endpoint = bad.find((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.name === "api-dev-execute-api") as Sent;
+    endpoint.declaredDeleteBeforeReplace = false;
+    const diags = await engine.preview(bad);
+    const byPolicy = new Map(diags.map((d) => [d.policy, d]));
+    assert.deepEqual([...byPolicy.keys()].sort(), ["alarms-notify-someone", "alb-subnets-large-enough", "async-invocations-bounded",
+      "interface-endpoints-delete-before-replace", "memcached-changes-in-maintenance-window"]);
+    assert.equal(diags.length, 5, JSON.stringify(diags));
+    const expect = (policy: string, level: number, urn: string, message: RegExp): void => {
+      const d = byPolicy.get(policy)!;
+      assert.equal(d.level, level, policy);
+      assert.equal(d.urn, urn, policy);
+      assert.match(d.message, message);
+    };
+    const urnOf = (type: string, name?: string): string => dev.resources.find((r) => r.type === type && (!name || r.name === name))!.urn;
+    expect("alarms-notify-someone", MANDATORY, urnOf("aws:cloudwatch/metricAlarm:MetricAlarm", "svc-dev-failover-errors"), /alarm svc-dev-failover-errors: alarmActions = unset/);
+    expect("async-invocations-bounded", MANDATORY, urnOf("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"), /maximumEventAgeInSeconds = 21600; allowed: 60\.\.300/);
+    expect("alb-subnets-large-enough", MANDATORY, urnOf("aws:lb/loadBalancer:LoadBalancer"), /ALB svc-dev: subnet net-dev-private-0 is 10\.10\.32\.0\/28 \(\/28\)/);
+    expect("memcached-changes-in-maintenance-window", ADVISORY, urnOf("aws:elasticache/cluster:Cluster"), /memcached cluster cache-dev: applyImmediately = true/);
+    expect("interface-endpoints-delete-before-replace", MANDATORY, endpoint.urn, /endpoint api-dev-execute-api \(com\.amazonaws\.us-east-1\.execute-api, privateDnsEnabled = true\): deleteBeforeReplace = false/);
+  });
+
+  it("fails a private-DNS endpoint whose program did not set deleteBeforeReplace (not reported = create-before-delete); config can relax it", async () => {
+    const bad = clone(prod.resources);
+    const endpoint = bad.find((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.name === "net-prod-logs") as Sent;
+    assert.equal(endpoint.options?.deleteBeforeReplace, true, "the program sets it");
+    endpoint.options = { ...endpoint.options!, deleteBeforeReplace: false }; // as if the program did not set it: not sent at all
+    const diags = await engine.preview(bad);
+    assert.deepEqual(diags.map((d) => [d.policy, d.level, d.urn]), [["interface-endpoints-delete-before-replace", MANDATORY, endpoint.urn]]);
+    assert.match(diags[0].message, /endpoint net-prod-logs \(com\.amazonaws\.us-east-1\.logs, privateDnsEnabled = true\): deleteBeforeReplace = not set; required: true/);
+    assert.deepEqual(await engine.preview(prod.resources), [], "the program's endpoints pass");
+    try {
+      await engine.configure({ "interface-endpoints-delete-before-replace": { level: MANDATORY, properties: { failWhenUndeclared: false } } });
+      assert.deepEqual(await engine.preview(bad), [], "with failWhenUndeclared false, an option the engine does not report is not applicable");
+    } finally {
+      await engine.configure({});
+    }
   });
 
   it("reports the production policy for prod with a single NAT gateway", async () => {

@@ -1,14 +1,20 @@
 import * as assert from "node:assert/strict";
-import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { runProgram, type MockResource, type ProgramRun } from "../support/program";
 import { clone, firstPreview } from "../support/resources";
-import { mandatoryFailures, PolicyConfigError, runPolicies, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
+import { mandatoryFailures, PolicyConfigError, runPolicies, UNKNOWN_STRING, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
 import {
+  alarmsNotifySomeone,
+  albSubnetsLargeEnough,
+  asyncInvocationsBounded,
   cacheInvalidationAuthorized,
+  interfaceEndpointsDeleteBeforeReplace,
   isWorldLike,
   lambdaReservedConcurrency,
+  lambdaSubnetsInSupportedZones,
   lambdaTimeout,
   logRetention,
+  memcachedChangesInMaintenanceWindow,
   memcachedIngressFromSecurityGroups,
   noWorldIngress,
   policies,
@@ -19,8 +25,10 @@ import {
   s3PrivateAndEncrypted,
   stageCacheDefaultEncrypted,
   stageCacheEncrypted,
+  subnetsByZoneId,
   T,
   UNRESERVED_CONCURRENCY_TAG,
+  vpcLinkSubnetsInSupportedZones,
   worldWebIngressOnlyOnAlb,
   type ArchitecturePolicy,
 } from "../../policy/policies";
@@ -79,11 +87,11 @@ describe("policy pack", function () {
       });
     }
 
-    it("every policy is mandatory, named uniquely and described", () => {
+    it("every policy is mandatory (memcached-changes-in-maintenance-window advisory), named uniquely and described", () => {
       const names = policies.map((p) => p.name);
       assert.equal(new Set(names).size, names.length);
       for (const p of policies) {
-        assert.equal(p.enforcementLevel, "mandatory", p.name);
+        assert.equal(p.enforcementLevel, p === memcachedChangesInMaintenanceWindow ? "advisory" : "mandatory", p.name);
         assert.ok(p.description.length > 20, p.name);
       }
     });
@@ -99,6 +107,22 @@ describe("policy pack", function () {
       const pab = dev.one(T.publicAccessBlock);
       assert.ok(pab.propertyDependencies.bucket?.length, "public access block -> bucket link");
       for (const nat of prod.ofType(T.natGateway)) assert.ok(nat.propertyDependencies.subnetId?.length, "NAT -> subnet link");
+      for (const run of [dev, prod]) {
+        assert.ok(run.one(T.vpcLink).propertyDependencies.subnetIds?.some((u) => u.includes(T.subnet)), "VPC link -> subnets link");
+        assert.ok(run.one(T.loadBalancer).propertyDependencies.subnets?.some((u) => u.includes(T.subnet)), "ALB -> subnets link");
+        const service = run.one(T.ecsService);
+        assert.ok(service.propertyDependencies.networkConfiguration?.some((u) => u.includes(T.subnet)), "ECS service -> subnets link");
+        assert.ok(service.propertyDependencies.taskDefinition?.some((u) => u.includes(T.taskDefinition)), "ECS service -> task definition link");
+        assert.equal(run.one(T.taskDefinition).state.runtimePlatform?.cpuArchitecture, "ARM64");
+        const inVpc = run.ofType(T.lambda).filter((f) => f.inputs.vpcConfig);
+        assert.ok(inVpc.length >= 2 && inVpc.every((f) => f.propertyDependencies.vpcConfig?.some((u) => u.includes(T.subnet))), "function -> subnets link");
+        for (const subnet of run.ofType(T.subnet)) assert.match(String(subnet.state.availabilityZoneId), /^use1-az\d$/, "subnets carry their zone ID");
+        const targets = run.ofType(T.eventTarget);
+        assert.ok(targets.length >= 2 && targets.every((t) => t.propertyDependencies.arn?.some((u) => u.includes(T.lambda))), "event target -> function link");
+        assert.ok(run.one(T.eventInvokeConfig).propertyDependencies.functionName?.length, "invoke config -> function link");
+        assert.ok(run.ofType(T.metricAlarm).length >= 5, "alarms");
+        assert.ok(run.ofType(T.vpcEndpoint).some((e) => e.inputs.privateDnsEnabled === true), "private-DNS endpoints");
+      }
     });
   });
 
@@ -146,7 +170,7 @@ describe("policy pack", function () {
     });
 
     it("passes an internet-facing ALB on 80/443, and fails when the ALB's group is also on the tasks", async () => {
-      const facing = await runProgram("dev", { albInternetFacing: "true", albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" });
+      const facing = await runProgram("dev", { albInternetFacing: "true", albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc", albDomainName: "api.example.com" });
       const worldRules = facing.resources.filter((r) => r.type === T.ingressRule && r.inputs.cidrIpv4 === "0.0.0.0/0");
       assert.ok(worldRules.length >= 2, "an internet-facing ALB opens 80 and 443 to the world");
       await assertPasses(worldWebIngressOnlyOnAlb, facing.resources);
@@ -277,11 +301,16 @@ describe("policy pack", function () {
 
   describe("api-stage-cache-encrypted and api-cache-invalidation-authorized", () => {
     const cachedSettings = (r: MockResource): boolean => r.type === T.methodSettings && r.inputs.settings?.cachingEnabled === true;
-    it("fail a cached method without encryption / with a permissive Cache-Control strategy", async () => {
+    it("fail a cached method without encryption / without authorization for Cache-Control: max-age=0", async () => {
       await assertFails(stageCacheEncrypted, mutate(prod.resources, cachedSettings, (p) => { p.settings.cacheDataEncrypted = false; }), /caches responses with cacheDataEncrypted = false/);
-      await assertFails(cacheInvalidationAuthorized,
-        mutate(prod.resources, cachedSettings, (p) => { p.settings.unauthorizedCacheControlHeaderStrategy = "SUCCEED_WITHOUT_RESPONSE_HEADER"; }), /required: true and FAIL_WITH_403/);
-      await assertFails(cacheInvalidationAuthorized, mutate(prod.resources, cachedSettings, (p) => { p.settings.requireAuthorizationForCacheControl = false; }), /requireAuthorizationForCacheControl = false/);
+      await assertFails(cacheInvalidationAuthorized, mutate(prod.resources, cachedSettings, (p) => { p.settings.requireAuthorizationForCacheControl = false; }), /requireAuthorizationForCacheControl = false; required: true/);
+      await assertFails(cacheInvalidationAuthorized, mutate(prod.resources, cachedSettings, (p) => { delete p.settings.requireAuthorizationForCacheControl; }), /requireAuthorizationForCacheControl = unset/);
+      await assertFails(cacheInvalidationAuthorized, mutate(prod.resources, cachedSettings, (p) => { p.settings.unauthorizedCacheControlHeaderStrategy = "IGNORE"; }), /unauthorizedCacheControlHeaderStrategy = IGNORE; allowed: FAIL_WITH_403/);
+    });
+    it("accept every strategy that keeps unauthorized callers from flushing (refused with 403, or served from the cache)", async () => {
+      for (const strategy of ["FAIL_WITH_403", "SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER"]) {
+        await assertPasses(cacheInvalidationAuthorized, mutate(prod.resources, cachedSettings, (p) => { p.settings.unauthorizedCacheControlHeaderStrategy = strategy; }));
+      }
     });
     it("pass the component's settings, and ignore uncached methods", async () => {
       await assertPasses(stageCacheEncrypted, prod.resources);
@@ -326,7 +355,7 @@ describe("policy pack", function () {
   describe("production-multi-az", () => {
     it("fails prod with a single NAT gateway, naming the AZs left without one", async () => {
       const single = await runProgram("prod", { natMode: "single" });
-      await assertFails(productionResilience, single.resources, /1 NAT gateway\(s\) for 3 AZs; no NAT gateway in us-east-1b, us-east-1c/);
+      await assertFails(productionResilience, single.resources, /1 NAT gateway\(s\) for 3 AZs; no NAT gateway in use1-az2, use1-az4/);
     });
     it("fails prod with a single-AZ memcached cluster", async () => {
       const singleAz = await runProgram("prod", { cacheAzMode: "single-az" });
@@ -336,7 +365,7 @@ describe("policy pack", function () {
       const crossed = clone(prod.resources);
       const nat0 = crossed.find((r) => r.type === T.natGateway && r.name === "net-prod-nat-0")!;
       crossed.find((r) => r.type === T.route && r.name === "net-prod-private-default-1")!.propertyDependencies.natGatewayId = [nat0.urn];
-      await assertFails(productionResilience, crossed, /subnet net-prod-private-1 \(us-east-1b\) reaches the internet through NAT gateway net-prod-nat-0 in us-east-1a/);
+      await assertFails(productionResilience, crossed, /subnet net-prod-private-1 \(use1-az2\) reaches the internet through NAT gateway net-prod-nat-0 in use1-az1/);
     });
     it("does not apply to dev, unless the config names dev a production stack", async () => {
       const v = await verdict(productionResilience, dev.resources);
@@ -345,6 +374,253 @@ describe("policy pack", function () {
     });
     it("passes prod as configured (one NAT per AZ, cross-AZ nodes)", async () => {
       await assertPasses(productionResilience, prod.resources);
+    });
+    it("compares zone IDs, known before the subnets exist: still catches a single NAT gateway in a first preview", async () => {
+      const single = await runProgram("prod", { natMode: "single" });
+      await assertFails(productionResilience, firstPreview(single.resources), /no NAT gateway in use1-az2, use1-az4/);
+      await assertPasses(productionResilience, firstPreview(prod.resources));
+    });
+  });
+
+  // ---- zones, subnets, alarms, async invocations, memcached changes, endpoints --------------------------
+
+  /** Puts a subnet in another zone (by zone ID), inputs and state alike. */
+  const inZone = (resources: MockResource[], subnet: string, zoneId: string): MockResource[] =>
+    mutate(resources, (r) => r.type === T.subnet && r.name === subnet, (p) => { p.availabilityZoneId = zoneId; });
+
+  /** A subnet created by AZ name: no availabilityZoneId input; AWS reports the zone ID only once it exists. */
+  function placedByName(resources: MockResource[], subnet: string, name: string, zoneId: string): MockResource[] {
+    const out = clone(resources);
+    const s = out.find((r) => r.type === T.subnet && r.name === subnet)!;
+    delete s.inputs.availabilityZoneId;
+    s.inputs.availabilityZone = name;
+    s.state.availabilityZone = name;
+    s.state.availabilityZoneId = zoneId;
+    return out;
+  }
+
+  describe("vpc-link-subnets-in-supported-zones", () => {
+    it("fails a VPC link subnet in use1-az3, naming the zone IDs VPC links V2 exist in", async () => {
+      await assertFails(vpcLinkSubnetsInSupportedZones, inZone(dev.resources, "net-dev-private-1", "use1-az3"),
+        /^VPC link api-dev-vpclink: subnet net-dev-private-1 is in use1-az3; VPC links V2 exist only in use1-az1, use1-az2, use1-az4, use1-az5, use1-az6 \(us-east-1\)$/);
+    });
+    it("checks every Region's list (zone IDs are globally unique): apne1-az3 and a Region without VPC links fail, usw2-az4 passes", async () => {
+      await assertFails(vpcLinkSubnetsInSupportedZones, inZone(prod.resources, "net-prod-private-2", "apne1-az3"), /is in apne1-az3; VPC links V2 exist only in apne1-az1, apne1-az2, apne1-az4 \(ap-northeast-1\)/);
+      await assertFails(vpcLinkSubnetsInSupportedZones, inZone(prod.resources, "net-prod-private-2", "euc2-az1"), /is in euc2-az1; VPC links V2 exist only in the zone IDs API Gateway lists/);
+      await assertPasses(vpcLinkSubnetsInSupportedZones, inZone(prod.resources, "net-prod-private-2", "usw2-az4"));
+    });
+    it("fails a subnet placed by AZ name whose zone ID is unknown at preview; once created, its real zone ID is judged", async () => {
+      const byName = placedByName(dev.resources, "net-dev-private-1", "us-east-1a", "use1-az3");
+      await assertFails(vpcLinkSubnetsInSupportedZones, firstPreview(byName),
+        /VPC link api-dev-vpclink: subnet net-dev-private-1 is placed by AZ name \(us-east-1a; availabilityZoneId unknown at preview\); choose subnets by zone ID \(availabilityZoneId\): names map to different zones per account/);
+      await assertFails(vpcLinkSubnetsInSupportedZones, byName, /subnet net-dev-private-1 is in use1-az3/);
+    });
+    it("links subnets by id when the property dependencies are missing", async () => {
+      const literal = inZone(dev.resources, "net-dev-private-1", "use1-az3");
+      literal.find((r) => r.type === T.vpcLink)!.propertyDependencies.subnetIds = [];
+      await assertFails(vpcLinkSubnetsInSupportedZones, literal, /subnet net-dev-private-1 is in use1-az3/);
+    });
+    it("passes both stacks, and does not fail a subnet whose zone is not known yet", async () => {
+      await assertPasses(vpcLinkSubnetsInSupportedZones, dev.resources);
+      await assertPasses(vpcLinkSubnetsInSupportedZones, prod.resources);
+      await assertPasses(vpcLinkSubnetsInSupportedZones, mutate(dev.resources, (r) => r.type === T.subnet && r.name === "net-dev-private-1", (p) => {
+        p.availabilityZoneId = UNKNOWN_STRING; p.availabilityZone = UNKNOWN_STRING;
+      }));
+    });
+  });
+
+  describe("lambda-subnets-in-supported-zones", () => {
+    /** The ECS service alone on one public subnet in `zoneId`, with a task definition of `arch`. */
+    function serviceIn(resources: MockResource[], zoneId: string, arch: string): MockResource[] {
+      const out = inZone(resources, "net-dev-public-1", zoneId);
+      const subnet = out.find((r) => r.name === "net-dev-public-1")!;
+      const service = out.find((r) => r.type === T.ecsService)!;
+      for (const props of [service.inputs, service.state]) props.networkConfiguration = { ...props.networkConfiguration, subnets: [subnet.id] };
+      service.propertyDependencies.networkConfiguration = [...service.propertyDependencies.networkConfiguration.filter((u) => !u.includes(T.subnet)), subnet.urn];
+      const task = out.find((r) => r.type === T.taskDefinition)!;
+      for (const props of [task.inputs, task.state]) props.runtimePlatform = { ...props.runtimePlatform, cpuArchitecture: arch };
+      return out;
+    }
+
+    it("fails functions (and the ARM64 Fargate service) on a subnet in use1-az3", async () => {
+      const bad = inZone(dev.resources, "net-dev-private-1", "use1-az3");
+      const v = await verdict(lambdaSubnetsInSupportedZones, bad);
+      const messages = v.violations.map((x) => x.message);
+      for (const fn of ["cache-handler-dev", "svc-dev-api"]) {
+        assert.ok(messages.includes(`function ${fn}: subnet net-dev-private-1 is in use1-az3, where Lambda refuses VPC subnets; allowed: any zone ID except use1-az3`), JSON.stringify(messages));
+      }
+      assert.ok(messages.some((m) => /^ECS service svc-dev: subnet net-dev-private-1 is in use1-az3, where Fargate has no ARM64 capacity \(task definition svc-dev is ARM64\)/.test(m)), JSON.stringify(messages));
+      assert.ok(v.violations.every((x) => x.urn?.includes(T.lambda) || x.urn?.includes(T.ecsService)));
+    });
+    it("fails an ARM64 Fargate task in use1-az3 but not an X86_64 one", async () => {
+      await assertFails(lambdaSubnetsInSupportedZones, serviceIn(dev.resources, "use1-az3", "ARM64"), /ECS service svc-dev: subnet net-dev-public-1 is in use1-az3, where Fargate has no ARM64 capacity/);
+      await assertPasses(lambdaSubnetsInSupportedZones, serviceIn(dev.resources, "use1-az3", "X86_64"));
+    });
+    it("fails Fargate in a zone its Region does not offer it in (us-west-1: usw1-az1, usw1-az3), whatever the architecture", async () => {
+      await assertFails(lambdaSubnetsInSupportedZones, serviceIn(dev.resources, "usw1-az2", "X86_64"), /subnet net-dev-public-1 is in usw1-az2; Fargate is offered in us-west-1 only in usw1-az1, usw1-az3/);
+      await assertPasses(lambdaSubnetsInSupportedZones, serviceIn(dev.resources, "usw1-az3", "ARM64"));
+    });
+    it("fails function subnets placed by AZ name in a first preview", async () => {
+      await assertFails(lambdaSubnetsInSupportedZones, firstPreview(placedByName(dev.resources, "net-dev-private-0", "us-east-1c", "use1-az1")),
+        /function cache-handler-dev: subnet net-dev-private-0 is placed by AZ name \(us-east-1c; availabilityZoneId unknown at preview\)/);
+    });
+    it("passes both stacks (pinned zone IDs)", async () => {
+      await assertPasses(lambdaSubnetsInSupportedZones, dev.resources);
+      await assertPasses(lambdaSubnetsInSupportedZones, prod.resources);
+    });
+  });
+
+  describe("subnets-by-zone-id", () => {
+    const isSubnet = (r: MockResource): boolean => r.type === T.subnet && r.name === "net-dev-private-0";
+    it("fails a subnet placed by AZ name, or not placed at all", async () => {
+      await assertFails(subnetsByZoneId, mutate(dev.resources, isSubnet, (p) => { delete p.availabilityZoneId; p.availabilityZone = "us-east-1c"; }),
+        /^subnet net-dev-private-0: availabilityZone = us-east-1c; set availabilityZoneId instead/);
+      await assertFails(subnetsByZoneId, mutate(dev.resources, isSubnet, (p) => { delete p.availabilityZoneId; }), /neither availabilityZoneId nor availabilityZone is set, so AWS picks the zone/);
+    });
+    it("passes subnets placed by zone ID, also when the ID is computed (unknown at preview)", async () => {
+      await assertPasses(subnetsByZoneId, dev.resources);
+      await assertPasses(subnetsByZoneId, prod.resources);
+      await assertPasses(subnetsByZoneId, mutate(dev.resources, isSubnet, (p) => { p.availabilityZoneId = UNKNOWN_STRING; }));
+    });
+  });
+
+  describe("alb-subnets-large-enough", () => {
+    const isSubnet = (r: MockResource): boolean => r.type === T.subnet && r.name === "net-dev-private-0";
+    it("fails an ALB subnet smaller than /27", async () => {
+      await assertFails(albSubnetsLargeEnough, mutate(dev.resources, isSubnet, (p) => { p.cidrBlock = "10.10.32.0/28"; }),
+        /^ALB svc-dev: subnet net-dev-private-0 is 10\.10\.32\.0\/28 \(\/28\); an Application Load Balancer needs \/27 or larger in every subnet$/);
+    });
+    it("passes /27, the stacks' subnets, and a network load balancer on /28", async () => {
+      await assertPasses(albSubnetsLargeEnough, mutate(dev.resources, isSubnet, (p) => { p.cidrBlock = "10.10.32.0/27"; }));
+      await assertPasses(albSubnetsLargeEnough, prod.resources);
+      const nlb = mutate(mutate(dev.resources, isSubnet, (p) => { p.cidrBlock = "10.10.32.0/28"; }), (r) => r.type === T.loadBalancer, (p) => { p.loadBalancerType = "network"; });
+      await assertPasses(albSubnetsLargeEnough, nlb);
+    });
+  });
+
+  describe("alarms-notify-someone", () => {
+    const isAlarm = (r: MockResource): boolean => r.type === T.metricAlarm && r.name === "svc-dev-failover-errors";
+    it("fails an alarm without actions, with an empty list, or with actions disabled", async () => {
+      await assertFails(alarmsNotifySomeone, mutate(dev.resources, isAlarm, (p) => { delete p.alarmActions; }), /^alarm svc-dev-failover-errors: alarmActions = unset; at least one action/);
+      await assertFails(alarmsNotifySomeone, mutate(dev.resources, isAlarm, (p) => { p.alarmActions = []; }), /alarmActions = \[\]/);
+      await assertFails(alarmsNotifySomeone, mutate(dev.resources, isAlarm, (p) => { p.actionsEnabled = false; }), /actionsEnabled = false, so its 1 alarm action\(s\) never run/);
+    });
+    it("passes every alarm of both stacks, and actions unknown at preview", async () => {
+      await assertPasses(alarmsNotifySomeone, dev.resources);
+      await assertPasses(alarmsNotifySomeone, prod.resources);
+      await assertPasses(alarmsNotifySomeone, mutate(dev.resources, isAlarm, (p) => { p.alarmActions = UNKNOWN_STRING; }));
+      await assertPasses(alarmsNotifySomeone, mutate(dev.resources, isAlarm, (p) => { p.alarmActions = [UNKNOWN_STRING]; }));
+    });
+  });
+
+  describe("async-invocations-bounded", () => {
+    const isConfig = (r: MockResource): boolean => r.type === T.eventInvokeConfig;
+    it("fails a function invoked by event targets without a FunctionEventInvokeConfig", async () => {
+      const bad = clone(dev.resources).filter((r) => !isConfig(r));
+      await assertFails(asyncInvocationsBounded, bad,
+        /^function svc-dev-failover is invoked asynchronously by event target\(s\) svc-dev-failover-alarms, svc-dev-failover-tick but has no FunctionEventInvokeConfig; set maximumRetryAttempts 0\.\.2 and maximumEventAgeInSeconds <= 300/);
+      // The target's ARN alone links it to the function (the mock engine's state gives every resource an
+      // `arn` of its own; the provider's EventTarget state keeps the input).
+      for (const t of bad.filter((r) => r.type === T.eventTarget)) { t.propertyDependencies.arn = []; t.state.arn = t.inputs.arn; }
+      await assertFails(asyncInvocationsBounded, bad, /function svc-dev-failover is invoked asynchronously/);
+    });
+    it("fails retries or event age unset or out of range", async () => {
+      await assertFails(asyncInvocationsBounded, mutate(dev.resources, isConfig, (p) => { delete p.maximumRetryAttempts; }), /maximumRetryAttempts = unset \(Lambda's default 2\); allowed: 0\.\.2/);
+      await assertFails(asyncInvocationsBounded, mutate(dev.resources, isConfig, (p) => { p.maximumRetryAttempts = 3; }), /maximumRetryAttempts = 3; allowed: 0\.\.2/);
+      await assertFails(asyncInvocationsBounded, mutate(dev.resources, isConfig, (p) => { p.maximumEventAgeInSeconds = 21600; }), /FunctionEventInvokeConfig svc-dev-failover of function svc-dev-failover: maximumEventAgeInSeconds = 21600; allowed: 60\.\.300/);
+      await assertFails(asyncInvocationsBounded, mutate(dev.resources, isConfig, (p) => { delete p.maximumEventAgeInSeconds; }), /maximumEventAgeInSeconds = unset \(Lambda's default 21600 = 6 hours\)/);
+    });
+    it("does not count a config for another qualifier; counts one for the alias a target invokes", async () => {
+      await assertFails(asyncInvocationsBounded, mutate(dev.resources, isConfig, (p) => { p.qualifier = "live"; }), /function svc-dev-failover is invoked asynchronously .* but has no FunctionEventInvokeConfig/);
+      const aliased = clone(dev.resources);
+      const fn = aliased.find((r) => r.type === T.lambda && r.name === "svc-dev-failover")!;
+      const alias: MockResource = { ...fn, type: T.lambdaAlias, name: "failover-live", id: "failover-live-id", urn: fn.urn.replace(T.lambda, T.lambdaAlias).replace(/svc-dev-failover$/, "failover-live"),
+        inputs: { name: "live", functionName: "svc-dev-failover" }, state: { name: "live", functionName: "svc-dev-failover", arn: `${fn.state.arn}:live` },
+        dependencies: [fn.urn], propertyDependencies: { functionName: [fn.urn] } };
+      aliased.push(alias);
+      for (const t of aliased.filter((r) => r.type === T.eventTarget)) {
+        t.inputs.arn = alias.state.arn; t.state.arn = alias.state.arn; t.propertyDependencies.arn = [alias.urn];
+      }
+      await assertFails(asyncInvocationsBounded, aliased, /function svc-dev-failover:live is invoked asynchronously/);
+      await assertPasses(asyncInvocationsBounded, mutate(aliased, isConfig, (p) => { p.qualifier = "live"; }));
+    });
+    it("passes both stacks (retries 0, 60 s), also when the config names the function only by name", async () => {
+      await assertPasses(asyncInvocationsBounded, dev.resources);
+      await assertPasses(asyncInvocationsBounded, prod.resources);
+      const byName = clone(dev.resources);
+      byName.find(isConfig)!.propertyDependencies.functionName = [];
+      await assertPasses(asyncInvocationsBounded, byName);
+    });
+  });
+
+  describe("memcached-changes-in-maintenance-window (advisory)", () => {
+    const isCluster = (r: MockResource): boolean => r.type === T.memcached;
+    it("reports applyImmediately: true, without blocking unless configured mandatory", async () => {
+      const bad = mutate(prod.resources, isCluster, (p) => { p.applyImmediately = true; });
+      const v = await verdict(memcachedChangesInMaintenanceWindow, bad);
+      assert.equal(v.status, "fail");
+      assert.equal(v.enforcementLevel, "advisory");
+      assert.match(v.violations[0].message, /^memcached cluster cache-prod: applyImmediately = true; every change applies at deploy time \(engine 1\.6\.\d+: an upgrade flushes every node\), not in the maintenance window \(\w{3}:\d\d:\d\d-\w{3}:\d\d:\d\d\); set applyImmediately: false$/);
+      assert.deepEqual(mandatoryFailures([v]), []);
+      assert.equal(mandatoryFailures(await runPolicies(bad, [memcachedChangesInMaintenanceWindow], { [memcachedChangesInMaintenanceWindow.name]: "mandatory" })).length, 1);
+    });
+    it("passes the stacks' clusters (applyImmediately: false), an unset flag, and other engines", async () => {
+      await assertPasses(memcachedChangesInMaintenanceWindow, dev.resources);
+      await assertPasses(memcachedChangesInMaintenanceWindow, prod.resources);
+      await assertPasses(memcachedChangesInMaintenanceWindow, mutate(dev.resources, isCluster, (p) => { delete p.applyImmediately; }));
+      await assertPasses(memcachedChangesInMaintenanceWindow, mutate(dev.resources, isCluster, (p) => { p.engine = "redis"; p.applyImmediately = true; }));
+    });
+  });
+
+  describe("interface-endpoints-delete-before-replace (reads resource options: hand-built args)", () => {
+    class NotApplicable extends Error {}
+    /** Runs the policy on one resource the way the analyzer does, with the resource options a real engine sends. */
+    async function check(props: Record<string, unknown>, opts: Partial<PolicyResourceOptions>, config: Record<string, unknown> = {}): Promise<{ violations: string[]; notApplicable?: string }> {
+      const violations: string[] = [];
+      const args = {
+        type: T.vpcEndpoint, name: "ep", urn: `urn:pulumi:dev::serverless-cache::${T.vpcEndpoint}::ep`, props,
+        opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...opts },
+        stackTags: new Map(), isType: () => false, asType: () => undefined, getConfig: () => config,
+        notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
+      } as unknown as ResourceValidationArgs;
+      const validate = interfaceEndpointsDeleteBeforeReplace.validateResource as (a: ResourceValidationArgs, r: (m: string) => void) => void;
+      try {
+        await validate(args, (m) => violations.push(m));
+      } catch (err) {
+        if (err instanceof NotApplicable) return { violations, notApplicable: err.message };
+        throw err;
+      }
+      return { violations };
+    }
+    const privateDns = { vpcEndpointType: "Interface", serviceName: "com.amazonaws.us-east-1.execute-api", privateDnsEnabled: true };
+
+    it("fails a private-DNS endpoint with deleteBeforeReplace false, or not set when failWhenUndeclared is on", async () => {
+      assert.deepEqual((await check(privateDns, { deleteBeforeReplace: false })).violations,
+        ["endpoint ep (com.amazonaws.us-east-1.execute-api, privateDnsEnabled = true): deleteBeforeReplace = false; required: true, or a replacement fails while the old endpoint still owns the private DNS name"]);
+      assert.match((await check(privateDns, {}, { failWhenUndeclared: true })).violations[0] ?? "", /deleteBeforeReplace = not set; required: true/);
+    });
+    it("passes deleteBeforeReplace true, and endpoints without private DNS", async () => {
+      assert.deepEqual(await check(privateDns, { deleteBeforeReplace: true }, { failWhenUndeclared: true }), { violations: [] });
+      assert.deepEqual(await check({ ...privateDns, privateDnsEnabled: false }, {}, { failWhenUndeclared: true }), { violations: [] });
+      assert.deepEqual(await check({ vpcEndpointType: "Gateway", serviceName: "com.amazonaws.us-east-1.s3" }, {}, { failWhenUndeclared: true }), { violations: [] });
+    });
+    it("by default fails an endpoint whose options say nothing (the engine reports the option only when set); failWhenUndeclared false relaxes it", async () => {
+      const r = await check(privateDns, {});
+      assert.deepEqual(r.violations, ["endpoint ep (com.amazonaws.us-east-1.execute-api, privateDnsEnabled = true): deleteBeforeReplace = not set; required: true, or a replacement fails while the old endpoint still owns the private DNS name"]);
+      const relaxed = await check(privateDns, {}, { failWhenUndeclared: false });
+      assert.deepEqual(relaxed.violations, []);
+      assert.match(relaxed.notApplicable ?? "", /endpoint ep: the engine did not report deleteBeforeReplace/);
+      assert.equal((await verdict(interfaceEndpointsDeleteBeforeReplace, prod.resources)).status, "pass", "the plan passes the options the program set");
+    });
+    it("every private-DNS endpoint of both stacks is created with deleteBeforeReplace and passes in strict mode", async () => {
+      for (const run of [dev, prod]) {
+        const endpoints = run.ofType(T.vpcEndpoint).filter((e) => e.inputs.privateDnsEnabled === true);
+        assert.ok(endpoints.length >= (run === prod ? 4 : 1), `${run.stack}: ${endpoints.length} private-DNS endpoints`);
+        for (const e of endpoints) {
+          const r = await check(e.inputs, { deleteBeforeReplace: e.options?.deleteBeforeReplace ? true : undefined }, { failWhenUndeclared: true });
+          assert.deepEqual(r, { violations: [] }, `${run.stack} ${e.name}`);
+        }
+      }
     });
   });
 
