@@ -272,9 +272,26 @@ export function send(request: HttpRequest, timeoutMs: number, target?: URL): Pro
 }
 
 /** Turn an HTTP answer to an invalidation into success or a CliError with what to do. */
-export function interpretResponse(res: { status: number; body: string; requestId?: string }, ctx: { apiId: string; stageName: string; region: string; path: string }, credentials?: Credentials): string {
+export function interpretResponse(
+  res: { status: number; body: string; requestId?: string; headers?: http.IncomingHttpHeaders },
+  ctx: { apiId: string; stageName: string; region: string; path: string },
+  credentials?: Credentials,
+): string {
   const id = res.requestId ? ` (request id ${res.requestId})` : "";
-  if (res.status >= 200 && res.status < 300) return `Invalidated GET /${ctx.stageName}${ctx.path}: HTTP ${res.status}${id}. The entry was refreshed from the backend.`;
+  // SUCCEED_WITH_RESPONSE_HEADER: API Gateway serves the cached entry and says so in a response header
+  // (a standard `Warning` is what we look for; AWS does not document the header's name).
+  const warning = [res.headers?.warning].flat().filter((w): w is string => typeof w === "string" && w !== "");
+  if (res.status >= 200 && res.status < 300 && warning.length > 0) {
+    throw new CliError(`HTTP ${res.status}${id} with Warning: ${redact(warning.join("; "), credentials)}: API Gateway served the cached entry and ignored the invalidation. `
+      + "This identity lacks execute-api:InvalidateCache: attach the stack's invalidation policy (output apiInvalidationPolicyArn).");
+  }
+  if (res.status >= 200 && res.status < 300) {
+    // With apiUnauthorizedCacheControl SUCCEED_WITH(OUT)_RESPONSE_HEADER (the default keeps ordinary clients
+    // that send max-age=0 from failing), API Gateway also answers 2xx to a caller it did not let invalidate.
+    return `Invalidated GET /${ctx.stageName}${ctx.path}: HTTP ${res.status}${id}. API Gateway refreshed the entry from the backend if this identity `
+      + "holds execute-api:InvalidateCache (the stack's invalidation policy, output apiInvalidationPolicyArn); without it the stack serves the cached "
+      + "entry and still answers 2xx (apiUnauthorizedCacheControl), so check the policy if the content did not change.";
+  }
   const body = redact(res.body.replace(/\s+/g, " ").trim().slice(0, 300), credentials);
   const route = ctx.path.split("?")[0].replace(/^\//, "");
   if (res.status === 403) {
@@ -348,11 +365,12 @@ async function flush(outputs: ApiOutputs, options: CliOptions, credentials: Cred
     region: outputs.region,
     credentials,
     endpoint: options.endpointUrl?.toString(),
-    requestHandler: { requestTimeout: options.timeoutMs },
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and waits on.
+    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
   });
   try {
     const res = await client.send(new FlushStageCacheCommand({ restApiId: outputs.apiId, stageName: outputs.stageName }));
-    return `Flushed the whole cache of stage ${outputs.stageName} (API ${outputs.apiId}): HTTP ${res.$metadata.httpStatusCode}${res.$metadata.requestId ? ` (request id ${res.$metadata.requestId})` : ""}. The cache refills on the next requests.`;
+    return `Flushed the whole cache of stage ${outputs.stageName} (API ${outputs.apiId}): HTTP ${res.$metadata.httpStatusCode}${res.$metadata.requestId ? ` (request id ${res.$metadata.requestId})` : ""}. API Gateway empties the cache asynchronously (typically within a few minutes); it refills on the next requests.`;
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number; requestId?: string } };
     const status = err.$metadata?.httpStatusCode;
@@ -393,7 +411,7 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
       throw new CliError(`could not reach ${options.endpointUrl?.host ?? outputs.invokeUrl.host}: ${(e as Error).message}. The API is private: run this from inside its VPC (or over VPN/Direct Connect).`);
     }
     const requestId = [res.headers["x-amzn-requestid"]].flat()[0];
-    deps.stdout(interpretResponse({ status: res.status, body: res.body, requestId }, { apiId: outputs.apiId, stageName: outputs.stageName, region: outputs.region, path }, credentials));
+    deps.stdout(interpretResponse({ status: res.status, body: res.body, requestId, headers: res.headers }, { apiId: outputs.apiId, stageName: outputs.stageName, region: outputs.region, path }, credentials));
     return 0;
   } catch (e) {
     if (e instanceof CliError) {

@@ -10,6 +10,7 @@ import {
   buildInvalidationRequest,
   CliError,
   extractApiOutputs,
+  interpretResponse,
   main,
   parseArgs,
   redact,
@@ -298,13 +299,20 @@ describe("invalidate CLI against a real loopback server", function () {
     server.respond(202, "");
     const c = await runInProcess(["--stack", "dev", "--flush", "--outputs-file", outputsFile, "--endpoint-url", server.url]);
     assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /^Flushed the whole cache of stage dev \(API abc123defg\): HTTP 202/);
+    assert.match(c.stdout, /^Flushed the whole cache of stage dev \(API abc123defg\): HTTP 202.*empties the cache asynchronously/);
     assert.equal(server.received.length, 1);
     const [r] = server.received;
     assert.equal(r.method, "DELETE");
     assert.equal(r.url, `/restapis/${API_ID}/stages/dev/cache/data`);
     verifySigV4(r, SECRET, { region: "us-east-1", service: "apigateway" });
     assertNoSecrets(c);
+  });
+
+  it("a 2xx with a Warning header (API Gateway ignored an unauthorised invalidation) exits 2 naming the policy", () => {
+    const ctx = { apiId: "abc123defg", stageName: "dev", region: "us-east-1", path: "/items/42" };
+    assert.throws(() => interpretResponse({ status: 200, body: "{}", headers: { warning: '199 - "cache invalidation ignored"' } }, ctx),
+      /HTTP 200 with Warning: .*ignored the invalidation.*apiInvalidationPolicyArn/);
+    assert.match(interpretResponse({ status: 200, body: "{}", headers: {} }, ctx), /^Invalidated GET \/dev\/items\/42: HTTP 200/);
   });
 
   it("exits 2 naming apigateway:DELETE and the flush policy when FlushStageCache is refused", async () => {
