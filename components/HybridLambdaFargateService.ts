@@ -12,6 +12,11 @@ import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 /** Port the container server listens on (the Fargate target group's port). */
 export const CONTAINER_PORT = 8080;
+/** One summed metric of a metric-math alarm (an input to its expression, not returned). */
+function sumOf(id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, period: number): aws.types.input.cloudwatch.MetricAlarmMetricQuery {
+  return { id, returnData: false, metric: { namespace, metricName, dimensions, period, stat: "Sum" } };
+}
+
 /** The cheap route the Fargate target group's health check uses. */
 export const HEALTH_PATH = "/health";
 
@@ -592,8 +597,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       datapointsToAlarm: 2,
       treatMissingData: "notBreaching",
       metricQueries: [
-        { id: "errors", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "HTTPCode_ELB_5XX_Count", dimensions: { LoadBalancer: alb.arnSuffix }, period: 60, stat: "Sum" } },
-        { id: "requests", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: { LoadBalancer: alb.arnSuffix }, period: 60, stat: "Sum" } },
+        sumOf("errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", { LoadBalancer: alb.arnSuffix }, 60),
+        sumOf("requests", "AWS/ApplicationELB", "RequestCount", { LoadBalancer: alb.arnSuffix }, 60),
         { id: "rate", label: "ALB 5xx (%)", returnData: true, expression: "IF(requests >= 20, 100 * errors / requests, 0)" },
       ],
       alarmActions,
@@ -606,8 +611,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       evaluationPeriods: 1,
       treatMissingData: "notBreaching",
       metricQueries: [
-        { id: "user", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "LambdaUserError", dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, period: 300, stat: "Sum" } },
-        { id: "internal", returnData: false, metric: { namespace: "AWS/ApplicationELB", metricName: "LambdaInternalError", dimensions: { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, period: 300, stat: "Sum" } },
+        sumOf("user", "AWS/ApplicationELB", "LambdaUserError", { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, 300),
+        sumOf("internal", "AWS/ApplicationELB", "LambdaInternalError", { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, 300),
         { id: "total", label: "Lambda target errors", returnData: true, expression: "user + internal" },
       ],
       alarmActions,
@@ -702,8 +707,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       datapointsToAlarm: 3,
       treatMissingData: "notBreaching",
       metricQueries: [
-        { id: "throttles", returnData: false, metric: { namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: failoverFunction.name }, period: 60, stat: "Sum" } },
-        { id: "dropped", returnData: false, metric: { namespace: "AWS/Lambda", metricName: "AsyncEventsDropped", dimensions: { FunctionName: failoverFunction.name }, period: 60, stat: "Sum" } },
+        sumOf("throttles", "AWS/Lambda", "Throttles", { FunctionName: failoverFunction.name }, 60),
+        sumOf("dropped", "AWS/Lambda", "AsyncEventsDropped", { FunctionName: failoverFunction.name }, 60),
         { id: "starved", label: "failover events throttled or dropped", returnData: true, expression: "throttles + dropped" },
       ],
       alarmActions,

@@ -84,6 +84,26 @@ export function declaredConfigKeys(): string[] {
   return [...projectConfigDeclarations().keys()];
 }
 
+/**
+ * `--config <key>=<value>` arguments (npm run plan, npm run doctor) as config overrides: each key must
+ * be one Pulumi.yaml declares (or an `aws:` key). Errors come out of `error`, naming the argument.
+ */
+export function parseConfigOverrides(args: readonly string[], error: (message: string) => Error): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  const declared = args.length > 0 ? declaredConfigKeys() : [];
+  for (const kv of args) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw error(`--config ${JSON.stringify(kv)}: expected <key>=<value>`);
+    const key = kv.slice(0, eq);
+    const full = qualifiedKey(key);
+    if (!declared.includes(full) && !full.startsWith("aws:")) {
+      throw error(`--config ${key}: not a config key of this project; allowed: ${declared.map((k) => k.replace(`${PROJECT}:`, "")).join(", ")}`);
+    }
+    overrides[key] = kv.slice(eq + 1);
+  }
+  return overrides;
+}
+
 /** The stacks this project defines: one Pulumi.<stack>.yaml each. */
 export function availableStacks(): string[] {
   return fs.readdirSync(REPO_ROOT)

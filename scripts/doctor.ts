@@ -32,7 +32,7 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotas
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { FARGATE_ZONE_IDS, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix } from "../components/awsAvailability";
 import { ConfigError, parseAwsProviderSettings, parseStackConfig, PROJECT, STACK_ZONE_REQUIREMENTS } from "../config";
-import { availableStacks, declaredConfigKeys, qualifiedKey, REPO_ROOT, runProgram, stackConfig, UnknownStackError } from "../plan/engine";
+import { availableStacks, parseConfigOverrides, qualifiedKey, REPO_ROOT, runProgram, stackConfig, UnknownStackError } from "../plan/engine";
 import type { MockAccountOptions, MockZone } from "../plan/mockAccount";
 import {
   BUILDX_INSPECT,
@@ -109,18 +109,7 @@ export function parseArgs(argv: readonly string[]): DoctorOptions | "help" {
   };
   const stack = one("stack");
   if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
-  const overrides: Record<string, string> = {};
-  const declared = values.config ? declaredConfigKeys() : [];
-  for (const kv of values.config ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--config ${JSON.stringify(kv)}: expected <key>=<value>`);
-    const key = kv.slice(0, eq);
-    const full = qualifiedKey(key);
-    if (!declared.includes(full) && !full.startsWith("aws:")) {
-      throw new UsageError(`--config ${key}: not a config key of this project; allowed: ${declared.map((k) => k.replace(`${PROJECT}:`, "")).join(", ")}`);
-    }
-    overrides[key] = kv.slice(eq + 1);
-  }
+  const overrides = parseConfigOverrides(values.config ?? [], (message) => new UsageError(message));
   const timeoutRaw = one("timeout-ms");
   let timeoutMs = 8000;
   if (timeoutRaw !== undefined) {

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { ConfigError } from "../config";
 import { cacheEmptyingChanges, exportedResources } from "../plan/cacheDiff";
 import { estimateMonthlyCost, loadAssumptions, loadPriceTable, PricingError, readJsonFile } from "../plan/cost";
-import { availableStacks, declaredConfigKeys, ProgramError, PROJECT, qualifiedKey, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
+import { availableStacks, parseConfigOverrides, ProgramError, REPO_ROOT, runProgram, UnknownStackError } from "../plan/engine";
 import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
 import { renderMarkdown, renderText, type Plan } from "../plan/report";
 import { policies } from "../policy/policies";
@@ -72,18 +72,7 @@ export function parseArgs(argv: string[]): PlanOptions | "help" {
   };
   const stack = one("stack");
   if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
-  const overrides: Record<string, string> = {};
-  const declared = values.config ? declaredConfigKeys() : [];
-  for (const kv of values.config ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--config ${JSON.stringify(kv)}: expected <key>=<value>`);
-    const key = kv.slice(0, eq);
-    const full = qualifiedKey(key);
-    if (!declared.includes(full) && !full.startsWith("aws:")) {
-      throw new UsageError(`--config ${key}: not a config key of this project; allowed: ${declared.map((k) => k.replace(`${PROJECT}:`, "")).join(", ")}`);
-    }
-    overrides[key] = kv.slice(eq + 1);
-  }
+  const overrides = parseConfigOverrides(values.config ?? [], (message) => new UsageError(message));
   return {
     stack,
     out: one("out") ?? path.join("out", `plan-${stack}.md`),
