@@ -14,6 +14,8 @@ export const PROJECT = "serverless-cache";
 export type NatMode = "perAz" | "single";
 export const NAT_MODES: readonly NatMode[] = ["perAz", "single"];
 export type CacheAzMode = "cross-az" | "single-az";
+export type FlowLogMode = "off" | "reject" | "all";
+export const FLOW_LOG_MODES: readonly FlowLogMode[] = ["off", "reject", "all"];
 export type FargateArchitecture = "ARM64" | "X86_64";
 export const FARGATE_ARCHITECTURES: readonly FargateArchitecture[] = ["ARM64", "X86_64"];
 export const CACHE_AZ_MODES: readonly CacheAzMode[] = ["cross-az", "single-az"];
@@ -68,6 +70,8 @@ export interface NetworkConfig {
   subnetPrefixLength: number;
   natMode: NatMode;
   interfaceEndpoints: string[];
+  /** VPC flow logs: off, rejected traffic only, or all traffic. */
+  flowLogs: FlowLogMode;
 }
 
 export interface CacheClusterConfig {
@@ -244,6 +248,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
   validateZoneIds(c, availabilityZoneIds, azCount, context.region);
   const natMode = c.oneOf("natMode", NAT_MODES, c.string("natMode") as NatMode);
   const interfaceEndpoints = c.stringList("interfaceEndpoints");
+  const flowLogs = c.oneOf("networkFlowLogs", FLOW_LOG_MODES, (c.optional("networkFlowLogs") ?? "reject") as FlowLogMode);
   for (const svc of interfaceEndpoints) c.oneOf("interfaceEndpoints", INTERFACE_ENDPOINT_SERVICES, svc);
 
   const vpc = parseCidr(vpcCidr);
@@ -391,7 +396,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
 
   if (c.problems.length > 0) throw new ConfigError(c.problems);
   return {
-    network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints },
+    network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints, flowLogs },
     api,
     alarmEmail,
     cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately },

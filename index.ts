@@ -46,6 +46,8 @@ const network = new MultiAzNetwork(`net-${stack}`, {
   subnetPrefixLength: config.network.subnetPrefixLength,
   natMode: config.network.natMode,
   interfaceEndpoints: config.network.interfaceEndpoints,
+  flowLogs: config.network.flowLogs,
+  flowLogRetentionDays: config.logRetentionDays,
 }, withProvider);
 
 const cache = new MemcachedCluster(`cache-${stack}`, {

@@ -4,6 +4,8 @@ import { chooseZones, type ZoneRequirement } from "./awsAvailability";
 import { nthSubnet, parseCidr } from "./cidr";
 
 export type NatMode = "perAz" | "single";
+export type FlowLogMode = "off" | "reject" | "all";
+export const FLOW_LOG_MODES: readonly FlowLogMode[] = ["off", "reject", "all"];
 
 export interface MultiAzNetworkArgs {
   /**
@@ -56,6 +58,55 @@ export interface MultiAzNetworkArgs {
    * @default []
    */
   interfaceEndpoints?: string[];
+  /**
+   * VPC flow logs to CloudWatch Logs (a log group with `flowLogRetentionDays`):
+   * - `"reject"`: only rejected traffic: what security groups and NACLs stopped (probes, misconfiguration); small.
+   * - `"all"`: every accepted and rejected flow: who talked to whom (incident response); billed as vended logs,
+   *   ~$0.50/GB ingested in us-east-1, and busy services produce GBs a day.
+   * - `"off"`: none.
+   * @default "reject"
+   */
+  flowLogs?: FlowLogMode;
+  /**
+   * Retention of the flow log group, days (a CloudWatch Logs retention value).
+   * @default 14
+   */
+  flowLogRetentionDays?: number;
+  /**
+   * Endpoint policy on the S3 gateway endpoint: from this VPC, only buckets of this account (and the
+   * bucket ECR keeps image layers in, so Fargate can still pull). Without it the endpoint lets anything in
+   * the VPC read and write any bucket of any account, an exfiltration path that skips the NAT.
+   * @default true
+   */
+  restrictS3EndpointToAccount?: boolean;
+}
+
+/**
+ * Policy of the S3 gateway endpoint (pure): any action on buckets of this account, and reads of the
+ * bucket ECR stores image layers in (`prod-<region>-starport-layer-bucket`, ECR user guide: the S3
+ * gateway endpoint's policy must allow it, or Fargate cannot pull images through it).
+ */
+export function s3EndpointPolicy(partition: string, region: string, accountId: string): Record<string, unknown> {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ThisAccountsBuckets",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: "*",
+        Condition: { StringEquals: { "aws:ResourceAccount": accountId } },
+      },
+      {
+        Sid: "EcrImageLayers",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:GetObject",
+        Resource: `arn:${partition}:s3:::prod-${region}-starport-layer-bucket/*`,
+      },
+    ],
+  };
 }
 
 /**
@@ -75,6 +126,8 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
   readonly privateRouteTableIds: pulumi.Output<string[]>;
   readonly natGatewayIds: pulumi.Output<string[]>;
   readonly s3EndpointId: pulumi.Output<string>;
+  /** Flow log group name, when `flowLogs` is not "off". */
+  readonly flowLogGroupName?: pulumi.Output<string>;
 
   constructor(name: string, args: MultiAzNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:network:MultiAzNetwork", name, {}, opts);
@@ -191,13 +244,62 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
     });
 
     // Gateway endpoints are free; S3 traffic through them skips NAT data processing (~$0.045/GB).
+    const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+    const partition = aws.getPartitionOutput({}, child).partition;
     const s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
       vpcId: vpc.id,
       serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
       vpcEndpointType: "Gateway",
       routeTableIds: privateRouteTables.map((rt) => rt.id),
+      policy: (args.restrictS3EndpointToAccount ?? true)
+        ? pulumi.all([partition, region, accountId]).apply(([p, r, a]) => JSON.stringify(s3EndpointPolicy(p, r, a)))
+        : undefined,
       tags: { Name: `${name}-s3` },
     }, child);
+
+    const flowLogs = args.flowLogs ?? "reject";
+    if (!FLOW_LOG_MODES.includes(flowLogs)) throw new Error(`MultiAzNetwork ${name}: flowLogs ${JSON.stringify(flowLogs)} must be one of ${FLOW_LOG_MODES.join(", ")}`);
+    if (flowLogs !== "off") {
+      const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: args.flowLogRetentionDays ?? 14 }, child);
+      // Delivery role for the flow-logs service, limited to this account's flow logs (confused deputy).
+      const role = new aws.iam.Role(`${name}-flow-logs`, {
+        description: `VPC flow logs of ${name} to CloudWatch Logs`,
+        assumeRolePolicy: pulumi.all([partition, region, accountId]).apply(([p, r, a]) => JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+            Action: "sts:AssumeRole",
+            Condition: {
+              StringEquals: { "aws:SourceAccount": a },
+              ArnLike: { "aws:SourceArn": `arn:${p}:ec2:${r}:${a}:vpc-flow-log/*` },
+            },
+          }],
+        })),
+      }, child);
+      new aws.iam.RolePolicy(`${name}-flow-logs`, {
+        role: role.id,
+        policy: logGroup.arn.apply((arn) => JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Sid: "WriteFlowLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            Resource: [arn, `${arn}:*`],
+          }],
+        })),
+      }, child);
+      new aws.ec2.FlowLog(`${name}-flow-logs`, {
+        vpcId: vpc.id,
+        trafficType: flowLogs === "all" ? "ALL" : "REJECT",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: logGroup.arn,
+        iamRoleArn: role.arn,
+        maxAggregationInterval: 600,
+        tags: { Name: `${name}-flow-logs` },
+      }, child);
+      this.flowLogGroupName = logGroup.name;
+    }
 
     // Set before the interface endpoints, which choose their subnets from them.
     this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
@@ -252,6 +354,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       privateRouteTableIds: this.privateRouteTableIds,
       natGatewayIds: this.natGatewayIds,
       s3EndpointId: this.s3EndpointId,
+      flowLogGroupName: this.flowLogGroupName,
     });
   }
 

@@ -61,6 +61,8 @@ export interface TrafficAssumptions {
   interfaceEndpointGbPerMonth: number;
   /** GB ingested by CloudWatch Logs. */
   logsGbPerMonth: number;
+  /** GB of VPC flow log records delivered to CloudWatch Logs (vended logs), when the stack has flow logs. */
+  flowLogGbPerMonth: number;
   /** Custom (EMF) metrics the functions publish. */
   customMetrics: number;
   /** Metrics standard Container Insights publishes per ECS service (cluster- and service-level); check the ECS/ContainerInsights namespace. */
@@ -74,7 +76,7 @@ export interface TrafficAssumptions {
 export const ASSUMPTION_KEYS: readonly (keyof TrafficAssumptions)[] = [
   "apiRequestsPerMonth", "apiCacheHitRatio", "avgResponseKb", "avgRequestKb", "lambdaShareOfBackend", "apiLambdaAvgDurationMs",
   "cacheHandlerInvocationsPerMonth", "cacheHandlerAvgDurationMs", "failoverAvgDurationMs", "natGbPerMonth",
-  "interfaceEndpointGbPerMonth", "logsGbPerMonth", "customMetrics", "containerInsightsMetricsPerService", "ecrImageGb", "s3GbStored",
+  "interfaceEndpointGbPerMonth", "logsGbPerMonth", "flowLogGbPerMonth", "customMetrics", "containerInsightsMetricsPerService", "ecrImageGb", "s3GbStored",
 ];
 const RATIOS = new Set<keyof TrafficAssumptions>(["apiCacheHitRatio", "lambdaShareOfBackend"]);
 
@@ -128,6 +130,7 @@ const T = {
   restApi: "aws:apigateway/restApi:RestApi",
   endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  flowLog: "aws:ec2/flowLog:FlowLog",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   lambda: "aws:lambda/function:Function",
   provisioned: "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
@@ -378,6 +381,14 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     add({
       driver: "CloudWatch Logs storage", component: "stack", quantity: a.logsGbPerMonth * (retention / 30), unit: "GB-months", unitUsd: p.cloudwatchLogsStorageGbMonth.usd, basis: "assumption",
       detail: `steady state: logsGbPerMonth × ${retention} days retention / 30 (uncompressed, an upper bound)`,
+    });
+  }
+  const flowLogs = g.ofType(T.flowLog);
+  if (flowLogs.length > 0) {
+    const modes = [...new Set(flowLogs.map((f) => String(f.inputs.trafficType ?? "ALL")))].join(", ");
+    add({
+      driver: "VPC flow logs (vended logs ingestion)", component: g.component(flowLogs[0]), quantity: a.flowLogGbPerMonth, unit: "GB", unitUsd: p.cloudwatchLogsIngestGb.usd, basis: "assumption",
+      detail: `flowLogGbPerMonth; traffic ${modes} (REJECT is usually a small fraction of ALL); vended-log volume tiers ignored (first tier)`,
     });
   }
   if (a.customMetrics > 0 && g.ofType(T.lambda).length > 0) {

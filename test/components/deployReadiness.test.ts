@@ -143,6 +143,29 @@ for (const stack of ["dev", "prod"]) {
       assert.equal(role.options?.retainOnDelete, true);
     });
 
+    it("the S3 gateway endpoint reaches only this account's buckets (and ECR's layer bucket)", () => {
+      const s3 = run.ofType(T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+      const policy = JSON.parse(s3.inputs.policy) as { Statement: Array<Record<string, any>> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- policy JSON
+      assert.deepEqual(policy.Statement.map((st) => st.Sid), ["ThisAccountsBuckets", "EcrImageLayers"]);
+      assert.deepEqual(policy.Statement[0].Condition, { StringEquals: { "aws:ResourceAccount": "123456789012" } });
+      assert.equal(policy.Statement[1].Resource, "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*");
+      assert.equal(policy.Statement[1].Action, "s3:GetObject");
+    });
+
+    it("VPC flow logs go to a log group with retention, delivered by a role only this account's flow logs can assume", () => {
+      const flowLog = run.one("aws:ec2/flowLog:FlowLog");
+      assert.equal(flowLog.inputs.trafficType, stack === "prod" ? "ALL" : "REJECT");
+      assert.equal(flowLog.inputs.vpcId, run.one("aws:ec2/vpc:Vpc").id);
+      const group = run.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs");
+      assert.equal(flowLog.inputs.logDestination, group.state.arn);
+      assert.ok(group.inputs.retentionInDays > 0);
+      const role = run.ofType("aws:iam/role:Role").find((r) => r.name.endsWith("-flow-logs"))!;
+      const trust = JSON.parse(role.inputs.assumeRolePolicy).Statement[0];
+      assert.equal(trust.Principal.Service, "vpc-flow-logs.amazonaws.com");
+      assert.equal(trust.Condition.StringEquals["aws:SourceAccount"], "123456789012");
+      assert.match(trust.Condition.ArnLike["aws:SourceArn"], /^arn:aws:ec2:us-east-1:123456789012:vpc-flow-log\/\*$/);
+    });
+
     it("the Fargate task and its image build share one architecture", () => {
       const td = run.one(T.taskDefinition);
       assert.equal(td.inputs.runtimePlatform.cpuArchitecture, "ARM64");

@@ -35,7 +35,7 @@ const PRICES: PriceTable = {
 const ASSUMPTIONS: TrafficAssumptions = {
   apiRequestsPerMonth: 10_000_000, apiCacheHitRatio: 0.8, avgResponseKb: 10, avgRequestKb: 1, lambdaShareOfBackend: 1, apiLambdaAvgDurationMs: 20,
   cacheHandlerInvocationsPerMonth: 0, cacheHandlerAvgDurationMs: 10, failoverAvgDurationMs: 100, natGbPerMonth: 100,
-  interfaceEndpointGbPerMonth: 10, logsGbPerMonth: 2, customMetrics: 5, containerInsightsMetricsPerService: 20, ecrImageGb: 0, s3GbStored: 0,
+  interfaceEndpointGbPerMonth: 10, logsGbPerMonth: 2, flowLogGbPerMonth: 3, customMetrics: 5, containerInsightsMetricsPerService: 20, ecrImageGb: 0, s3GbStored: 0,
 };
 
 /** A hand-built stack: resources linked by URN the way the engine records them. */
@@ -161,6 +161,13 @@ describe("cost estimate", () => {
   });
 
   describe("the real stacks", () => {
+    it("prices the VPC flow logs from flowLogGbPerMonth: 3 GB × $0.50 (REJECT in dev)", async () => {
+      const run = await runProgram("dev");
+      const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
+      close(line(est, "VPC flow logs (vended logs ingestion)"), 3 * 0.5, "3 GB × 0.50");
+      const off = await runProgram("dev", { networkFlowLogs: "off" });
+      assert.ok(!estimateMonthlyCost(off.resources, PRICES, ASSUMPTIONS).lines.some((l) => l.driver.startsWith("VPC flow logs")));
+    });
     it("derives the execute-api endpoint's bytes from the API traffic: 10 M × 11 KB", async () => {
       const run = await runProgram("dev");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
