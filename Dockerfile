@@ -3,7 +3,11 @@
 
 # The build stage runs on the builder's own platform (no emulation): its output (JavaScript) is the same
 # for every architecture. Only the runtime stage, with its production npm ci, is built for the target.
-FROM --platform=$BUILDPLATFORM node:22-slim AS build
+# The base image is pinned by digest (a tag can be moved; a digest cannot). The digest is that of the
+# multi-platform index of node:22-slim (amd64 and arm64), so both stages resolve the same image on every
+# builder. Dependabot (.github/dependabot.yml, docker) proposes a new digest when the tag moves. To
+# check or refresh it by hand: docker buildx imagetools inspect node:22-slim
+FROM --platform=$BUILDPLATFORM node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5 AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
@@ -11,7 +15,7 @@ COPY tsconfig.json tsconfig.container.json ./
 COPY functions ./functions
 RUN npx tsc -p tsconfig.container.json
 
-FROM node:22-slim AS runtime
+FROM node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5 AS runtime
 ENV NODE_ENV=production PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./

