@@ -33,6 +33,8 @@ export const T = {
   defaultSecurityGroup: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  managedPrefixList: "aws:ec2/managedPrefixList:ManagedPrefixList",
   loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
   memcached: "aws:elasticache/cluster:Cluster",
   lambda: "aws:lambda/function:Function",
@@ -60,6 +62,16 @@ export const T = {
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
   eventInvokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
   lambdaAlias: "aws:lambda/alias:Alias",
+  lambdaPermission: "aws:lambda/permission:Permission",
+  iamPolicy: "aws:iam/policy:Policy",
+  iamRole: "aws:iam/role:Role",
+  iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  iamUserPolicy: "aws:iam/userPolicy:UserPolicy",
+  iamGroupPolicy: "aws:iam/groupPolicy:GroupPolicy",
+  iamRolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  iamUserPolicyAttachment: "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+  iamGroupPolicyAttachment: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+  iamPolicyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
 } as const;
 
 /** Tag that opts a function out of reserved concurrency; its value must say why. */
@@ -139,7 +151,14 @@ export function stackOf(resources: PolicyResource[]): string | undefined {
   return urn ? /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] : undefined;
 }
 
-// ---- ingress ---------------------------------------------------------------------------------------
+// ---- security group rules ------------------------------------------------------------------------
+
+/** The port memcached listens on (ElastiCache's default, and MemcachedCluster's). */
+export const MEMCACHED_PORT = 11211;
+/** Default of no-open-egress's `allowedWorldEgressPorts`: HTTPS, for the upstream and AWS APIs through NAT. */
+export const DEFAULT_ALLOWED_WORLD_EGRESS_PORTS: readonly number[] = [443];
+const SECURITY_GROUP_TYPES: readonly string[] = [T.securityGroup, T.defaultSecurityGroup];
+const MANAGED_PREFIX_LISTS_DOC = "https://docs.aws.amazon.com/vpc/latest/userguide/managed-prefix-lists.html";
 
 /**
  * Whether a source CIDR means "the internet": 0.0.0.0/0 and ::/0, and any public range of /8 or
@@ -162,89 +181,208 @@ export function isWorldLike(cidr: string): boolean {
   return first !== 10 && first !== 127;
 }
 
-/** One ingress permission, whatever resource form declared it. Values may be UNKNOWN at preview. */
-export interface Ingress {
+/** Ranges no internet host is in: RFC 1918, CGNAT (RFC 6598 100.64/10), link-local, loopback. [network, prefix length] */
+const NON_PUBLIC_V4: ReadonlyArray<readonly [number, number]> = [
+  [0x0a000000, 8], [0xac100000, 12], [0xc0a80000, 16], [0x64400000, 10], [0xa9fe0000, 16], [0x7f000000, 8],
+];
+
+function parseIpv4(address: string): number | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+/** The eight 16-bit groups of an IPv6 address (no embedded IPv4), or undefined. */
+function parseIpv6(address: string): number[] | undefined {
+  const halves = address.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if ((halves.length === 1 && fill !== 0) || fill < 0) return undefined;
+  const all = [...head, ...Array<string>(fill).fill("0"), ...tail];
+  if (!all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  return all.map((g) => parseInt(g, 16));
+}
+
+/**
+ * Whether a CIDR holds any public (internet-routable) address, whatever its length: anything but
+ * RFC 1918 (10/8, 172.16/12, 192.168/16), CGNAT (100.64/10), link-local (169.254/16) and loopback
+ * (127/8); for IPv6 anything but unique-local (fc00::/7), link-local (fe80::/10) and ::1. A range that
+ * spills out of those (10.0.0.0/7) is public. Unparseable text is not (AWS refuses it).
+ */
+export function isPublicCidr(cidr: string): boolean {
+  const [address, lengthText, extra] = cidr.trim().split("/");
+  if (!address || extra !== undefined || !/^\d{1,3}$/.test(lengthText ?? "")) return false;
+  const length = Number(lengthText);
+  if (address.includes(":")) {
+    const g = parseIpv6(address);
+    if (!g || length > 128) return false;
+    if (length >= 7 && (g[0] & 0xfe00) === 0xfc00) return false;
+    if (length >= 10 && (g[0] & 0xffc0) === 0xfe80) return false;
+    return !(length === 128 && g.slice(0, 7).every((x) => x === 0) && g[7] === 1);
+  }
+  const a = parseIpv4(address);
+  if (a === undefined || length > 32) return false;
+  return !NON_PUBLIC_V4.some(([net, bits]) => length >= bits && Math.floor(a / 2 ** (32 - bits)) === Math.floor(net / 2 ** (32 - bits)));
+}
+
+/** One security group permission (ingress or egress), whatever resource form declared it. Values may be UNKNOWN at preview. */
+export interface SecurityGroupPermission {
+  direction: "ingress" | "egress";
   /** The resource that declared it (an inline rule is reported on its security group). */
   declaredBy: PolicyResource | undefined;
-  /** The security group it opens, when the stack holds it. */
+  /** The security group it belongs to, when the stack holds it (by property dependency or by id). */
   group?: PolicyResource;
+  /** The security group id a standalone rule names (`securityGroupId`), as written. */
+  groupId?: unknown;
   protocol: unknown;
   fromPort: unknown;
   toPort: unknown;
-  /** Source CIDRs (IPv4 and IPv6); UNKNOWN for a CIDR whose value is not known yet. */
+  /** Peer CIDRs (IPv4 and IPv6): sources of ingress, destinations of egress; UNKNOWN for one not known yet. */
   cidrs: Array<string | Unknown>;
+  /** Peer managed prefix lists. */
   prefixLists: unknown[];
-  /** The source is a security group (or the group itself). */
+  /** The property of `declaredBy` the prefix lists were read from (its property dependencies say where they came from). */
+  prefixListProp: string;
+  /** The peer is a security group (or the group itself). */
   fromSecurityGroup: boolean;
 }
+/** One ingress permission (kept for readers of the earlier name). */
+export type Ingress = SecurityGroupPermission;
 
-/** Ingress permissions of one resource's props (inline `ingress` blocks, or a standalone rule). */
-export function ingressOf(type: string, props: unknown, self?: PolicyResource, group?: PolicyResource): Ingress[] {
+/** Permissions of one direction declared by one resource's props (inline blocks of a group, or a standalone rule). */
+export function permissionsOf(direction: "ingress" | "egress", type: string, props: unknown, self?: PolicyResource, group?: PolicyResource): SecurityGroupPermission[] {
   const cidrsOf = (...values: unknown[]): Array<string | Unknown> => values.flatMap(items).filter((c): c is string | Unknown => typeof c === "string" || c === UNKNOWN);
+  const base = { direction, declaredBy: self };
   if (type === T.securityGroup || type === T.defaultSecurityGroup) {
-    // Only declared rules count: for a group with no inline rules the provider computes `ingress`, unknown at preview.
-    return items(get(props, "ingress")).filter((rule) => rule !== UNKNOWN).map((rule) => ({
-      declaredBy: self, group: self, protocol: get(rule, "protocol"), fromPort: get(rule, "fromPort"), toPort: get(rule, "toPort"),
+    // Only declared rules count: for a group with no inline rules the provider computes them, unknown at preview.
+    return items(get(props, direction)).filter((rule) => rule !== UNKNOWN).map((rule) => ({
+      ...base, group: self, protocol: get(rule, "protocol"), fromPort: get(rule, "fromPort"), toPort: get(rule, "toPort"),
       cidrs: cidrsOf(get(rule, "cidrBlocks"), get(rule, "ipv6CidrBlocks")),
-      prefixLists: items(get(rule, "prefixListIds")),
+      prefixLists: items(get(rule, "prefixListIds")), prefixListProp: direction,
       fromSecurityGroup: items(get(rule, "securityGroups")).length > 0 || get(rule, "self") === true,
     }));
   }
-  if (type === T.securityGroupRule && get(props, "type") === "ingress") {
+  if (type === T.securityGroupRule && get(props, "type") === direction) {
     return [{
-      declaredBy: self, group, protocol: get(props, "protocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
+      ...base, group, groupId: get(props, "securityGroupId"), protocol: get(props, "protocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
       cidrs: cidrsOf(get(props, "cidrBlocks"), get(props, "ipv6CidrBlocks")),
-      prefixLists: items(get(props, "prefixListIds")),
+      prefixLists: items(get(props, "prefixListIds")), prefixListProp: "prefixListIds",
       fromSecurityGroup: get(props, "sourceSecurityGroupId") !== undefined || get(props, "self") === true,
     }];
   }
-  if (type === T.ingressRule) {
+  if (type === (direction === "ingress" ? T.ingressRule : T.egressRule)) {
+    const sourcePrefixList = items(get(props, "sourcePrefixListId")); // not an aws.vpc input today; read in case a provider adds it
     return [{
-      declaredBy: self, group, protocol: get(props, "ipProtocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
+      ...base, group, groupId: get(props, "securityGroupId"), protocol: get(props, "ipProtocol"), fromPort: get(props, "fromPort"), toPort: get(props, "toPort"),
       cidrs: cidrsOf(get(props, "cidrIpv4"), get(props, "cidrIpv6")),
-      prefixLists: items(get(props, "prefixListId")),
+      prefixLists: [...items(get(props, "prefixListId")), ...sourcePrefixList], prefixListProp: sourcePrefixList.length > 0 ? "sourcePrefixListId" : "prefixListId",
       fromSecurityGroup: get(props, "referencedSecurityGroupId") !== undefined,
     }];
   }
   return [];
 }
 
-/** Every ingress permission in the stack, linked to the group it opens where the stack holds it. */
-function stackIngress(resources: PolicyResource[]): Ingress[] {
+/** Ingress permissions of one resource's props. */
+export function ingressOf(type: string, props: unknown, self?: PolicyResource, group?: PolicyResource): Ingress[] {
+  return permissionsOf("ingress", type, props, self, group);
+}
+
+/**
+ * The security group a standalone rule belongs to: the group its `securityGroupId` was computed from,
+ * or else the group of the stack whose id it names literally (`securityGroupId: "sg-0123..."`).
+ */
+function groupOfRule(resources: PolicyResource[], rule: PolicyResource): PolicyResource | undefined {
+  const linked = (rule.propertyDependencies.securityGroupId ?? []).find((d) => SECURITY_GROUP_TYPES.includes(d.type));
+  if (linked) return linked;
+  const id = str(get(rule.props, "securityGroupId"));
+  return id === undefined ? undefined : resources.find((g) => SECURITY_GROUP_TYPES.includes(g.type) && str(get(g.props, "id")) === id);
+}
+
+/** Every permission of one direction in the stack, linked to the group it belongs to where the stack holds it. */
+function stackPermissions(resources: PolicyResource[], direction: "ingress" | "egress"): SecurityGroupPermission[] {
   return resources.flatMap((r) => {
-    const group = r.type === T.securityGroup || r.type === T.defaultSecurityGroup ? r : referenced(r, "securityGroupId", T.securityGroup)[0];
-    return ingressOf(r.type, r.props, r, group);
+    const group = SECURITY_GROUP_TYPES.includes(r.type) ? r : groupOfRule(resources, r);
+    return permissionsOf(direction, r.type, r.props, r, group);
   });
 }
 
-function portText(i: Ingress): string {
-  if (i.protocol === "-1" || i.protocol === "all" || i.protocol === -1) return "all ports";
+/** "all", "tcp", "udp", "icmp", ... (protocol numbers 6, 17, 1 by name), or UNKNOWN. */
+function protocolOf(i: SecurityGroupPermission): string | Unknown {
+  if (i.protocol === UNKNOWN) return UNKNOWN;
+  const p = String(i.protocol).toLowerCase();
+  return p === "-1" || p === "all" ? "all" : ({ "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6" } as Record<string, string>)[p] ?? p;
+}
+
+function portText(i: SecurityGroupPermission): string {
+  if (protocolOf(i) === "all") return "all ports";
   const from = i.fromPort === UNKNOWN ? "?" : String(i.fromPort);
   const to = i.toPort === UNKNOWN ? "?" : String(i.toPort);
   return from === to ? `port ${from}` : `ports ${from}-${to}`;
 }
 
 /** A single web port an internet-facing ALB may open (tcp 80 or 443). */
-function isWebPort(i: Ingress): boolean {
+function isWebPort(i: SecurityGroupPermission): boolean {
   const from = num(i.fromPort);
-  return i.protocol === "tcp" && from !== undefined && from === num(i.toPort) && WORLD_OPEN_ALB_PORTS.includes(from);
+  return protocolOf(i) === "tcp" && from !== undefined && from === num(i.toPort) && WORLD_OPEN_ALB_PORTS.includes(from);
 }
 
-function worldSources(i: Ingress): string[] {
+/** Whether the permission reaches `port` (any protocol, or tcp/udp with the port in its range); false when unknown. */
+function coversPort(i: SecurityGroupPermission, port: number): boolean {
+  const protocol = protocolOf(i);
+  if (protocol === "all") return true;
+  const from = num(i.fromPort);
+  const to = num(i.toPort);
+  return (protocol === "tcp" || protocol === "udp") && from !== undefined && to !== undefined && from <= port && port <= to;
+}
+
+/** Whether a tcp permission opens only ports from `allowed`; UNKNOWN when its protocol or ports are not known yet. */
+function onlyPorts(i: SecurityGroupPermission, allowed: readonly number[]): boolean | Unknown {
+  const protocol = protocolOf(i);
+  if (protocol === UNKNOWN || (protocol !== "all" && (i.fromPort === UNKNOWN || i.toPort === UNKNOWN))) return UNKNOWN;
+  const from = num(i.fromPort);
+  const to = num(i.toPort);
+  if (protocol !== "tcp" || from === undefined || to === undefined || from > to || to - from + 1 > allowed.length) return false;
+  for (let p = from; p <= to; p++) if (!allowed.includes(p)) return false;
+  return true;
+}
+
+function worldSources(i: SecurityGroupPermission): string[] {
   return i.cidrs.filter((c): c is string => c !== UNKNOWN && isWorldLike(c));
+}
+
+function prefixListText(lists: unknown[]): string {
+  return lists.map((p) => `prefix list ${p === UNKNOWN ? "(unknown at preview)" : String(p)}`).join(", ");
 }
 
 export const noWorldIngress: ResourceValidationPolicy = {
   name: "no-world-ingress",
-  description: "No security group rule admits the internet (0.0.0.0/0, ::/0 or any public /8-or-wider range), except tcp 80/443 (checked by world-web-ingress-only-on-internet-facing-alb).",
+  description: "No security group rule admits the internet (0.0.0.0/0, ::/0 or any public /8-or-wider range), except tcp 80/443 (checked by world-web-ingress-only-on-internet-facing-alb); "
+    + `no rule admits a managed prefix list on any other port (its entries live outside the rule and can hold any range); and nothing public of any length (not even a /32) reaches the memcached port ${MEMCACHED_PORT}. `
+    + `${MANAGED_PREFIX_LISTS_DOC} ; https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html`,
   enforcementLevel: "mandatory",
   severity: "critical",
-  remediationSteps: "Admit traffic from a security group or the VPC CIDR instead; only an internet-facing ALB may open 80/443 to the world.",
+  remediationSteps: "Admit traffic from a security group or the VPC CIDR instead; only an internet-facing ALB may open 80/443 to the world (or to a prefix list such as CloudFront's origin-facing one). "
+    + "Memcached has no authentication: admit its clients' security groups (MemcachedCluster.allowFrom). https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/accessing-elasticache.html",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     for (const i of ingressOf(args.type, args.props)) {
       const world = worldSources(i);
+      const protocol = `protocol ${show(i.protocol)}`;
       if (world.length > 0 && !isWebPort(i)) {
-        report(`opens ${portText(i)} (protocol ${show(i.protocol)}) to ${world.join(" and ")}; only an internet-facing ALB may be reached from the internet, and only on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`);
+        report(`opens ${portText(i)} (${protocol}) to ${world.join(" and ")}; only an internet-facing ALB may be reached from the internet, and only on tcp ${WORLD_OPEN_ALB_PORTS.join("/")}`);
+      }
+      if (coversPort(i, MEMCACHED_PORT)) {
+        const publicSources = i.cidrs.filter((c): c is string => c !== UNKNOWN && isPublicCidr(c) && !world.includes(c));
+        if (publicSources.length > 0) {
+          report(`opens ${portText(i)} (${protocol}), which includes the memcached port ${MEMCACHED_PORT}, to public range(s) ${publicSources.join(" and ")}; `
+            + "memcached has no authentication, so no public address of any prefix length (not even a /32) may reach it; admit the clients' security groups instead");
+        }
+      }
+      if (i.prefixLists.length > 0 && !isWebPort(i)) {
+        report(`admits ${prefixListText(i.prefixLists)} on ${portText(i)} (${protocol}); a prefix list's entries are managed outside this rule and may hold any range, 0.0.0.0/0 included, `
+          + `so only tcp ${WORLD_OPEN_ALB_PORTS.join("/")} may come from one (e.g. CloudFront's origin-facing list on an internet-facing ALB); admit a security group instead`);
       }
     }
   },
@@ -272,7 +410,7 @@ export const worldWebIngressOnlyOnAlb: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const i of stackIngress(args.resources)) {
+    for (const i of stackPermissions(args.resources, "ingress")) {
       const world = worldSources(i);
       if (world.length === 0 || !isWebPort(i)) continue;
       const where = i.group ? `security group ${i.group.name}` : "a security group outside this stack";
@@ -288,24 +426,299 @@ export const worldWebIngressOnlyOnAlb: StackValidationPolicy = {
 
 export const memcachedIngressFromSecurityGroups: StackValidationPolicy = {
   name: "memcached-ingress-from-security-groups-only",
-  description: "A memcached cluster has its own security groups, and they admit traffic only from other security groups (never CIDRs or prefix lists).",
+  description: "A memcached cluster has its own security groups (of this stack), and they admit traffic only from other security groups (never CIDRs or prefix lists, private ones included). "
+    + "Rules are matched to the cluster's groups by property dependency and by literal id (securityGroupId: \"sg-...\"). https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/accessing-elasticache.html",
   enforcementLevel: "mandatory",
   severity: "high",
-  remediationSteps: "Use MemcachedCluster.allowFrom(name, securityGroupId) for each client instead of CIDR rules.",
+  remediationSteps: "Use MemcachedCluster.allowFrom(name, securityGroupId) for each client instead of CIDR or prefix-list rules; give the cluster a security group created in this stack.",
   validateStack: (args, report) => {
-    const ingress = stackIngress(args.resources);
+    const ingress = stackPermissions(args.resources, "ingress");
     for (const cluster of args.resources.filter((r) => r.type === T.memcached && get(r.props, "engine") === "memcached")) {
-      const groups = referenced(cluster, "securityGroupIds", T.securityGroup);
-      if (groups.length === 0) {
-        report(`memcached cluster ${cluster.name} has no security group of its own (securityGroupIds), so it gets the VPC default group`, cluster.urn);
-        continue;
+      const literalIds = strings(get(cluster.props, "securityGroupIds"));
+      const groups = new Set([
+        ...referenced(cluster, "securityGroupIds", T.securityGroup),
+        ...args.resources.filter((g) => g.type === T.securityGroup && literalIds.includes(str(get(g.props, "id")) ?? "")),
+      ]);
+      if (groups.size === 0) {
+        report(literalIds.length === 0
+          ? `memcached cluster ${cluster.name} has no security group of its own (securityGroupIds), so it gets the VPC default group`
+          : `memcached cluster ${cluster.name} uses security group(s) ${literalIds.join(", ")} that are not security groups of this stack, so no policy can see whom they admit; create the cluster's group in this stack`, cluster.urn);
+        if (literalIds.length === 0) continue;
       }
-      for (const i of ingress.filter((x) => x.group && groups.some((g) => g.urn === x.group?.urn))) {
+      const ids = new Set([...literalIds, ...[...groups].map((g) => str(get(g.props, "id"))).filter((id): id is string => id !== undefined)]);
+      const ofCluster = (i: SecurityGroupPermission): boolean => (i.group !== undefined && groups.has(i.group)) || (typeof i.groupId === "string" && ids.has(i.groupId));
+      for (const i of ingress.filter(ofCluster)) {
         if (i.cidrs.length > 0 || i.prefixLists.length > 0 || !i.fromSecurityGroup) {
           const sources = [...i.cidrs.map((c) => (c === UNKNOWN ? "a CIDR (unknown at preview)" : c)), ...i.prefixLists.map((p) => `prefix list ${p === UNKNOWN ? "?" : String(p)}`)];
           report(`${i.declaredBy?.name ?? "a rule"} admits ${sources.join(", ") || "no security group"} into memcached cluster ${cluster.name} (${portText(i)}); only security groups are allowed`, i.declaredBy?.urn);
         }
       }
+    }
+  },
+};
+
+// ---- egress ---------------------------------------------------------------------------------------
+
+export interface EgressConfig {
+  /** TCP ports security groups may open to the world (0.0.0.0/0, ::/0, public /8-or-wider ranges). */
+  allowedWorldEgressPorts: number[];
+  /** Ids of AWS-managed service prefix lists (e.g. from aws.ec2.getPrefixList) egress may reach on any port. */
+  awsManagedPrefixListIds: string[];
+}
+
+/**
+ * Whether an egress prefix list is an AWS-managed service list (a gateway endpoint's `prefixListId`,
+ * or an id the config names), a customer-managed one (a ManagedPrefixList, or an id nothing vouches
+ * for), or not known yet.
+ */
+function prefixListKind(resources: PolicyResource[], e: SecurityGroupPermission, value: unknown, configured: readonly string[]): "aws" | "customer" | "unknown" {
+  const id = str(value);
+  if (id !== undefined) {
+    if (configured.includes(id)) return "aws";
+    if (resources.some((r) => r.type === T.vpcEndpoint && str(get(r.props, "prefixListId")) === id)) return "aws";
+    if (resources.some((r) => r.type === T.managedPrefixList && str(get(r.props, "id")) === id)) return "customer";
+  }
+  const deps = e.declaredBy?.propertyDependencies[e.prefixListProp] ?? [];
+  if (deps.some((d) => d.type === T.managedPrefixList)) return "customer";
+  if (deps.some((d) => d.type === T.vpcEndpoint)) return "aws";
+  return id === undefined ? "unknown" : "customer";
+}
+
+function configuredPorts(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((p): p is number => Number.isInteger(p)) : [...DEFAULT_ALLOWED_WORLD_EGRESS_PORTS];
+}
+
+export const noOpenEgress: StackValidationPolicy = {
+  name: "no-open-egress",
+  description: `No security group sends traffic to the world (0.0.0.0/0, ::/0, public /8-or-wider ranges) except on the tcp ports of allowedWorldEgressPorts (config, default ${DEFAULT_ALLOWED_WORLD_EGRESS_PORTS.join(", ")}: `
+    + "the upstream and AWS APIs through NAT), never with all protocols (-1); a managed prefix list on any other port must be an AWS-managed service list (a gateway endpoint's prefixListId, or awsManagedPrefixListIds), "
+    + `not a customer-managed one whose entries change outside the rule. https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html ; ${MANAGED_PREFIX_LISTS_DOC}`,
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "Send traffic to a security group, the VPC CIDR or the narrow range of the host it needs; open a world port only for what must leave through NAT "
+    + "(an http:// upstream or another port: add it to allowedWorldEgressPorts in the policy config); reach S3 and DynamoDB through their gateway endpoint's prefix list.",
+  configSchema: {
+    properties: {
+      allowedWorldEgressPorts: { type: "array", items: { type: "integer", minimum: 1, maximum: 65535 }, default: [...DEFAULT_ALLOWED_WORLD_EGRESS_PORTS] },
+      awsManagedPrefixListIds: { type: "array", items: { type: "string" }, default: [] },
+    },
+  },
+  validateStack: (args, report) => {
+    const config = args.getConfig<Partial<EgressConfig>>();
+    const ports = configuredPorts(config.allowedWorldEgressPorts);
+    const awsLists = Array.isArray(config.awsManagedPrefixListIds) ? config.awsManagedPrefixListIds.filter((x): x is string => typeof x === "string") : [];
+    const allowedText = ports.length > 0 ? `tcp ${ports.join("/")}` : "nothing";
+    for (const e of stackPermissions(args.resources, "egress")) {
+      const who = `${e.declaredBy?.name ?? "a rule"}${e.group && e.group !== e.declaredBy ? ` (security group ${e.group.name})` : ""}`;
+      const protocol = `protocol ${show(e.protocol)}`;
+      const world = worldSources(e);
+      const within = onlyPorts(e, ports);
+      if (world.length > 0 && protocolOf(e) === "all") {
+        report(`${who} sends all protocols and ports (${protocol}) to ${world.join(" and ")}; world egress is allowed only on ${allowedText} (config allowedWorldEgressPorts), never all protocols`, e.declaredBy?.urn);
+      } else if (world.length > 0 && within === false) {
+        report(`${who} opens ${portText(e)} (${protocol}) to ${world.join(" and ")}; world egress is allowed only on ${allowedText} (config allowedWorldEgressPorts); `
+          + "send it to a security group or the host's own range instead, or allow the port in the policy config if it must reach the internet", e.declaredBy?.urn);
+      }
+      if (within !== false) continue;
+      for (const list of e.prefixLists) {
+        if (prefixListKind(args.resources, e, list, awsLists) !== "customer") continue;
+        report(`${who} opens ${portText(e)} (${protocol}) to ${prefixListText([list])}, which is not an AWS-managed service prefix list (a gateway endpoint's prefixListId, or config awsManagedPrefixListIds); `
+          + `a customer-managed list's entries change outside this rule and may hold 0.0.0.0/0; outside ${allowedText} egress may reach only security groups, CIDRs and AWS-managed service lists`, e.declaredBy?.urn);
+      }
+    }
+  },
+};
+
+// ---- IAM ------------------------------------------------------------------------------------------
+
+/** An action/resource pair iam-no-wildcards allows, with why. */
+export interface IamWildcardException {
+  /** IAM action; may use * and ? (matched case-insensitively against the action as the statement writes it). */
+  action: string;
+  /** Resource as the statement writes it; may use * and ? ("*" here matches every resource value, "*" included). */
+  resource: string;
+  /** Why the pair is needed (documentation only). */
+  reason?: string;
+}
+
+export interface IamWildcardConfig {
+  /** Action/resource pairs allowed despite a wildcard (replaces the defaults: copy the ones still needed). */
+  allowedWildcards: IamWildcardException[];
+  /** AWS-managed policies allowed although their names say they grant whole services (…FullAccess, …Administrator…). */
+  allowedManagedPolicyArns: string[];
+}
+
+/**
+ * What this program needs on every resource: actions AWS cannot scope to a resource (the Service
+ * Authorization Reference lists no resource type for them), all read-only.
+ */
+export const DEFAULT_IAM_WILDCARD_EXCEPTIONS: readonly IamWildcardException[] = [
+  {
+    action: "elasticloadbalancing:DescribeListeners", resource: "*",
+    reason: "failover reads the listener's default action (functions/failover/iam.ts); ELBv2 Describe* actions support no resource-level permissions "
+      + "(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html)",
+  },
+  {
+    action: "elasticloadbalancing:DescribeTargetHealth", resource: "*",
+    reason: "failover reads the Lambda and Fargate target groups' health (functions/failover/iam.ts); no resource-level permissions, as above",
+  },
+  {
+    action: "cloudwatch:DescribeAlarms", resource: "*",
+    reason: "failover reads its alarms' state; failoverIamStatements grants it on * when it is not given the alarm ARNs (read-only; a wrong narrowing would deny every invocation)",
+  },
+  {
+    action: "cloudwatch:GetMetricData", resource: "*",
+    reason: "the failover's failback reads the ALB's demand (RequestCount, TargetResponseTime; functions/failover/iam.ts, limited to the stack's region by aws:RequestedRegion); "
+      + "GetMetricData supports no resource-level permissions "
+      + "(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html)",
+  },
+];
+
+/** Services where an action wildcard other than a read-only one (Describe…, Get…, List…) can change permissions, credentials or keys. */
+const IAM_SENSITIVE_SERVICES: readonly string[] = ["iam", "sts", "kms", "organizations"];
+const READ_ONLY_ACTION = /^(Describe|Get|List|BatchGet)/i;
+/** AWS-managed policies that grant whole services or administrator access: AdministratorAccess, PowerUserAccess, AmazonS3FullAccess, job-function/NetworkAdministrator, ... */
+const BROAD_MANAGED_POLICY = /^arn:aws[a-z-]*:iam::aws:policy\/(?:[^/]+\/)*[^/]*(?:Administrator|PowerUser|FullAccess)[^/]*$/i;
+const IAM_DOCUMENT_TYPES: Record<string, string> = {
+  [T.iamPolicy]: "IAM policy", [T.iamRolePolicy]: "role policy", [T.iamUserPolicy]: "user policy", [T.iamGroupPolicy]: "group policy",
+};
+const IAM_ATTACHMENT_TYPES: readonly string[] = [T.iamRolePolicyAttachment, T.iamUserPolicyAttachment, T.iamGroupPolicyAttachment, T.iamPolicyAttachment];
+const LEAST_PRIVILEGE_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege";
+
+/** IAM-style wildcard match (* any run, ? one character). */
+function globMatches(pattern: string, value: string, ignoreCase: boolean): boolean {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, ignoreCase ? "is" : "s").test(value);
+}
+
+/** "*", or an ARN whose resource part is nothing but wildcards (arn:aws:s3:::*, arn:aws:logs:*:*:*). */
+export function isEveryResource(resource: string): boolean {
+  const r = resource.trim();
+  if (/^[*?]+$/.test(r)) return true;
+  const parts = r.split(":");
+  return parts.length >= 6 && parts[0] === "arn" && /^[*?/:]+$/.test(parts.slice(5).join(":"));
+}
+
+/** A policy document as data: JSON text parsed, an object as given; undefined when there is nothing to read (AWS refuses invalid JSON itself). */
+function policyDocument(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function quoted(values: unknown[]): string {
+  return values.map((v) => (v === UNKNOWN ? "(unknown at preview)" : JSON.stringify(v))).join(", ");
+}
+
+/**
+ * What in an IAM policy document grants more than named actions on named resources: Allow statements
+ * with Action "*", a whole service ("s3:*"), a non-read wildcard in iam/sts/kms/organizations
+ * ("iam:Put*"), NotAction or NotResource, or actions on every resource (Resource "*" or arn:...:*)
+ * that `allowed` does not list. Values unknown at preview are skipped, never taken as safe or unsafe.
+ */
+export function iamWildcardProblems(document: unknown, allowed: readonly IamWildcardException[] = DEFAULT_IAM_WILDCARD_EXCEPTIONS): string[] {
+  const problems: string[] = [];
+  items(get(policyDocument(document), "Statement")).forEach((s, index) => {
+    if (get(s, "Effect") !== "Allow") return;
+    const label = `statement ${str(get(s, "Sid")) || `#${index + 1}`}`;
+    const notAction = get(s, "NotAction");
+    if (notAction !== undefined) {
+      problems.push(`${label}: Allow with NotAction ${quoted(items(notAction))} grants every other action of every service (iam:* included); list the actions it needs in Action`);
+    }
+    const notResource = get(s, "NotResource");
+    if (notResource !== undefined) {
+      problems.push(`${label}: Allow with NotResource ${quoted(items(notResource))} grants its actions on every other resource; list the resources in Resource`);
+    }
+    const resourceItems = notResource !== undefined ? [] : items(get(s, "Resource"));
+    const resources = resourceItems.filter((r): r is string => typeof r === "string");
+    const resourcesKnown = resources.length > 0 && resources.length === resourceItems.length;
+    const exempt = (action: string, resource: string): boolean => allowed.some((e) => globMatches(e.action, action, true) && globMatches(e.resource, resource, false));
+    const exemptEverywhere = (action: string): boolean => resourcesKnown && resources.every((r) => exempt(action, r));
+    const everyResource = resources.filter(isEveryResource);
+    const onEvery: string[] = [];
+    for (const action of strings(get(s, "Action"))) {
+      const colon = action.indexOf(":");
+      const service = (colon < 0 ? action : action.slice(0, colon)).trim().toLowerCase();
+      const name = colon < 0 ? "" : action.slice(colon + 1).trim();
+      if (/^[*?]+$/.test(action.trim())) {
+        if (!exemptEverywhere(action)) problems.push(`${label}: Action ${JSON.stringify(action)} grants every action of every service, IAM included (administrator access); list the actions it needs`);
+      } else if (/^[*?]+$/.test(name)) {
+        if (!exemptEverywhere(action)) {
+          const sensitive = IAM_SENSITIVE_SERVICES.includes(service) ? ", including changes to permissions, credentials or keys" : "";
+          problems.push(`${label}: Action ${JSON.stringify(action)} grants every ${service} action${sensitive}; list the actions it needs`);
+        }
+      } else if (IAM_SENSITIVE_SERVICES.includes(service) && /[*?]/.test(name) && !READ_ONLY_ACTION.test(name)) {
+        if (!exemptEverywhere(action)) {
+          problems.push(`${label}: Action ${JSON.stringify(action)} is a wildcard over ${service} actions that can change permissions, credentials or keys; list the actions it needs (only Describe*/Get*/List* wildcards are allowed in ${IAM_SENSITIVE_SERVICES.join(", ")})`);
+        }
+      } else if (everyResource.some((r) => !exempt(action, r))) {
+        onEvery.push(action);
+      }
+    }
+    if (onEvery.length > 0) {
+      const writes = onEvery.filter((a) => !READ_ONLY_ACTION.test(a.slice(a.indexOf(":") + 1)));
+      const everywhere = allowed.filter((e) => e.resource === "*").map((e) => e.action);
+      problems.push(`${label}: Resource ${quoted(everyResource)} (every resource) with ${writes.length > 0 ? `write action(s) ${writes.join(", ")}` : ""}`
+        + `${writes.length > 0 && writes.length < onEvery.length ? " and " : ""}${writes.length < onEvery.length ? `read action(s) ${onEvery.filter((a) => !writes.includes(a)).join(", ")}` : ""}; `
+        + `allowed on every resource: ${everywhere.join(", ") || "nothing"} (config allowedWildcards); scope Resource to the ARNs these actions act on `
+        + "(https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html lists each action's resource types)");
+    }
+  });
+  return problems;
+}
+
+function configuredExceptions(v: unknown): IamWildcardException[] {
+  if (!Array.isArray(v)) return [...DEFAULT_IAM_WILDCARD_EXCEPTIONS];
+  return v.filter((e): e is IamWildcardException => typeof get(e, "action") === "string" && typeof get(e, "resource") === "string");
+}
+
+export const iamNoWildcards: ResourceValidationPolicy = {
+  name: "iam-no-wildcards",
+  description: "IAM policy documents (aws.iam.Policy, role/user/group policies, a role's inlinePolicies) grant named actions on named resources: no Action \"*\", no whole service (\"iam:*\", \"s3:*\"), "
+    + "no non-read wildcard in iam/sts/kms/organizations, no Allow with NotAction or NotResource, and Resource \"*\" only for the action/resource pairs in allowedWildcards "
+    + `(config; defaults: read-only ${DEFAULT_IAM_WILDCARD_EXCEPTIONS.map((e) => e.action).join(", ")}, which support no resource-level permissions); `
+    + `no AWS-managed …FullAccess, PowerUserAccess or …Administrator… policy is attached. ${LEAST_PRIVILEGE_DOC}`,
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "List the actions the code calls and scope Resource to their ARNs (functions/failover/iam.ts shows how); for an action that supports no resource-level permissions, "
+    + "add {action, resource: \"*\", reason} to allowedWildcards in the policy config (the list replaces the defaults). "
+    + "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+  configSchema: {
+    properties: {
+      allowedWildcards: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { action: { type: "string" }, resource: { type: "string" }, reason: { type: "string" } },
+          required: ["action", "resource"],
+        },
+        default: DEFAULT_IAM_WILDCARD_EXCEPTIONS.map((e) => ({ ...e })),
+      },
+      allowedManagedPolicyArns: { type: "array", items: { type: "string" }, default: [] },
+    },
+  },
+  validateResource: (args, report) => {
+    const config = args.getConfig<Partial<IamWildcardConfig>>();
+    const documents: Array<{ where: string; doc: unknown }> = [];
+    const arns: unknown[] = [];
+    if (args.type in IAM_DOCUMENT_TYPES) documents.push({ where: `${IAM_DOCUMENT_TYPES[args.type]} ${args.name}`, doc: get(args.props, "policy") });
+    if (args.type === T.iamRole) {
+      items(get(args.props, "inlinePolicies")).forEach((p, i) => documents.push({ where: `role ${args.name}, inline policy ${str(get(p, "name")) ?? `#${i + 1}`}`, doc: get(p, "policy") }));
+      arns.push(...items(get(args.props, "managedPolicyArns")));
+    }
+    if (IAM_ATTACHMENT_TYPES.includes(args.type)) arns.push(get(args.props, "policyArn"));
+    if (documents.length === 0 && arns.length === 0) return;
+    const allowed = configuredExceptions(config.allowedWildcards);
+    for (const { where, doc } of documents) {
+      for (const problem of iamWildcardProblems(doc, allowed)) report(`${where}: ${problem}`);
+    }
+    const allowedArns = Array.isArray(config.allowedManagedPolicyArns) ? config.allowedManagedPolicyArns : [];
+    for (const arn of arns) {
+      if (typeof arn !== "string" || !BROAD_MANAGED_POLICY.test(arn) || allowedArns.includes(arn)) continue;
+      report(`${args.type === T.iamRole ? "role" : "attachment"} ${args.name}: attaches AWS-managed policy ${arn}, which grants whole services or administrator access on every resource; `
+        + "write a policy with the actions and resources the role needs, or list the ARN in allowedManagedPolicyArns (config)");
     }
   },
 };
@@ -353,6 +766,49 @@ export const lambdaReservedConcurrency: ResourceValidationPolicy = {
     const reason = str(at(args.props, "tags", UNRESERVED_CONCURRENCY_TAG));
     if (reason && reason.trim() !== "") return;
     report(`reservedConcurrentExecutions = ${reserved ?? "unset"}; set 0 or more, or tag the function ${UNRESERVED_CONCURRENCY_TAG}=<why it needs none>`);
+  },
+};
+
+/** What a service principal's sourceArn names, for messages. */
+const SOURCE_ARN_OF: Record<string, string> = {
+  elasticloadbalancing: "target group", events: "EventBridge rule", apigateway: "API (execute-api ARN, e.g. arn:aws:execute-api:<region>:<account>:<api-id>/*)",
+  s3: "bucket", sns: "topic", sqs: "queue", logs: "log group",
+};
+
+function isServicePrincipal(p: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$/i.test(p.trim());
+}
+
+function blank(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === "string" && v.trim() === "");
+}
+
+export const lambdaPermissionSourceArn: ResourceValidationPolicy = {
+  name: "lambda-permission-source-arn",
+  description: "Every Lambda permission for an AWS service principal (elasticloadbalancing, events, apigateway, s3, sns: any *.amazonaws.com) sets sourceArn to the resource that invokes the function, "
+    + "and sourceAccount too for s3.amazonaws.com (bucket ARNs name no account); without them any resource of that service, in any AWS account, can invoke the function (confused deputy). "
+    + "https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html ; https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "new aws.lambda.Permission(name, { function: fn.name, action: \"lambda:InvokeFunction\", principal: \"events.amazonaws.com\", sourceArn: rule.arn }); "
+    + "for s3.amazonaws.com also sourceAccount: the bucket owner's account id.",
+  validateResource: (args, report) => {
+    if (args.type !== T.lambdaPermission) return;
+    const principal = get(args.props, "principal");
+    if (typeof principal !== "string" || !isServicePrincipal(principal)) return;
+    const service = principal.trim().split(".")[0].toLowerCase();
+    const what = SOURCE_ARN_OF[service] ?? `${service} resource`;
+    const subject = `permission ${args.name} lets ${principal} invoke function ${show(get(args.props, "function") ?? "?")}`;
+    const sourceArn = get(args.props, "sourceArn");
+    if (blank(sourceArn)) {
+      report(`${subject} with sourceArn = unset, so any ${service} resource in any AWS account can invoke it; set sourceArn to the ARN of the ${what} that invokes it`);
+    } else if (typeof sourceArn === "string" && isEveryResource(sourceArn)) {
+      report(`${subject} with sourceArn = ${sourceArn}, which matches every resource; set sourceArn to the ARN of the ${what} that invokes it`);
+    }
+    if (service === "s3" && blank(get(args.props, "sourceAccount"))) {
+      report(`${subject} with sourceAccount = unset; a bucket ARN names no account, so a bucket of that name in another account (e.g. re-created after yours is deleted) could invoke it; `
+        + "set sourceAccount to the bucket owner's account id");
+    }
   },
 };
 
@@ -987,6 +1443,9 @@ export const policies: ArchitecturePolicy[] = [
   noWorldIngress,
   worldWebIngressOnlyOnAlb,
   memcachedIngressFromSecurityGroups,
+  noOpenEgress,
+  iamNoWildcards,
+  lambdaPermissionSourceArn,
   lambdaTimeout,
   lambdaReservedConcurrency,
   logRetention,

@@ -50,7 +50,7 @@ describe("plan report", function () {
   it("renders text with each section and the total", () => {
     const text = renderText(plan);
     assert.match(text, new RegExp(`^Offline plan of stack dev: ${dev.resources.length} resources`));
-    assert.match(text, /Resources by component\n {2}net-dev \(MultiAzNetwork\): 20/);
+    assert.match(text, /Resources by component\n {2}net-dev \(MultiAzNetwork\): 24/);
     assert.match(text, /pass {2}no-world-ingress/);
     assert.match(text, /n\/a {3}production-multi-az/);
     assert.match(text, /NAT gateway hours +\$32\.85/);

@@ -132,7 +132,8 @@ class Engine {
       out.push(...diagnostics(await this.call("analyze", req)).map((d) => ({ ...d, urn: d.urn || r.urn })));
     }
     const stackReq = new analyzerPb.AnalyzeStackRequest();
-    stackReq.setResourcesList(resources.map((r) => analyzerResource(r, r.state)));
+    // Like the engine, whose state outputs of a provider's resource carry its `id` (what a rule naming a group by id matches).
+    stackReq.setResourcesList(resources.map((r) => analyzerResource(r, r.custom ? { id: r.id, ...r.state } : r.state)));
     out.push(...diagnostics(await this.call("analyzeStack", stackReq)));
     return out;
   }
@@ -141,6 +142,11 @@ class Engine {
     this.client.close();
     this.child.kill("SIGKILL");
   }
+}
+
+/** The violation itself: the SDK sends the policy's description, a newline, then the reported message. */
+function violation(d: Diagnostic): string {
+  return d.message.slice(d.message.lastIndexOf("\n") + 1);
 }
 
 const ADVISORY = 0;
@@ -201,6 +207,84 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
     assert.equal(byPolicy.get("no-world-ingress")?.urn, rule.urn);
     assert.match(byPolicy.get("memcached-ingress-from-security-groups-only")?.message ?? "", /admits 0\.0\.0\.0\/0 into memcached cluster cache-dev/);
     assert.deepEqual([...byPolicy.keys()].sort(), ["memcached-ingress-from-security-groups-only", "no-world-ingress"]);
+  });
+
+  it("reports 10.0.0.0/8 into memcached from a rule naming the group by literal id, and a public /32 and a prefix list on 11211", async () => {
+    const isRule = (name: string) => (r: MockResource): boolean => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.name === name;
+    let bad = mutate(dev.resources, isRule("cache-dev-from-cache-handler"), (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "10.0.0.0/8"; });
+    const byId = bad.find(isRule("cache-dev-from-cache-handler"))!;
+    byId.propertyDependencies = {}; // securityGroupId: "cache-dev-sg-id", a literal: no property dependency links it to the group
+    byId.dependencies = [];
+    bad = mutate(bad, isRule("cache-dev-from-svc-dev-lambda"), (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "52.1.2.3/32"; });
+    bad = mutate(bad, isRule("cache-dev-from-svc-dev-tasks"), (p) => { delete p.referencedSecurityGroupId; p.prefixListId = "pl-0123456789abcdef0"; });
+    const diags = await engine.preview(bad);
+    const urn = (name: string): string => dev.resources.find(isRule(name))!.urn;
+    assert.deepEqual(diags.map((d) => [d.policy, d.level, d.urn]).sort(), [
+      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-cache-handler")],
+      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-svc-dev-lambda")],
+      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-svc-dev-tasks")],
+      ["no-world-ingress", MANDATORY, urn("cache-dev-from-svc-dev-lambda")],
+      ["no-world-ingress", MANDATORY, urn("cache-dev-from-svc-dev-tasks")],
+    ].sort(), JSON.stringify(diags));
+    const message = (policy: string, name: string): string => violation(diags.find((d) => d.policy === policy && d.urn === urn(name))!);
+    assert.match(message("memcached-ingress-from-security-groups-only", "cache-dev-from-cache-handler"), /^cache-dev-from-cache-handler admits 10\.0\.0\.0\/8 into memcached cluster cache-dev \(port 11211\); only security groups are allowed$/);
+    assert.match(message("no-world-ingress", "cache-dev-from-svc-dev-lambda"), /^opens port 11211 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 52\.1\.2\.3\/32; memcached has no authentication/);
+    assert.match(message("no-world-ingress", "cache-dev-from-svc-dev-tasks"), /^admits prefix list pl-0123456789abcdef0 on port 11211 \(protocol tcp\)/);
+  });
+
+  it("reports open egress (all protocols to the world; a world port outside allowedWorldEgressPorts), and takes allowed ports from the config", async () => {
+    const isRule = (name: string) => (r: MockResource): boolean => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.name === name;
+    let bad = mutate(dev.resources, isRule("svc-dev-lambda-out-443"), (p) => { p.ipProtocol = "-1"; p.fromPort = -1; p.toPort = -1; });
+    bad = mutate(bad, isRule("svc-dev-tasks-out-443"), (p) => { p.fromPort = 8080; p.toPort = 8080; });
+    const urn = (name: string): string => dev.resources.find(isRule(name))!.urn;
+    const diags = await engine.preview(bad);
+    assert.deepEqual(diags.map((d) => [d.policy, d.level, d.urn]).sort(), [
+      ["no-open-egress", MANDATORY, urn("svc-dev-lambda-out-443")],
+      ["no-open-egress", MANDATORY, urn("svc-dev-tasks-out-443")],
+    ].sort(), JSON.stringify(diags));
+    assert.match(violation(diags.find((d) => d.urn === urn("svc-dev-lambda-out-443"))!), /^svc-dev-lambda-out-443 \(security group svc-dev-lambda-sg\) sends all protocols and ports \(protocol -1\) to 0\.0\.0\.0\/0/);
+    assert.match(violation(diags.find((d) => d.urn === urn("svc-dev-tasks-out-443"))!), /^svc-dev-tasks-out-443 \(security group svc-dev-task-sg\) opens port 8080 \(protocol tcp\) to 0\.0\.0\.0\/0; world egress is allowed only on tcp 443/);
+    try {
+      await engine.configure({ "no-open-egress": { level: MANDATORY, properties: { allowedWorldEgressPorts: [443, 8080] } } });
+      assert.deepEqual((await engine.preview(bad)).map((d) => d.urn), [urn("svc-dev-lambda-out-443")], "8080 allowed by config; all protocols never");
+    } finally {
+      await engine.configure({});
+    }
+  });
+
+  it("reports IAM wildcards (Action \"*\", a write action on \"*\", an administrator policy) and a Lambda permission without sourceArn", async () => {
+    const named = (type: string, name: string) => (r: MockResource): boolean => r.type === type && r.name === name;
+    const rolePolicy = "aws:iam/rolePolicy:RolePolicy";
+    const attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+    const permission = "aws:lambda/permission:Permission";
+    let bad = mutate(dev.resources, named(rolePolicy, "svc-dev-api-large-responses"), (p) => {
+      p.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+    });
+    bad = mutate(bad, named(rolePolicy, "svc-dev-failover"), (p) => { p.policy = (p.policy as string).split("\"svc-dev-id\"").join("\"*\""); });
+    bad = mutate(bad, named(attachment, "svc-dev-api-vpc"), (p) => { p.policyArn = "arn:aws:iam::aws:policy/AdministratorAccess"; });
+    bad = mutate(bad, named(permission, "svc-dev-failover-tick"), (p) => { delete p.sourceArn; });
+    const urn = (type: string, name: string): string => dev.resources.find(named(type, name))!.urn;
+    const diags = await engine.preview(bad);
+    assert.deepEqual(diags.map((d) => [d.policy, d.level, d.urn]).sort(), [
+      ["iam-no-wildcards", MANDATORY, urn(rolePolicy, "svc-dev-api-large-responses")],
+      ["iam-no-wildcards", MANDATORY, urn(rolePolicy, "svc-dev-failover")],
+      ["iam-no-wildcards", MANDATORY, urn(attachment, "svc-dev-api-vpc")],
+      ["lambda-permission-source-arn", MANDATORY, urn(permission, "svc-dev-failover-tick")],
+    ].sort(), JSON.stringify(diags));
+    const message = (u: string): string => violation(diags.find((d) => d.urn === u)!);
+    assert.match(message(urn(rolePolicy, "svc-dev-api-large-responses")), /^role policy svc-dev-api-large-responses: statement #1: Action "\*" grants every action of every service/);
+    assert.match(message(urn(rolePolicy, "svc-dev-failover")), /^role policy svc-dev-failover: statement FailoverEcsService: Resource "\*" \(every resource\) with write action\(s\) ecs:UpdateService/);
+    assert.match(message(urn(attachment, "svc-dev-api-vpc")), /^attachment svc-dev-api-vpc: attaches AWS-managed policy arn:aws:iam::aws:policy\/AdministratorAccess/);
+    assert.match(message(urn(permission, "svc-dev-failover-tick")), /^permission svc-dev-failover-tick lets events\.amazonaws\.com invoke function svc-dev-failover with sourceArn = unset, so any events resource in any AWS account can invoke it/);
+    // The defaults of allowedWildcards are what let the failover's read-only Describe*/GetMetricData on "*" pass.
+    try {
+      await engine.configure({ "iam-no-wildcards": { level: MANDATORY, properties: { allowedWildcards: [] } } });
+      const strict = await engine.preview(dev.resources);
+      assert.ok(strict.length > 0 && strict.every((d) => d.policy === "iam-no-wildcards" && d.urn === urn(rolePolicy, "svc-dev-failover")), JSON.stringify(strict));
+      assert.match(violation(strict[0]), /^role policy svc-dev-failover: statement FailoverDescribeLoadBalancing: Resource "\*" \(every resource\) with read action\(s\) elasticloadbalancing:DescribeListeners/);
+    } finally {
+      await engine.configure({});
+    }
   });
 
   it("reports subnets outside the zones VPC links V2, Lambda and ARM64 Fargate offer, and a subnet placed by AZ name", async () => {

@@ -1,21 +1,28 @@
 import * as assert from "node:assert/strict";
 import type { PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { runProgram, type MockResource, type ProgramRun } from "../support/program";
-import { clone, firstPreview } from "../support/resources";
+import { clone, copy, firstPreview } from "../support/resources";
 import { mandatoryFailures, PolicyConfigError, runPolicies, UNKNOWN_STRING, type PolicyConfig, type PolicyVerdict } from "../../plan/policyRunner";
 import {
   alarmsNotifySomeone,
   albSubnetsLargeEnough,
   asyncInvocationsBounded,
   cacheInvalidationAuthorized,
+  DEFAULT_IAM_WILDCARD_EXCEPTIONS,
+  iamNoWildcards,
+  iamWildcardProblems,
   interfaceEndpointsDeleteBeforeReplace,
+  isEveryResource,
+  isPublicCidr,
   isWorldLike,
+  lambdaPermissionSourceArn,
   lambdaReservedConcurrency,
   lambdaSubnetsInSupportedZones,
   lambdaTimeout,
   logRetention,
   memcachedChangesInMaintenanceWindow,
   memcachedIngressFromSecurityGroups,
+  noOpenEgress,
   noWorldIngress,
   policies,
   privateApiRestrictedToEndpoint,
@@ -45,6 +52,23 @@ function mutate(resources: MockResource[], pick: (r: MockResource) => boolean, c
   const hits = out.filter(pick);
   assert.ok(hits.length > 0, "the mutation matched no resource: the test would prove nothing");
   for (const r of hits) { change(r.inputs); change(r.state); }
+  return out;
+}
+
+/** The resources plus one more, declared with `props` as inputs and state, and `propertyDependencies` (by resource name). */
+function withResource(resources: MockResource[], type: string, name: string, props: Record<string, unknown>, dependsOn: Record<string, string[]> = {}): MockResource[] {
+  const out = clone(resources);
+  const stack = /^urn:pulumi:([^:]+)::/.exec(out[0].urn)![1];
+  const urnOf = (n: string): string => {
+    const r = out.find((x) => x.name === n);
+    assert.ok(r, `no resource ${n}`);
+    return r.urn;
+  };
+  const propertyDependencies = Object.fromEntries(Object.entries(dependsOn).map(([prop, names]) => [prop, names.map(urnOf)]));
+  out.push({
+    type, name, id: `${name}-id`, urn: `urn:pulumi:${stack}::serverless-cache::${type}::${name}`, inputs: copy(props), state: copy(props), custom: true,
+    dependencies: [...new Set(Object.values(propertyDependencies).flat())], propertyDependencies,
+  });
   return out;
 }
 
@@ -161,6 +185,53 @@ describe("policy pack", function () {
       for (const c of ["0.0.0.0/0", "::/0", "0.0.0.0/1", "128.0.0.0/1", "52.0.0.0/6", "2000::/3", "10.0.0.0/1", "127.0.0.1/2", "fd00::/1"]) assert.ok(isWorldLike(c), c);
       for (const c of ["10.0.0.0/8", "10.20.0.0/16", "52.1.2.3/32", "fc00::/7", "192.168.0.0/16"]) assert.ok(!isWorldLike(c), c);
     });
+
+    const cacheRule = (r: MockResource): boolean => r.type === T.ingressRule && r.name === "cache-dev-from-cache-handler";
+    it("fails a public address of any length on the memcached port: a /32, an IPv6 /128, a port range or all protocols that include 11211", async () => {
+      await assertFails(noWorldIngress, mutate(dev.resources, cacheRule, (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "52.1.2.3/32"; }),
+        /^opens port 11211 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 52\.1\.2\.3\/32; memcached has no authentication, so no public address of any prefix length \(not even a \/32\) may reach it/);
+      await assertFails(noWorldIngress, mutate(dev.resources, cacheRule, (p) => { delete p.referencedSecurityGroupId; p.cidrIpv6 = "2600:1f18:abcd::1/128"; }),
+        /opens port 11211 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 2600:1f18:abcd::1\/128/);
+      await assertFails(noWorldIngress, mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "svc-dev-tasks-from-alb", (p) => {
+        delete p.referencedSecurityGroupId; p.cidrIpv4 = "198.51.100.0/24"; p.fromPort = 0; p.toPort = 65535;
+      }), /opens ports 0-65535 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 198\.51\.100\.0\/24/);
+      await assertFails(noWorldIngress, mutate(dev.resources, (r) => r.type === T.securityGroup && r.name === "cache-dev-sg", (p) => {
+        p.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["203.0.113.9/32"] }];
+      }), /opens all ports \(protocol -1\), which includes the memcached port 11211, to public range\(s\) 203\.0\.113\.9\/32/);
+      // A private range on 11211 is memcached-ingress-from-security-groups-only's to refuse; a public /32 on another port is allowed by choice.
+      for (const cidr of ["10.10.0.0/16", "100.64.0.0/10", "172.16.5.0/24", "169.254.0.0/16"]) {
+        await assertPasses(noWorldIngress, mutate(dev.resources, cacheRule, (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = cidr; }));
+      }
+      await assertPasses(noWorldIngress, mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "svc-dev-tasks-from-alb", (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "52.1.2.3/32"; }));
+    });
+
+    it("fails a managed prefix list as a source on any port but tcp 80/443 (11211 above all), also when its id is unknown at preview", async () => {
+      await assertFails(noWorldIngress, mutate(dev.resources, cacheRule, (p) => { delete p.referencedSecurityGroupId; p.prefixListId = "pl-0123456789abcdef0"; }),
+        /^admits prefix list pl-0123456789abcdef0 on port 11211 \(protocol tcp\); a prefix list's entries are managed outside this rule and may hold any range, 0\.0\.0\.0\/0 included, so only tcp 80\/443 may come from one/);
+      await assertFails(noWorldIngress, mutate(dev.resources, cacheRule, (p) => { delete p.referencedSecurityGroupId; p.prefixListId = UNKNOWN_STRING; }),
+        /admits prefix list \(unknown at preview\) on port 11211/);
+      await assertFails(noWorldIngress, mutate(dev.resources, (r) => r.type === T.securityGroup && r.name === "svc-dev-task-sg", (p) => {
+        p.ingress = [{ protocol: "tcp", fromPort: 8080, toPort: 8080, prefixListIds: ["pl-0aaaabbbbccccdddd"] }];
+      }), /admits prefix list pl-0aaaabbbbccccdddd on port 8080/);
+      const rule = withResource(dev.resources, T.securityGroupRule, "cache-dev-from-office", {
+        type: "ingress", securityGroupId: "cache-dev-sg-id", protocol: "tcp", fromPort: 11211, toPort: 11211, prefixListIds: ["pl-0123456789abcdef0"],
+      });
+      await assertFails(noWorldIngress, rule, /admits prefix list pl-0123456789abcdef0 on port 11211/);
+      // On tcp 443 (e.g. CloudFront's origin-facing list on an internet-facing ALB) a prefix list is allowed.
+      await assertPasses(noWorldIngress, mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "api-dev-endpoint-from-cidr-0", (p) => {
+        delete p.cidrIpv4; p.prefixListId = "pl-3b927c52";
+      }));
+    });
+
+    it("tells public ranges of any length from private, CGNAT, link-local and loopback ones", () => {
+      for (const c of ["52.1.2.3/32", "0.0.0.0/0", "10.0.0.0/7", "100.128.0.0/10", "172.32.0.0/16", "192.169.0.0/16", "::/0", "2600:1f18::/32", "2001:db8::1/128", "fe00::/7"]) {
+        assert.ok(isPublicCidr(c), c);
+      }
+      for (const c of ["10.1.2.3/32", "172.16.0.0/12", "172.31.255.255/32", "192.168.1.0/24", "100.64.0.0/10", "100.127.255.255/32", "169.254.169.254/32", "127.0.0.1/32",
+        "fd12:3456::/48", "fc00::/7", "fe80::1/128", "::1/128", "not-a-cidr", "1.2.3.4/33", "1.2.3/8", "1::2::3/64"]) {
+        assert.ok(!isPublicCidr(c), c);
+      }
+    });
   });
 
   describe("world-web-ingress-only-on-internet-facing-alb", () => {
@@ -198,13 +269,216 @@ describe("policy pack", function () {
     });
 
     it("fails a cluster that has no security group of its own", async () => {
-      const bad = clone(dev.resources);
+      const bad = mutate(dev.resources, (r) => r.type === T.memcached, (p) => { delete p.securityGroupIds; });
       bad.find((r) => r.type === T.memcached)!.propertyDependencies = {};
-      await assertFails(memcachedIngressFromSecurityGroups, bad, /no security group of its own/);
+      await assertFails(memcachedIngressFromSecurityGroups, bad, /^memcached cluster cache-dev has no security group of its own \(securityGroupIds\), so it gets the VPC default group$/);
+    });
+
+    it("fails 10.0.0.0/8 from a rule that names the memcached group by literal id (no property dependency)", async () => {
+      const isRule = (r: MockResource): boolean => r.type === T.ingressRule && r.name === "cache-dev-from-cache-handler";
+      const bad = mutate(dev.resources, isRule, (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "10.0.0.0/8"; });
+      const rule = bad.find(isRule)!;
+      rule.propertyDependencies = {};
+      assert.equal(rule.inputs.securityGroupId, dev.one(T.securityGroup, "cache-dev-sg").id, "names the group by its id only");
+      await assertFails(memcachedIngressFromSecurityGroups, bad, /^cache-dev-from-cache-handler admits 10\.0\.0\.0\/8 into memcached cluster cache-dev \(port 11211\); only security groups are allowed$/);
+      assert.equal((await verdict(noWorldIngress, bad)).status, "pass", "a private range is not the internet: only this policy catches it");
+      // The same as an aws.ec2.SecurityGroupRule, from a prefix list, declared outside the component.
+      const added = withResource(dev.resources, T.securityGroupRule, "cache-dev-from-office", {
+        type: "ingress", securityGroupId: "cache-dev-sg-id", protocol: "tcp", fromPort: 11211, toPort: 11211, prefixListIds: ["pl-0123456789abcdef0"],
+      });
+      await assertFails(memcachedIngressFromSecurityGroups, added, /^cache-dev-from-office admits prefix list pl-0123456789abcdef0 into memcached cluster cache-dev/);
+    });
+
+    it("links the cluster to its groups by literal id too, and fails groups this stack does not hold", async () => {
+      const literal = clone(dev.resources);
+      literal.find((r) => r.type === T.memcached)!.propertyDependencies = {};
+      await assertPasses(memcachedIngressFromSecurityGroups, literal);
+      const bad = mutate(literal, (r) => r.type === T.ingressRule && r.name === "cache-dev-from-cache-handler", (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "10.10.0.0/16"; });
+      await assertFails(memcachedIngressFromSecurityGroups, bad, /cache-dev-from-cache-handler admits 10\.10\.0\.0\/16 into memcached cluster cache-dev/);
+      const foreign = mutate(literal, (r) => r.type === T.memcached, (p) => { p.securityGroupIds = ["sg-0fedcba9876543210"]; });
+      await assertFails(memcachedIngressFromSecurityGroups, foreign,
+        /^memcached cluster cache-dev uses security group\(s\) sg-0fedcba9876543210 that are not security groups of this stack, so no policy can see whom they admit/);
+      const foreignRule = withResource(foreign, T.ingressRule, "to-foreign", { securityGroupId: "sg-0fedcba9876543210", ipProtocol: "tcp", fromPort: 11211, toPort: 11211, cidrIpv4: "10.0.0.0/8" });
+      await assertFails(memcachedIngressFromSecurityGroups, foreignRule, /^to-foreign admits 10\.0\.0\.0\/8 into memcached cluster cache-dev/);
     });
 
     it("passes when every source is a security group", async () => {
       await assertPasses(memcachedIngressFromSecurityGroups, prod.resources);
+    });
+  });
+
+  describe("no-open-egress", () => {
+    const lambdaOut = (r: MockResource): boolean => r.type === T.egressRule && r.name === "svc-dev-lambda-out-443";
+    it("passes both stacks, whose only world egress is tcp 443 (upstream and AWS APIs through NAT)", async () => {
+      for (const run of [dev, prod]) {
+        const world = run.ofType(T.egressRule).filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0");
+        assert.ok(world.length >= 3, `${run.stack}: world egress rules to check`);
+        assert.deepEqual([...new Set(world.map((r) => `${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort}`))], ["tcp 443-443"]);
+        await assertPasses(noOpenEgress, run.resources);
+      }
+    });
+    it("fails world egress on another port, on a range, over udp, to ::/0, and all protocols even though 443 is allowed", async () => {
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.fromPort = 80; p.toPort = 80; }),
+        /^svc-dev-lambda-out-443 \(security group svc-dev-lambda-sg\) opens port 80 \(protocol tcp\) to 0\.0\.0\.0\/0; world egress is allowed only on tcp 443 \(config allowedWorldEgressPorts\)/);
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.ipProtocol = "-1"; p.fromPort = -1; p.toPort = -1; }),
+        /^svc-dev-lambda-out-443 \(security group svc-dev-lambda-sg\) sends all protocols and ports \(protocol -1\) to 0\.0\.0\.0\/0; world egress is allowed only on tcp 443 \(config allowedWorldEgressPorts\), never all protocols$/);
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.fromPort = 443; p.toPort = 444; }), /opens ports 443-444 \(protocol tcp\) to 0\.0\.0\.0\/0/);
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.ipProtocol = "udp"; }), /opens port 443 \(protocol udp\) to 0\.0\.0\.0\/0/);
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { delete p.cidrIpv4; p.cidrIpv6 = "::/0"; p.fromPort = 22; p.toPort = 22; }), /opens port 22 \(protocol tcp\) to ::\/0/);
+      await assertFails(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.cidrIpv4 = "0.0.0.0/1"; p.ipProtocol = "6"; p.fromPort = 5432; p.toPort = 5432; }), /opens port 5432 \(protocol 6\) to 0\.0\.0\.0\/1/);
+    });
+    it("checks inline egress of a group (and of the VPC's default group) and aws.ec2.SecurityGroupRule", async () => {
+      await assertFails(noOpenEgress, mutate(dev.resources, (r) => r.type === T.securityGroup && r.name === "cache-dev-sg", (p) => {
+        p.egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }];
+      }), /^cache-dev-sg sends all protocols and ports \(protocol -1\) to 0\.0\.0\.0\/0/);
+      await assertFails(noOpenEgress, mutate(dev.resources, (r) => r.type === T.defaultSecurityGroup, (p) => {
+        p.egress = [{ protocol: "tcp", fromPort: 0, toPort: 65535, ipv6CidrBlocks: ["::/0"] }];
+      }), /^net-dev-default-sg opens ports 0-65535 \(protocol tcp\) to ::\/0/);
+      const rule = withResource(dev.resources, T.securityGroupRule, "tasks-out-smtp", {
+        type: "egress", securityGroupId: "svc-dev-task-sg-id", protocol: "tcp", fromPort: 25, toPort: 25, cidrBlocks: ["0.0.0.0/0"],
+      }, { securityGroupId: ["svc-dev-task-sg"] });
+      await assertFails(noOpenEgress, rule, /^tasks-out-smtp \(security group svc-dev-task-sg\) opens port 25 \(protocol tcp\) to 0\.0\.0\.0\/0/);
+      // Ingress is not egress; narrow public destinations are an allowlist, not the world.
+      await assertPasses(noOpenEgress, mutate(dev.resources, lambdaOut, (p) => { p.cidrIpv4 = "52.1.2.3/32"; p.fromPort = 5432; p.toPort = 5432; }));
+    });
+    it("takes the allowed ports from the config (e.g. an http:// upstream on 80): [443, 80] passes port 80, [] fails the stacks' 443", async () => {
+      const http = mutate(dev.resources, lambdaOut, (p) => { p.fromPort = 80; p.toPort = 80; });
+      await assertPasses(noOpenEgress, http, { [noOpenEgress.name]: { allowedWorldEgressPorts: [443, 80] } });
+      const v = await verdict(noOpenEgress, dev.resources, { [noOpenEgress.name]: { allowedWorldEgressPorts: [] } });
+      assert.equal(v.status, "fail");
+      assert.ok(v.violations.length >= 3 && v.violations.every((x) => /opens port 443 \(protocol tcp\) to 0\.0\.0\.0\/0; world egress is allowed only on nothing/.test(x.message)), JSON.stringify(v.violations));
+      await assert.rejects(runPolicies(dev.resources, [noOpenEgress], { [noOpenEgress.name]: { allowedWorldEgressPorts: "443" } }), /no-open-egress\.allowedWorldEgressPorts = "443": must be array/);
+    });
+    it("allows egress to an AWS-managed service prefix list (a gateway endpoint's) on any port, not to a customer-managed one", async () => {
+      const toS3 = { securityGroupId: "svc-dev-lambda-sg-id", ipProtocol: "tcp", fromPort: 80, toPort: 80, prefixListId: "pl-63a5400a" };
+      await assertPasses(noOpenEgress, withResource(dev.resources, T.egressRule, "lambda-to-s3", toS3, { securityGroupId: ["svc-dev-lambda-sg"], prefixListId: ["net-dev-s3"] }));
+      const byId = mutate(withResource(dev.resources, T.egressRule, "lambda-to-s3", toS3), (r) => r.name === "net-dev-s3", (p) => { p.prefixListId = "pl-63a5400a"; });
+      await assertPasses(noOpenEgress, byId);
+      const literal = withResource(dev.resources, T.egressRule, "lambda-to-s3", toS3, { securityGroupId: ["svc-dev-lambda-sg"] });
+      await assertFails(noOpenEgress, literal,
+        /^lambda-to-s3 \(security group svc-dev-lambda-sg\) opens port 80 \(protocol tcp\) to prefix list pl-63a5400a, which is not an AWS-managed service prefix list \(a gateway endpoint's prefixListId, or config awsManagedPrefixListIds\); a customer-managed list's entries change outside this rule and may hold 0\.0\.0\.0\/0/);
+      await assertPasses(noOpenEgress, literal, { [noOpenEgress.name]: { awsManagedPrefixListIds: ["pl-63a5400a"] } });
+      const office = withResource(dev.resources, T.managedPrefixList, "office", { name: "office", addressFamily: "IPv4", maxEntries: 5, entries: [{ cidr: "0.0.0.0/0" }] });
+      const customer = withResource(office, T.egressRule, "lambda-to-office", { securityGroupId: "svc-dev-lambda-sg-id", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, prefixListId: "office-id" },
+        { securityGroupId: ["svc-dev-lambda-sg"], prefixListId: ["office"] });
+      await assertFails(noOpenEgress, customer, /lambda-to-office \(security group svc-dev-lambda-sg\) opens port 5432 \(protocol tcp\) to prefix list office-id, which is not an AWS-managed service prefix list/);
+      await assertFails(noOpenEgress, firstPreview(customer), /lambda-to-office .* to prefix list \(unknown at preview\), which is not an AWS-managed/);
+      // On an allowed world port, any prefix list is narrower than the world.
+      await assertPasses(noOpenEgress, mutate(customer, (r) => r.name === "lambda-to-office", (p) => { p.fromPort = 443; p.toPort = 443; }));
+    });
+  });
+
+  describe("iam-no-wildcards", () => {
+    const rolePolicy = (name: string) => (r: MockResource): boolean => r.type === T.iamRolePolicy && r.name === name;
+    const doc = (...Statement: Array<Record<string, unknown>>): string => JSON.stringify({ Version: "2012-10-17", Statement });
+    it("passes both stacks: scoped statements, and on \"*\" only the failover's read-only actions without resource-level permissions", async () => {
+      for (const run of [dev, prod]) {
+        const failover = JSON.parse(run.one(T.iamRolePolicy, "failover").inputs.policy as string) as { Statement: Array<{ Action: string[]; Resource: unknown }> };
+        const onEvery = failover.Statement.filter((s) => s.Resource === "*").flatMap((s) => s.Action);
+        assert.ok(onEvery.includes("elasticloadbalancing:DescribeListeners"), JSON.stringify(onEvery));
+        assert.ok(onEvery.every((a) => DEFAULT_IAM_WILDCARD_EXCEPTIONS.some((e) => e.action === a)), `every action on "*" is a documented exception: ${JSON.stringify(onEvery)}`);
+        assert.ok(run.ofType(T.iamRolePolicyAttachment).length >= 4 && run.ofType(T.iamPolicy).length >= 2, "documents and attachments to check");
+        await assertPasses(iamNoWildcards, run.resources);
+      }
+    });
+    it("fails Action \"*\", a whole service (iam:*, s3:*) and a non-read wildcard in iam/sts/kms, whatever the resource", async () => {
+      const large = rolePolicy("svc-dev-api-large-responses");
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Allow", Action: "*", Resource: "*" }); }),
+        /^role policy svc-dev-api-large-responses: statement #1: Action "\*" grants every action of every service, IAM included \(administrator access\); list the actions it needs$/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Sid: "Iam", Effect: "Allow", Action: ["iam:*"], Resource: "arn:aws:iam::123456789012:role/x" }); }),
+        /statement Iam: Action "iam:\*" grants every iam action, including changes to permissions, credentials or keys/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::svc-dev-large-bucket/*" }); }),
+        /Action "s3:\*" grants every s3 action; list the actions it needs/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Allow", Action: ["iam:Put*", "sts:Assume*"], Resource: "arn:aws:iam::123456789012:role/x" }); }),
+        /Action "iam:Put\*" is a wildcard over iam actions that can change permissions, credentials or keys/);
+    });
+    it("fails Resource \"*\" (or arn:...:*) with write actions, and reads the exceptions do not list", async () => {
+      const failover = rolePolicy("svc-dev-failover");
+      const widened = mutate(dev.resources, failover, (p) => { p.policy = (p.policy as string).split("\"svc-dev-id\"").join("\"*\""); });
+      await assertFails(iamNoWildcards, widened,
+        /^role policy svc-dev-failover: statement FailoverEcsService: Resource "\*" \(every resource\) with write action\(s\) ecs:UpdateService and read action\(s\) ecs:DescribeServices; allowed on every resource: elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth, cloudwatch:DescribeAlarms, cloudwatch:GetMetricData \(config allowedWildcards\)/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, rolePolicy("api-dev-large-read"), (p) => { p.policy = doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::*" }); }),
+        /statement #1: Resource "arn:aws:s3:::\*" \(every resource\) with read action\(s\) s3:GetObject/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, (r) => r.type === T.iamPolicy && r.name === "api-dev-flush", (p) => { p.policy = doc({ Effect: "Allow", Action: "apigateway:DELETE", Resource: ["*"] }); }),
+        /^IAM policy api-dev-flush: statement #1: Resource "\*" \(every resource\) with write action\(s\) apigateway:DELETE/);
+    });
+    it("fails Allow with NotAction or NotResource; ignores Deny statements; reads documents given as objects", async () => {
+      const large = rolePolicy("svc-dev-api-large-responses");
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Allow", NotAction: "iam:*", Resource: "arn:aws:s3:::b/*" }); }),
+        /statement #1: Allow with NotAction "iam:\*" grants every other action of every service/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Allow", Action: "s3:GetObject", NotResource: "arn:aws:s3:::secret/*" }); }),
+        /Allow with NotResource "arn:aws:s3:::secret\/\*" grants its actions on every other resource/);
+      await assertPasses(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = doc({ Effect: "Deny", Action: "*", Resource: "*" }); }));
+      await assertFails(iamNoWildcards, mutate(dev.resources, large, (p) => { p.policy = { Version: "2012-10-17", Statement: { Effect: "Allow", Action: "*", Resource: "*" } }; }), /Action "\*" grants every action/);
+    });
+    it("checks a role's inlinePolicies and managed policies; fails AWS-managed full-access and administrator policies", async () => {
+      const role = (r: MockResource): boolean => r.type === T.iamRole && r.name === "svc-dev-api-role";
+      await assertFails(iamNoWildcards, mutate(dev.resources, role, (p) => { p.inlinePolicies = [{ name: "admin", policy: doc({ Effect: "Allow", Action: "*", Resource: "*" }) }]; }),
+        /^role svc-dev-api-role, inline policy admin: statement #1: Action "\*"/);
+      await assertFails(iamNoWildcards, mutate(dev.resources, role, (p) => { p.managedPolicyArns = ["arn:aws:iam::aws:policy/AdministratorAccess"]; }),
+        /^role svc-dev-api-role: attaches AWS-managed policy arn:aws:iam::aws:policy\/AdministratorAccess, which grants whole services or administrator access on every resource/);
+      const attachment = (r: MockResource): boolean => r.type === T.iamRolePolicyAttachment && r.name === "svc-dev-api-vpc";
+      for (const arn of ["arn:aws:iam::aws:policy/AmazonS3FullAccess", "arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::aws:policy/job-function/NetworkAdministrator", "arn:aws:iam::aws:policy/IAMFullAccess"]) {
+        await assertFails(iamNoWildcards, mutate(dev.resources, attachment, (p) => { p.policyArn = arn; }), new RegExp(`^attachment svc-dev-api-vpc: attaches AWS-managed policy ${arn.replace(/[/.]/g, "\\$&")}`));
+      }
+      const s3Full = mutate(dev.resources, attachment, (p) => { p.policyArn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"; });
+      await assertPasses(iamNoWildcards, s3Full, { [iamNoWildcards.name]: { allowedManagedPolicyArns: ["arn:aws:iam::aws:policy/AmazonS3FullAccess"] } });
+      await assertPasses(iamNoWildcards, mutate(dev.resources, attachment, (p) => { p.policyArn = "arn:aws:iam::aws:policy/ReadOnlyAccess"; }));
+    });
+    it("takes the exceptions from the config: without them the failover's Describe* on \"*\" fails; a listed pair passes", async () => {
+      await assertFails(iamNoWildcards, dev.resources,
+        /role policy svc-dev-failover: statement FailoverDescribeLoadBalancing: Resource "\*" \(every resource\) with read action\(s\) elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth; allowed on every resource: nothing/,
+        { [iamNoWildcards.name]: { allowedWildcards: [] } });
+      const xray = mutate(dev.resources, rolePolicy("svc-dev-api-large-responses"), (p) => { p.policy = doc({ Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: "*" }); });
+      await assertFails(iamNoWildcards, xray, /write action\(s\) xray:PutTraceSegments/);
+      await assertPasses(iamNoWildcards, xray, { [iamNoWildcards.name]: { allowedWildcards: [...DEFAULT_IAM_WILDCARD_EXCEPTIONS, { action: "xray:Put*", resource: "*", reason: "X-Ray supports no resource-level permissions" }] } });
+    });
+    it("judges policy documents (unit)", () => {
+      const d = (...s: Array<Record<string, unknown>>): string => doc(...s);
+      assert.deepEqual(iamWildcardProblems(d({ Effect: "Allow", Action: "cloudwatch:GetMetricData", Resource: "*" })), [], "GetMetricData needs Resource *");
+      assert.deepEqual(iamWildcardProblems(d({ Effect: "Allow", Action: ["iam:Get*", "iam:List*", "kms:Decrypt"], Resource: "arn:aws:iam::1:role/r" })), [], "read-only wildcards in iam, named kms actions");
+      assert.match(iamWildcardProblems(d({ Effect: "Allow", Action: "kms:GenerateDataKey*", Resource: "arn:aws:kms:us-east-1:1:key/k" }))[0] ?? "", /wildcard over kms actions/);
+      assert.match(iamWildcardProblems(d({ Effect: "Allow", Action: "IAM:*", Resource: "arn:aws:iam::1:role/r" }))[0] ?? "", /every iam action/, "service names are case-insensitive");
+      assert.match(iamWildcardProblems(d({ Effect: "Allow", Action: "iam:List*", Resource: "*" }))[0] ?? "", /Resource "\*" \(every resource\) with read action\(s\) iam:List\*/);
+      assert.match(iamWildcardProblems(d({ Effect: "Allow", Action: "logs:PutLogEvents", Resource: "arn:aws:logs:*:*:*" }))[0] ?? "", /Resource "arn:aws:logs:\*:\*:\*" \(every resource\) with write action\(s\) logs:PutLogEvents/);
+      assert.deepEqual(iamWildcardProblems(d({ Effect: "Allow", Action: "*", Resource: "*" }), [{ action: "*", resource: "*" }]), [], "an explicit exception allows even *");
+      assert.deepEqual(iamWildcardProblems("{not json"), [], "AWS refuses invalid JSON itself");
+      assert.deepEqual(iamWildcardProblems(undefined), []);
+      for (const r of ["*", "arn:aws:s3:::*", "arn:aws:logs:*:*:*", "arn:*:*:*:*:*"]) assert.ok(isEveryResource(r), r);
+      for (const r of ["arn:aws:s3:::bucket/*", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/x:*", "arn:aws:ecs:us-east-1:1:service/c/s"]) assert.ok(!isEveryResource(r), r);
+    });
+  });
+
+  describe("lambda-permission-source-arn", () => {
+    const permission = (name: string) => (r: MockResource): boolean => r.type === T.lambdaPermission && r.name === name;
+    it("passes both stacks: the ALB and EventBridge permissions name their target group and rules", async () => {
+      for (const run of [dev, prod]) {
+        const permissions = run.ofType(T.lambdaPermission);
+        assert.ok(permissions.length >= 3 && permissions.every((p) => /\.amazonaws\.com$/.test(p.inputs.principal) && p.inputs.sourceArn), `${run.stack}: permissions to check`);
+        await assertPasses(lambdaPermissionSourceArn, run.resources);
+        await assertPasses(lambdaPermissionSourceArn, firstPreview(run.resources));
+      }
+    });
+    it("fails a service principal without sourceArn (events, elasticloadbalancing, apigateway, sns), or with one that matches everything", async () => {
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { delete p.sourceArn; }),
+        /^permission svc-dev-failover-tick lets events\.amazonaws\.com invoke function svc-dev-failover with sourceArn = unset, so any events resource in any AWS account can invoke it; set sourceArn to the ARN of the EventBridge rule that invokes it$/);
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-alb-invoke"), (p) => { p.sourceArn = ""; }),
+        /^permission svc-dev-alb-invoke lets elasticloadbalancing\.amazonaws\.com invoke function svc-dev-api with sourceArn = unset, .* ARN of the target group/);
+      for (const principal of ["apigateway.amazonaws.com", "sns.amazonaws.com"]) {
+        await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = principal; delete p.sourceArn; }),
+          new RegExp(`lets ${principal.replace(/\./g, "\\.")} invoke function svc-dev-failover with sourceArn = unset`));
+      }
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.sourceArn = "*"; }), /with sourceArn = \*, which matches every resource/);
+    });
+    it("requires sourceAccount too for s3.amazonaws.com", async () => {
+      const s3 = (change: (p: Record<string, unknown>) => void): MockResource[] => mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = "s3.amazonaws.com"; p.sourceArn = "arn:aws:s3:::uploads"; change(p); });
+      await assertFails(lambdaPermissionSourceArn, s3(() => undefined),
+        /^permission svc-dev-failover-tick lets s3\.amazonaws\.com invoke function svc-dev-failover with sourceAccount = unset; a bucket ARN names no account/);
+      await assertPasses(lambdaPermissionSourceArn, s3((p) => { p.sourceAccount = "123456789012"; }));
+    });
+    it("passes account principals, and a sourceArn unknown at preview (it is set)", async () => {
+      await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = "123456789012"; delete p.sourceArn; }));
+      await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.sourceArn = UNKNOWN_STRING; }));
     });
   });
 
