@@ -131,17 +131,45 @@ export interface HybridLambdaFargateServiceArgs {
   };
   failover?: {
     /**
-     * Every alarm must be OK this long before Fargate is scaled back to its baseline.
+     * Every alarm must be OK this long, and the Fargate target group must have served no request
+     * for this long, before Fargate is scaled back to its baseline.
      * @default 300
      */
     cooldownSeconds?: number;
     /**
-     * Every alarm must be OK this long before weight moves back to Lambda (hysteresis: with all
-     * traffic on Fargate, Lambda's alarms clear quickly, and shifting back at once would flap).
+     * Every alarm must be OK at least this long before weight moves back to Lambda. Failback also
+     * needs the demand rule below (`failbackDemandFraction` for `failbackWindowSeconds`): Lambda's
+     * own alarms clear as soon as traffic has left it, so they never decide a failback alone.
      * Must not exceed `cooldownSeconds`.
      * @default half of cooldownSeconds
      */
     shiftBackDelaySeconds?: number;
+    /**
+     * Failback only while the concurrency Lambda would need for the Fargate target group's traffic
+     * (RequestCount per second × TargetResponseTime, Little's law) stays below this fraction of
+     * `lambda.reservedConcurrency`. From 0.05 to 0.8: well below the 90 % concurrency alarm that
+     * starts a failover, so a failback does not run into the next failover.
+     * @default 0.5
+     */
+    failbackDemandFraction?: number;
+    /**
+     * How long the demand must have stayed below the threshold, in seconds (whole minutes, 60 to
+     * 3600). The window ends `demandLagSeconds` ago and must start after the last alarm change.
+     * @default 600
+     */
+    failbackWindowSeconds?: number;
+    /**
+     * How late CloudWatch reports an ALB minute, seconds (60 to 900): newer minutes are not yet
+     * taken as final (a missing one is not read as "no requests").
+     * @default 180
+     */
+    demandLagSeconds?: number;
+    /**
+     * Floor of the response time in Little's law, seconds (0 to 10): a Lambda invocation costs more
+     * than a 1 ms Fargate cache hit. Set it near the API Lambda's measured median Duration.
+     * @default 0.01
+     */
+    minResponseTimeSeconds?: number;
   };
   alb?: {
     /**
@@ -175,7 +203,8 @@ export interface HybridLambdaFargateServiceArgs {
  * behind the same listener, which forwards with weights (start: Lambda 1, Fargate 0). Alarms on
  * Lambda throttling feed an EventBridge rule (these alarms only) and a 1-minute schedule, both
  * invoking a failover Lambda that scales Fargate up, moves weight only to healthy targets, and
- * moves back after a cooldown. See docs/failover.md.
+ * moves back once the demand on Fargate (ALB metrics of its target group) has stayed below half of
+ * Lambda's reserved concurrency for a window. See docs/failover.md.
  */
 export class HybridLambdaFargateService extends pulumi.ComponentResource {
   readonly albDnsName: pulumi.Output<string>;
@@ -209,6 +238,21 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     const shiftBackDelaySeconds = args.failover?.shiftBackDelaySeconds ?? Math.floor(cooldownSeconds / 2);
     if (shiftBackDelaySeconds > cooldownSeconds) {
       throw new Error(`HybridLambdaFargateService ${name}: failover.shiftBackDelaySeconds ${shiftBackDelaySeconds} must not exceed cooldownSeconds ${cooldownSeconds}`);
+    }
+    const failbackDemandFraction = args.failover?.failbackDemandFraction ?? 0.5;
+    const failbackWindowSeconds = args.failover?.failbackWindowSeconds ?? 600;
+    const demandLagSeconds = args.failover?.demandLagSeconds ?? 180;
+    const minResponseTimeSeconds = args.failover?.minResponseTimeSeconds ?? 0.01;
+    // The failover Lambda repairs out-of-range values at run time; a deploy says so instead.
+    for (const [key, value, min, max, wholeMinutes] of [
+      ["failbackDemandFraction", failbackDemandFraction, 0.05, 0.8, false],
+      ["failbackWindowSeconds", failbackWindowSeconds, 60, 3600, true],
+      ["demandLagSeconds", demandLagSeconds, 60, 900, false],
+      ["minResponseTimeSeconds", minResponseTimeSeconds, 0, 10, false],
+    ] as const) {
+      if (!(Number.isFinite(value) && value >= min && value <= max) || (wholeMinutes && value % 60 !== 0)) {
+        throw new Error(`HybridLambdaFargateService ${name}: failover.${key} ${value} must be from ${min} to ${max}${wholeMinutes ? " in whole minutes" : ""}`);
+      }
     }
     const internetFacing = args.alb?.internetFacing ?? false;
     if (internetFacing && !args.alb?.certificateArn) {
@@ -553,9 +597,11 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       ignoreChanges: ["desiredCount"],
     });
 
-    // ---- Alarms on Lambda's limits, and the failover Lambda they (and a schedule) invoke.
+    // ---- Alarms on Lambda's limits, and the failover Lambda they (and a schedule) invoke. They start a
+    // failover; they cannot end one (no traffic on Lambda, no throttles): the failback reads the
+    // Fargate target group's demand instead (GetMetricData, see docs/failover.md).
     const throttles = new aws.cloudwatch.MetricAlarm(`${name}-throttles`, {
-      alarmDescription: `Lambda ${name}-api is throttled: shift traffic to Fargate`,
+      alarmDescription: `Lambda ${name}-api is throttled: shift traffic to Fargate (traffic returns when the demand on Fargate stays below ${Math.round(failbackDemandFraction * 100)}% of the reserved concurrency for ${failbackWindowSeconds / 60} minutes)`,
       namespace: "AWS/Lambda",
       metricName: "Throttles",
       dimensions: { FunctionName: apiFunction.name },
@@ -571,7 +617,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     }, child);
     const nearCap = Math.max(1, Math.floor(reservedConcurrency * 0.9));
     const concurrency = new aws.cloudwatch.MetricAlarm(`${name}-concurrency`, {
-      alarmDescription: `Lambda ${name}-api concurrency at >= 90% of its reserved ${reservedConcurrency}`,
+      alarmDescription: `Lambda ${name}-api concurrency at >= 90% of its reserved ${reservedConcurrency}: shift traffic to Fargate`,
       namespace: "AWS/Lambda",
       metricName: "ConcurrentExecutions",
       dimensions: { FunctionName: apiFunction.name },
@@ -629,10 +675,10 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     new aws.iam.RolePolicy(`${name}-failover`, {
       role: failoverRole.id,
       policy: pulumi
-        .all([listener.arn, service.id, pulumi.all(alarms.map((a) => a.arn))])
-        .apply(([listenerArn, serviceArn, alarmArns]) => JSON.stringify({
+        .all([listener.arn, service.id, pulumi.all(alarms.map((a) => a.arn)), region])
+        .apply(([listenerArn, serviceArn, alarmArns, awsRegion]) => JSON.stringify({
           Version: "2012-10-17",
-          Statement: failoverIamStatements({ listenerArn, serviceArn, alarmArns }),
+          Statement: failoverIamStatements({ listenerArn, serviceArn, alarmArns, region: awsRegion }),
         })),
     }, child);
     const failoverLogs = new aws.cloudwatch.LogGroup(`${name}-failover-logs`, { retentionInDays: retention }, child);
@@ -645,7 +691,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       alarmNames: pulumi.all(alarms.map((a) => a.name)),
     };
     const failoverFunction = new aws.lambda.CallbackFunction(`${name}-failover`, {
-      description: "Shifts ALB weight between the Lambda and Fargate runtimes on throttling alarms",
+      description: "Shifts ALB weight to Fargate on Lambda throttling alarms, and back when the demand fits Lambda",
       role: failoverRole,
       runtime: aws.lambda.Runtime.NodeJS22dX,
       architectures: ["arm64"],
@@ -666,6 +712,15 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           FAILOVER_DESIRED_COUNT: String(failoverCount),
           FAILOVER_COOLDOWN_SECONDS: String(cooldownSeconds),
           FAILOVER_SHIFT_BACK_DELAY_SECONDS: String(shiftBackDelaySeconds),
+          // The failback's demand: the Fargate target group's RequestCount and TargetResponseTime
+          // (AWS/ApplicationELB, dimensions LoadBalancer + TargetGroup), against the Lambda's cap.
+          FAILOVER_ALB_ARN_SUFFIX: alb.arnSuffix,
+          FAILOVER_FARGATE_TG_ARN_SUFFIX: fargateTargetGroup.arnSuffix,
+          FAILOVER_LAMBDA_RESERVED_CONCURRENCY: String(reservedConcurrency),
+          FAILOVER_FAILBACK_DEMAND_FRACTION: String(failbackDemandFraction),
+          FAILOVER_FAILBACK_WINDOW_SECONDS: String(failbackWindowSeconds),
+          FAILOVER_DEMAND_LAG_SECONDS: String(demandLagSeconds),
+          FAILOVER_MIN_RESPONSE_TIME_SECONDS: String(minResponseTimeSeconds),
         },
       },
       callbackFactory: () => createFailoverHandlerFromEnv(process.env),

@@ -168,8 +168,14 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
       return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
     case "aws:apigateway/restApi:RestApi":
       return { arn, executionArn: `arn:aws:execute-api:us-east-1:123456789012:${name}-id`, rootResourceId: `${name}-root` };
-    case "aws:lb/loadBalancer:LoadBalancer":
-      return { arn, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
+    case "aws:lb/loadBalancer:LoadBalancer": {
+      const suffix = `app/${name}/50dc6c495c0c9188`;
+      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/${suffix}`, arnSuffix: suffix, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
+    }
+    case "aws:lb/targetGroup:TargetGroup": {
+      const suffix = `targetgroup/${name}/73e2d6bc24d8a067`;
+      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:${suffix}`, arnSuffix: suffix };
+    }
     case "aws:elasticache/subnetGroup:SubnetGroup":
     case "aws:elasticache/parameterGroup:ParameterGroup":
       return { name: inputs.name ?? name, arn };

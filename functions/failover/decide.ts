@@ -2,9 +2,10 @@
  * Pure failover decision for the HybridLambdaFargateService.
  *
  * The failover Lambda observes the world (alarm states, listener weights, ECS service counts,
- * Fargate target health), calls {@link decideFailover} once, applies the returned actions in order
- * and exits. There is no memory between invocations and no waiting loop: the next EventBridge
- * alarm event or the next scheduled tick (every minute) observes again and continues.
+ * Fargate target health and, while traffic or capacity is on Fargate, the Fargate target group's
+ * per-minute demand), calls {@link decideFailover} once, applies the returned actions in order and
+ * exits. There is no memory between invocations and no waiting loop: the next EventBridge alarm
+ * event or the next scheduled tick (every minute) observes again and continues.
  *
  * Everything in this module is pure: no I/O, no clock (time is passed in), no module state.
  * Plain functions and object literals only, so the module survives Pulumi closure serialization.
@@ -12,31 +13,49 @@
  * Decision rules (see docs/failover.md for the state machine):
  *
  * - **Alarming** = at least one watched alarm is `ALARM` (INSUFFICIENT_DATA counts as not alarming
- *   unless {@link FailoverConfig.treatInsufficientDataAsAlarm} is set).
+ *   unless {@link FailoverConfig.treatInsufficientDataAsAlarm} is set). The alarms watch the API
+ *   Lambda's own throttles and concurrency: they start a failover, but they go quiet as soon as the
+ *   traffic has left Lambda, so they never decide a failback on their own.
  * - **Quiet time** = while nothing is alarming, the time since the most recent state update of any
- *   watched alarm (`nowMs - max(stateUpdatedAtMs)`). This is the memory-less cooldown clock.
+ *   watched alarm (`nowMs - max(stateUpdatedAtMs)`).
+ * - **Demand** ({@link assessDemand}) = the concurrency Lambda would need to carry the traffic now on
+ *   Fargate, per minute, by Little's law: `RequestCount / 60 × max(TargetResponseTime,
+ *   minResponseTimeSeconds)`, scaled up by the failed-over weights when they keep a share on Lambda.
+ *   A minute without a datapoint had no requests (the ALB publishes nothing for an idle minute), but
+ *   only minutes that ended at least `demandLagSeconds` ago are taken as final.
  * - **Weights**:
  *   - Fargate has 0 healthy targets → {@link NORMAL_WEIGHTS} (Lambda only). Always, in every mode.
  *     The Lambda target group has no health checks, so it is always eligible.
  *   - Alarming and Fargate has ≥ `minHealthyTargets` healthy targets → `failedOverWeights`.
  *     Once failed over, the weights stay there while at least 1 target is healthy (hysteresis).
- *   - Not alarming → {@link NORMAL_WEIGHTS}, except that a listener that is currently failed over
- *     stays failed over until the quiet time reaches `shiftBackDelaySeconds` (default 0).
+ *   - Not alarming and failed over → stay failed over until **failback**: the quiet time has reached
+ *     `shiftBackDelaySeconds`, the failback window (`failbackWindowSeconds`, ending
+ *     `demandLagSeconds` ago) lies entirely after the last alarm state update (so it only covers
+ *     time when traffic was already on Fargate), and in every minute of that window, and in every
+ *     newer minute already reported, the demand stayed below `failbackDemandFraction ×
+ *     lambdaReservedConcurrency`. Without a demand observation there is no failback (except for
+ *     health).
+ *   - Not alarming otherwise → {@link NORMAL_WEIGHTS}.
  * - **ECS desired count**:
  *   - Alarming → raised to `failoverDesiredCount` if lower; never lowered while alarming.
  *   - Not alarming and below `baselineDesiredCount` → raised to the baseline at once.
- *   - Not alarming, above the baseline, quiet time ≥ `cooldownSeconds` and the desired weights give
- *     Fargate 0 → lowered to the baseline. The weight shift back (if still needed) is ordered
- *     before the scale-down in the same action list, so traffic leaves Fargate first.
+ *   - Not alarming, above the baseline, quiet time ≥ `cooldownSeconds`, the desired weights give
+ *     Fargate 0, and the Fargate target group served no request in the last `cooldownSeconds`
+ *     (as reported, ending `demandLagSeconds` ago, plus any newer minute) → lowered to the baseline.
+ *     The weight shift back (if still needed) is ordered before the scale-down in the same action
+ *     list, so traffic leaves Fargate first.
  * - **Order**: a scale-up comes before a weight change (capacity first); a scale-down comes after
  *   it (traffic off first).
  *
  * Guarantees (checked by the randomized tests in test/functions/failover/decide.test.ts):
- * - total: any input (NaN, negative, missing fields, unknown states) gives a valid answer;
+ * - total: any input (NaN, negative, missing fields, unknown states, junk demand) gives a valid
+ *   answer;
  * - the resulting weights are never both 0 and never give Fargate weight when the observation
  *   shows 0 healthy Fargate targets;
+ * - a failback (weight leaves Fargate while it has a healthy target) happens only with the demand
+ *   below the threshold for the whole window;
  * - idempotent in one step: applying the actions and deciding again on the same observation
- *   (same alarms, health, running count and time) returns no actions.
+ *   (same alarms, health, running count, demand and time) returns no actions.
  */
 
 /** CloudWatch alarm state values, as returned by DescribeAlarms `StateValue`. */
@@ -72,6 +91,28 @@ export interface ObservedService {
   runningCount: number;
 }
 
+/**
+ * One minute of the Fargate target group's traffic (CloudWatch `AWS/ApplicationELB`, dimensions
+ * `LoadBalancer` + `TargetGroup`, period 60 s). Either value may be missing (no datapoint).
+ */
+export interface DemandMinute {
+  /** Epoch ms of the minute's start (the datapoint's timestamp). Rounded down to the minute. */
+  startMs: number;
+  /** `RequestCount` (Sum) in that minute. Missing or invalid = no datapoint. */
+  requests?: number;
+  /** `TargetResponseTime` (Average) in that minute, seconds. Missing or invalid = no datapoint. */
+  responseTimeSeconds?: number;
+}
+
+/** The demand series read with GetMetricData (see {@link demandQueryRange}). */
+export interface ObservedDemand {
+  /**
+   * Datapoints as CloudWatch returned them: any order, duplicates and gaps allowed. Minutes that
+   * are missing had no requests, once they are older than `demandLagSeconds`.
+   */
+  minutes: DemandMinute[];
+}
+
 /** Everything the decision needs, read from AWS at the start of every invocation. */
 export interface ObservedState {
   /** The watched alarms (configured names only). */
@@ -82,6 +123,12 @@ export interface ObservedState {
   service: ObservedService;
   /** Number of Fargate targets whose health state is `healthy`. */
   fargateHealthyTargets: number;
+  /**
+   * The Fargate target group's traffic. Needed only when {@link needsDemand} says so (traffic or
+   * extra capacity on Fargate); when absent, there is no failback (except for health) and no
+   * scale-down above the baseline.
+   */
+  demand?: ObservedDemand;
 }
 
 /** Tuning of the failover. Use {@link normalizeFailoverConfig} or {@link DEFAULT_FAILOVER_CONFIG}. */
@@ -109,6 +156,33 @@ export interface FailoverConfig {
   shiftBackDelaySeconds: number;
   /** When true, INSUFFICIENT_DATA counts as alarming. Default false. */
   treatInsufficientDataAsAlarm: boolean;
+  /**
+   * The API Lambda's reserved concurrency: the cap the demand is compared with. Default 10 (the
+   * component's default); values below 1 become 1.
+   */
+  lambdaReservedConcurrency: number;
+  /**
+   * Failback only while the demand stays below this fraction of `lambdaReservedConcurrency`.
+   * Default 0.5. Kept within 0.05..0.8: it must stay well below the concurrency alarm's 90 % (the
+   * failover trigger), or a failback would run straight into the next failover.
+   */
+  failbackDemandFraction: number;
+  /**
+   * How long the demand must have stayed below the threshold, seconds (whole minutes, 60..3600).
+   * Default 600.
+   */
+  failbackWindowSeconds: number;
+  /**
+   * How late CloudWatch reports an ALB minute, seconds (60..900). Minutes that ended less than this
+   * long ago are not yet taken as final: a missing one is not read as "no requests". Default 180.
+   */
+  demandLagSeconds: number;
+  /**
+   * Floor for the response time used in Little's law, seconds (0..10). A Lambda invocation costs
+   * more than a 1 ms Fargate cache hit; the floor keeps very fast Fargate responses from suggesting
+   * that Lambda needs almost no concurrency. Default 0.01.
+   */
+  minResponseTimeSeconds: number;
 }
 
 /** Scale the ECS service to `desiredCount` (UpdateService). */
@@ -134,6 +208,8 @@ export type FailoverPhase =
   | "waiting-for-healthy-targets"
   | "failed-over"
   | "shift-back-pending"
+  | "demand-high"
+  | "demand-unknown"
   | "shifting-back"
   | "cooling-down"
   | "scaling-down";
@@ -150,8 +226,36 @@ export interface FailoverAssessment {
   targetDesiredCount: number;
   /** Phase label for logs. */
   phase: FailoverPhase;
+  /** The demand as judged for failback and scale-down. */
+  demand: DemandAssessment;
   /** Actions to apply, in order. Empty = nothing to do. */
   actions: FailoverAction[];
+}
+
+/** What {@link assessDemand} concluded from the demand series. */
+export interface DemandAssessment {
+  /** Whether the observation carried a demand series at all. */
+  observed: boolean;
+  /** `failbackDemandFraction × lambdaReservedConcurrency`: failback needs the demand below it. */
+  thresholdConcurrency: number;
+  /** Start (inclusive) of the failback window, epoch ms; NaN when it cannot be placed. */
+  windowStartMs: number;
+  /** End (exclusive) of the failback window = the newest minute taken as final, epoch ms. */
+  windowEndMs: number;
+  /**
+   * Highest concurrency Lambda would have needed in any minute from the window start on
+   * (including newer minutes already reported). 0 when no request was reported.
+   */
+  peakConcurrency: number;
+  /** The window lies entirely after the last alarm state update. */
+  windowAfterAlarms: boolean;
+  /** Failback allowed by demand: observed, window after the alarms, and peak below the threshold. */
+  low: boolean;
+  /**
+   * The Fargate target group served no request in the last `cooldownSeconds` (ending at the
+   * window end), nor in any newer minute already reported. Needed for a scale-down.
+   */
+  fargateIdle: boolean;
 }
 
 /** A (possibly late or out-of-order) alarm state taken from an EventBridge event. */
@@ -179,7 +283,16 @@ export const DEFAULT_FAILOVER_CONFIG: FailoverConfig = {
   minHealthyTargets: 1,
   shiftBackDelaySeconds: 0,
   treatInsufficientDataAsAlarm: false,
+  lambdaReservedConcurrency: 10,
+  failbackDemandFraction: 0.5,
+  failbackWindowSeconds: 600,
+  demandLagSeconds: 180,
+  minResponseTimeSeconds: 0.01,
 };
+
+/** One CloudWatch period of the demand series. */
+export const DEMAND_PERIOD_SECONDS = 60;
+const MINUTE_MS = DEMAND_PERIOD_SECONDS * 1000;
 
 /** A non-negative integer count; anything else (NaN, negative, Infinity, non-number) → 0. */
 function toCount(value: unknown): number {
@@ -197,11 +310,19 @@ function toSeconds(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
+/** A finite number within [min, max], or the fallback when not a finite number. */
+function toRange(value: unknown, min: number, max: number, fallback: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) return fallback;
+  return Math.min(max, Math.max(min, value));
+}
+
 /**
  * Fill defaults and repair out-of-range values so that every config gives safe decisions:
  * counts become non-negative integers, `failoverDesiredCount ≥ max(1, baseline)`,
  * `failedOverWeights.fargate ≥ 1`, weights within 0..999, `minHealthyTargets ≥ 1`,
- * `cooldownSeconds ≥ shiftBackDelaySeconds`.
+ * `cooldownSeconds ≥ shiftBackDelaySeconds`, `lambdaReservedConcurrency ≥ 1`,
+ * `failbackDemandFraction` within 0.05..0.8, `failbackWindowSeconds` whole minutes within
+ * 60..3600, `demandLagSeconds` within 60..900, `minResponseTimeSeconds` within 0..10.
  */
 export function normalizeFailoverConfig(config?: Partial<FailoverConfig> | null): FailoverConfig {
   const c: Partial<FailoverConfig> = config && typeof config === "object" ? config : {};
@@ -221,6 +342,144 @@ export function normalizeFailoverConfig(config?: Partial<FailoverConfig> | null)
     minHealthyTargets: minHealthy,
     shiftBackDelaySeconds: shiftBack,
     treatInsufficientDataAsAlarm: c.treatInsufficientDataAsAlarm === true,
+    lambdaReservedConcurrency: c.lambdaReservedConcurrency === undefined
+      ? d.lambdaReservedConcurrency
+      : Math.max(1, toCount(c.lambdaReservedConcurrency)),
+    failbackDemandFraction: toRange(c.failbackDemandFraction, 0.05, 0.8, d.failbackDemandFraction),
+    failbackWindowSeconds: Math.ceil(toRange(c.failbackWindowSeconds, 60, 3600, d.failbackWindowSeconds) / 60) * 60,
+    demandLagSeconds: toRange(c.demandLagSeconds, 60, 900, d.demandLagSeconds),
+    minResponseTimeSeconds: toRange(c.minResponseTimeSeconds, 0, 10, d.minResponseTimeSeconds),
+  };
+}
+
+/**
+ * Whether the decision can use a demand observation for this state: traffic is on Fargate (a
+ * failback to judge) or Fargate runs above its baseline (a scale-down to judge). The shell reads
+ * the demand (GetMetricData) only then; in normal operation it costs nothing.
+ */
+export function needsDemand(observed: ObservedState, config: Partial<FailoverConfig>): boolean {
+  const cfg = normalizeFailoverConfig(config);
+  const obs: Partial<ObservedState> = observed && typeof observed === "object" ? observed : {};
+  const w: Partial<Weights> = obs.weights && typeof obs.weights === "object" ? obs.weights : {};
+  const desired = toCount(obs.service && typeof obs.service === "object" ? obs.service.desiredCount : 0);
+  return toWeight(w.fargate) > 0 || desired > cfg.baselineDesiredCount;
+}
+
+/**
+ * The time range the shell asks GetMetricData for: whole minutes covering the longer of the
+ * failback window and the cooldown, the reporting lag, and one spare minute, up to the next whole
+ * minute after `nowMs`. Non-finite `nowMs` gives NaNs (the shell then cannot build a request).
+ */
+export function demandQueryRange(config: Partial<FailoverConfig>, nowMs: number): { startMs: number; endMs: number } {
+  const cfg = normalizeFailoverConfig(config);
+  const lookbackMs = (Math.max(cfg.failbackWindowSeconds, idleWindowSeconds(cfg)) + cfg.demandLagSeconds + DEMAND_PERIOD_SECONDS) * 1000;
+  if (!Number.isFinite(nowMs)) return { startMs: Number.NaN, endMs: Number.NaN };
+  return {
+    startMs: Math.floor((nowMs - lookbackMs) / MINUTE_MS) * MINUTE_MS,
+    endMs: Math.ceil(nowMs / MINUTE_MS) * MINUTE_MS,
+  };
+}
+
+/** Longest idle window a scale-down waits for, seconds (the cooldown, capped at one day). */
+export const MAX_IDLE_WINDOW_SECONDS = 86400;
+
+/** The idle window of a scale-down: the cooldown in whole minutes, at most one day. */
+function idleWindowSeconds(cfg: FailoverConfig): number {
+  return Math.ceil(Math.min(cfg.cooldownSeconds, MAX_IDLE_WINDOW_SECONDS) / 60) * 60;
+}
+
+/** Non-negative finite number, or undefined. */
+function toMetric(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Judge the demand series for failback and scale-down. Pure and total.
+ *
+ * - Buckets datapoints by minute (duplicates: the larger value counts, conservatively).
+ * - The window is `[windowEnd − failbackWindowSeconds, windowEnd)` with `windowEnd` = the start of
+ *   the minute containing `nowMs − demandLagSeconds`: every minute in it ended at least the lag
+ *   ago, so a missing datapoint there means "no requests". Newer minutes count when reported.
+ * - Needed concurrency of a minute = `requests / 60 × max(responseTime, minResponseTimeSeconds)` ×
+ *   `(failedOver.lambda + failedOver.fargate) / failedOver.fargate` (the Fargate share of the
+ *   traffic scaled to all of it). A minute with requests but no response time uses the largest
+ *   response time in the series (or the floor).
+ * - `fargateIdle`: no reported minute with requests in `[windowEnd − cooldown, windowEnd)` (cooldown
+ *   in whole minutes, at most a day) or later.
+ * - `low` needs the window to start at or after `latestAlarmUpdateMs` (the window then covers only
+ *   time when traffic was on Fargate: a failover happens while an alarm is ALARM, and that alarm's
+ *   later return to OK is an update).
+ *
+ * @param demand the observed series, or undefined (→ not observed: never low, never idle)
+ * @param config tuning (normalized)
+ * @param nowMs current time, epoch ms
+ * @param latestAlarmUpdateMs latest alarm state update, epoch ms (−Infinity when no alarm is watched)
+ */
+export function assessDemand(
+  demand: ObservedDemand | undefined,
+  config: Partial<FailoverConfig>,
+  nowMs: number,
+  latestAlarmUpdateMs: number,
+): DemandAssessment {
+  const cfg = normalizeFailoverConfig(config);
+  const threshold = cfg.failbackDemandFraction * cfg.lambdaReservedConcurrency;
+  const observed = !!demand && typeof demand === "object" && Array.isArray(demand.minutes);
+  const none: DemandAssessment = {
+    observed,
+    thresholdConcurrency: threshold,
+    windowStartMs: Number.NaN,
+    windowEndMs: Number.NaN,
+    peakConcurrency: Number.NaN,
+    windowAfterAlarms: false,
+    low: false,
+    fargateIdle: false,
+  };
+  if (!observed || !Number.isFinite(nowMs)) return none;
+
+  const byMinute = new Map<number, { requests?: number; rt?: number }>();
+  let maxRt = 0;
+  for (const raw of (demand as ObservedDemand).minutes as unknown[]) {
+    const m = (raw && typeof raw === "object" ? raw : {}) as Partial<DemandMinute>;
+    if (typeof m.startMs !== "number" || !Number.isFinite(m.startMs)) continue;
+    const start = Math.floor(m.startMs / MINUTE_MS) * MINUTE_MS;
+    const requests = toMetric(m.requests);
+    const rt = toMetric(m.responseTimeSeconds);
+    const b = byMinute.get(start) ?? {};
+    if (requests !== undefined) b.requests = Math.max(b.requests ?? 0, requests);
+    if (rt !== undefined) {
+      b.rt = Math.max(b.rt ?? 0, rt);
+      maxRt = Math.max(maxRt, rt);
+    }
+    byMinute.set(start, b);
+  }
+
+  const fo = cfg.failedOverWeights;
+  const scale = (fo.lambda + fo.fargate) / fo.fargate;
+  const windowEnd = Math.floor((nowMs - cfg.demandLagSeconds * 1000) / MINUTE_MS) * MINUTE_MS;
+  const windowStart = windowEnd - cfg.failbackWindowSeconds * 1000;
+  const idleStart = windowEnd - idleWindowSeconds(cfg) * 1000;
+  let peak = 0;
+  let idle = true;
+  for (const [start, b] of byMinute) {
+    const requests = b.requests ?? 0;
+    if (requests <= 0) continue;
+    if (start >= idleStart) idle = false;
+    if (start >= windowStart) {
+      const rt = Math.max(b.rt ?? maxRt, cfg.minResponseTimeSeconds);
+      peak = Math.max(peak, (requests / DEMAND_PERIOD_SECONDS) * rt * scale);
+    }
+  }
+  const latest = typeof latestAlarmUpdateMs === "number" && !Number.isNaN(latestAlarmUpdateMs) ? latestAlarmUpdateMs : nowMs;
+  const windowAfterAlarms = windowStart >= latest;
+  return {
+    observed,
+    thresholdConcurrency: threshold,
+    windowStartMs: windowStart,
+    windowEndMs: windowEnd,
+    peakConcurrency: peak,
+    windowAfterAlarms,
+    low: windowAfterAlarms && peak < threshold,
+    fargateIdle: idle,
   };
 }
 
@@ -265,6 +524,12 @@ export function assessFailover(
   );
 
   // Memory-less cooldown clock: time since the most recent state update among the watched alarms.
+  // An unknown timestamp counts as "just updated": it can only delay shift back / scale-down.
+  let latestUpdate = Number.NEGATIVE_INFINITY;
+  for (const a of alarms) {
+    const at = typeof a.at === "number" && Number.isFinite(a.at) ? a.at : nowMs;
+    if (Number.isNaN(at) || at > latestUpdate) latestUpdate = at;
+  }
   let quietForMs: number;
   if (alarming) {
     quietForMs = 0;
@@ -273,14 +538,9 @@ export function assessFailover(
   } else if (!Number.isFinite(nowMs)) {
     quietForMs = 0;
   } else {
-    let latest = Number.NEGATIVE_INFINITY;
-    for (const a of alarms) {
-      // An unknown timestamp counts as "just updated": it can only delay shift back / scale-down.
-      const at = typeof a.at === "number" && Number.isFinite(a.at) ? a.at : nowMs;
-      if (at > latest) latest = at;
-    }
-    quietForMs = Math.max(0, nowMs - latest);
+    quietForMs = Math.max(0, nowMs - latestUpdate);
   }
+  const demand = assessDemand(obs.demand, cfg, nowMs, latestUpdate);
 
   const failedOver = cfg.failedOverWeights;
   const isFailedOver = sameWeights(current, failedOver);
@@ -299,9 +559,13 @@ export function assessFailover(
       targetWeights = NORMAL_WEIGHTS;
       phase = desiredCount < cfg.failoverDesiredCount ? "scaling-up" : "waiting-for-healthy-targets";
     }
-  } else if (healthy > 0 && isFailedOver && quietForMs < shiftBackDelayMs) {
+  } else if (healthy > 0 && isFailedOver && !(quietForMs >= shiftBackDelayMs && demand.low)) {
+    // Failback needs the alarms quiet for the delay AND the demand Lambda would carry below the
+    // threshold for the whole window (the Lambda alarms alone say nothing once traffic has left).
     targetWeights = failedOver;
-    phase = "shift-back-pending";
+    if (!demand.observed) phase = "demand-unknown";
+    else if (quietForMs < shiftBackDelayMs || !demand.windowAfterAlarms) phase = "shift-back-pending";
+    else phase = "demand-high";
   } else {
     targetWeights = NORMAL_WEIGHTS;
     phase = current.fargate > 0 ? "shifting-back" : "normal";
@@ -316,7 +580,7 @@ export function assessFailover(
     targetDesiredCount = cfg.baselineDesiredCount;
     if (phase === "normal") phase = "scaling-up";
   } else if (desiredCount > cfg.baselineDesiredCount) {
-    if (quietForMs >= cooldownMs && targetWeights.fargate === 0) {
+    if (quietForMs >= cooldownMs && targetWeights.fargate === 0 && demand.fargateIdle) {
       targetDesiredCount = cfg.baselineDesiredCount;
       if (phase === "normal") phase = "scaling-down";
     } else if (phase === "normal") {
@@ -341,6 +605,7 @@ export function assessFailover(
     targetWeights: { lambda: targetWeights.lambda, fargate: targetWeights.fargate },
     targetDesiredCount,
     phase,
+    demand,
     actions,
   };
 }

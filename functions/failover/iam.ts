@@ -19,6 +19,11 @@
  *   says a narrower scope only loses composite alarms, which we do not read). Because a wrong
  *   narrowing would make every invocation fail with AccessDenied, it defaults to `"*"` (read-only)
  *   and is narrowed only when `alarmArns` is given.
+ * - `cloudwatch:GetMetricData` (the failback's demand, read only): no resource type and no
+ *   service-specific condition key (`cloudwatch:namespace` applies to PutMetricData only), so the
+ *   Resource must be `"*"` and a policy cannot limit it to a namespace, metric or dimension. The
+ *   only narrowing left is a global condition key: with `region` given, the statement allows it
+ *   only in the stack's region (`aws:RequestedRegion`).
  * - Not needed: `iam:PassRole` (UpdateService only changes desiredCount), `ecs:ListTasks`,
  *   `elasticloadbalancing:DescribeRules` (the default action is read from the listener).
  * - CloudWatch Logs permissions for the function's own logs come from the usual basic execution
@@ -31,6 +36,7 @@ export interface IamPolicyStatement {
   Effect: "Allow";
   Action: string[];
   Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** ARNs that scope the failover role's permissions. */
@@ -44,6 +50,11 @@ export interface FailoverIamArns {
    * When absent or empty, `cloudwatch:DescribeAlarms` is granted on `"*"`.
    */
   alarmArns?: string[];
+  /**
+   * Optional region of the stack (e.g. `us-east-1`): limits `cloudwatch:GetMetricData`, which
+   * cannot be scoped to a resource, to requests in that region (`aws:RequestedRegion`).
+   */
+  region?: string;
 }
 
 /** One API permission of the failover function, with its scoping. */
@@ -54,6 +65,8 @@ export interface FailoverIamAction {
   calledBy: "observe" | "apply";
   /** What the Resource element can be narrowed to. */
   resource: "*" | "listener ARN" | "service ARN" | "alarm ARNs (optional)";
+  /** A condition that narrows an action AWS cannot scope by resource. */
+  condition?: "aws:RequestedRegion (optional)";
   /** Whether AWS supports resource-level permissions for it. */
   resourceLevel: boolean;
 }
@@ -61,6 +74,7 @@ export interface FailoverIamAction {
 /** The exact list of IAM actions the failover shell calls. */
 export const FAILOVER_IAM_ACTIONS: FailoverIamAction[] = [
   { action: "cloudwatch:DescribeAlarms", calledBy: "observe", resource: "alarm ARNs (optional)", resourceLevel: true },
+  { action: "cloudwatch:GetMetricData", calledBy: "observe", resource: "*", resourceLevel: false, condition: "aws:RequestedRegion (optional)" },
   { action: "elasticloadbalancing:DescribeListeners", calledBy: "observe", resource: "*", resourceLevel: false },
   { action: "elasticloadbalancing:DescribeTargetHealth", calledBy: "observe", resource: "*", resourceLevel: false },
   { action: "ecs:DescribeServices", calledBy: "observe", resource: "service ARN", resourceLevel: true },
@@ -80,6 +94,7 @@ export function failoverIamStatements(arns: FailoverIamArns): IamPolicyStatement
     throw new Error("failoverIamStatements: serviceArn is required");
   }
   const alarmArns = Array.isArray(arns.alarmArns) ? arns.alarmArns.filter((a) => typeof a === "string" && a !== "") : [];
+  const region = typeof arns.region === "string" && arns.region !== "" ? arns.region : undefined;
   return [
     {
       Sid: "FailoverDescribeLoadBalancing",
@@ -104,6 +119,15 @@ export function failoverIamStatements(arns: FailoverIamArns): IamPolicyStatement
       Effect: "Allow",
       Action: ["cloudwatch:DescribeAlarms"],
       Resource: alarmArns.length > 0 ? alarmArns : "*",
+    },
+    {
+      // The failback's demand (ALB RequestCount / TargetResponseTime). Read only; AWS offers no
+      // resource-level scoping for it.
+      Sid: "FailoverReadDemandMetrics",
+      Effect: "Allow",
+      Action: ["cloudwatch:GetMetricData"],
+      Resource: "*",
+      ...(region ? { Condition: { StringEquals: { "aws:RequestedRegion": region } } } : {}),
     },
   ];
 }

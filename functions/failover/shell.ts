@@ -1,8 +1,9 @@
 /**
  * Thin AWS SDK v3 shell around the pure decision in ./decide.ts.
  *
- * One invocation = observe (4 reads in parallel) → decide → apply (≤ 2 writes, in order) → log a
- * summary. No loops, no sleeps, no state kept between invocations: the next alarm event or
+ * One invocation = observe (4 reads in parallel, then the Fargate target group's demand with
+ * GetMetricData when traffic or extra capacity is on Fargate) → decide → apply (≤ 2 writes, in
+ * order) → log a summary. No loops, no sleeps, no state kept between invocations: the next alarm event or
  * scheduled tick continues multi-step work. Every AWS call is time-boxed twice: the SDK's own
  * request timeout (see {@link createFailoverClients}) and a hard race against a timer that also
  * aborts the request ({@link FailoverCallOptions}); the whole invocation has a budget derived from
@@ -22,7 +23,7 @@
  * The `@aws-sdk/*` clients ship in the archive (components/lambdaPackaging.ts): the runtime's own SDK is
  * an older, partial copy that changes without notice.
  */
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeListenersCommand,
@@ -35,12 +36,18 @@ import {
 import {
   applyAlarmHint,
   assessFailover,
+  DEMAND_PERIOD_SECONDS,
+  demandQueryRange,
   MAX_WEIGHT,
+  needsDemand,
   type AlarmHint,
   type AlarmStateValue,
+  type DemandAssessment,
+  type DemandMinute,
   type FailoverAction,
   type FailoverConfig,
   type FailoverPhase,
+  type ObservedDemand,
   type ObservedAlarm,
   type ObservedState,
   type Weights,
@@ -70,6 +77,17 @@ export interface FailoverIds {
   service: string;
   /** Names of the watched CloudWatch metric alarms (1..100). */
   alarmNames: string[];
+  /**
+   * The ALB's ARN suffix, the `LoadBalancer` dimension of `AWS/ApplicationELB`
+   * (`app/<name>/<id>`). Needed to read the demand: without it every invocation fails (fail
+   * static), as a cold start without a required variable would.
+   */
+  albArnSuffix?: string;
+  /**
+   * The Fargate target group's ARN suffix, the `TargetGroup` dimension (`targetgroup/<name>/<id>`).
+   * Needed like {@link albArnSuffix}.
+   */
+  fargateTargetGroupArnSuffix?: string;
 }
 
 /** Time-box settings for AWS calls. */
@@ -133,6 +151,8 @@ export interface FailoverSummary {
   observed?: ObservedState;
   /** Decision phase. */
   phase?: FailoverPhase;
+  /** How the demand was judged (threshold, window, peak, low, idle). */
+  demand?: DemandAssessment;
   /** Decided actions, in order. */
   actions: FailoverAction[];
   /** Actions that completed (equals `actions` on success). */
@@ -329,6 +349,75 @@ export async function observe(clients: FailoverClients, ids: FailoverIds, opts: 
   };
 }
 
+/** The two GetMetricData query ids, and what they read. */
+const DEMAND_QUERIES = [
+  { Id: "requests", MetricName: "RequestCount", Stat: "Sum" },
+  { Id: "latency", MetricName: "TargetResponseTime", Stat: "Average" },
+] as const;
+
+/**
+ * Read the Fargate target group's demand with one `cloudwatch:GetMetricData` call (read only):
+ * `RequestCount` (Sum) and `TargetResponseTime` (Average) of `AWS/ApplicationELB` with dimensions
+ * `LoadBalancer` + `TargetGroup`, period 60 s, over `range` (see `demandQueryRange`). Time-boxed
+ * like every call. Throws (fail static) when the ARN suffixes are missing or a result is not
+ * `Complete` (a partial series could hide a busy minute).
+ */
+export async function observeDemand(
+  clients: FailoverClients,
+  ids: FailoverIds,
+  range: { startMs: number; endMs: number },
+  opts: FailoverCallOptions = {},
+): Promise<ObservedDemand> {
+  if (!ids.albArnSuffix || !ids.fargateTargetGroupArnSuffix) {
+    throw new Error("demand metrics are not configured: albArnSuffix and fargateTargetGroupArnSuffix are required (FAILOVER_ALB_ARN_SUFFIX, FAILOVER_FARGATE_TG_ARN_SUFFIX)");
+  }
+  if (!Number.isFinite(range.startMs) || !Number.isFinite(range.endMs) || range.endMs <= range.startMs) {
+    throw new Error(`invalid demand query range ${JSON.stringify(range)}`);
+  }
+  const dimensions = [
+    { Name: "LoadBalancer", Value: ids.albArnSuffix },
+    { Name: "TargetGroup", Value: ids.fargateTargetGroupArnSuffix },
+  ];
+  const out = await timeBoxed("cloudwatch:GetMetricData", opts, (abortSignal) =>
+    clients.cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(range.startMs),
+        EndTime: new Date(range.endMs),
+        ScanBy: "TimestampAscending",
+        MetricDataQueries: DEMAND_QUERIES.map((q) => ({
+          Id: q.Id,
+          ReturnData: true,
+          MetricStat: {
+            Metric: { Namespace: "AWS/ApplicationELB", MetricName: q.MetricName, Dimensions: dimensions },
+            Period: DEMAND_PERIOD_SECONDS,
+            Stat: q.Stat,
+          },
+        })),
+      }),
+      { abortSignal },
+    ),
+  );
+  const byMinute = new Map<number, DemandMinute>();
+  for (const q of DEMAND_QUERIES) {
+    const result = (out.MetricDataResults ?? []).find((r) => r.Id === q.Id);
+    if (!result) throw new Error(`GetMetricData returned no result for ${q.MetricName}`);
+    if (result.StatusCode !== "Complete") {
+      throw new Error(`GetMetricData ${q.MetricName}: status ${result.StatusCode ?? "missing"}, not Complete`);
+    }
+    const timestamps = result.Timestamps ?? [];
+    const values = result.Values ?? [];
+    for (let i = 0; i < timestamps.length && i < values.length; i++) {
+      const startMs = toMs(timestamps[i]);
+      if (!Number.isFinite(startMs)) continue;
+      const minute = byMinute.get(startMs) ?? { startMs };
+      if (q.Id === "requests") minute.requests = values[i];
+      else minute.responseTimeSeconds = values[i];
+      byMinute.set(startMs, minute);
+    }
+  }
+  return { minutes: [...byMinute.values()].sort((a, b) => a.startMs - b.startMs) };
+}
+
 /** Whether `n` is an integer in [min, max]. */
 function isIntIn(n: unknown, min: number, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
@@ -443,6 +532,13 @@ function validateIds(ids: FailoverIds): void {
   if (!Array.isArray(ids.alarmNames) || ids.alarmNames.length === 0 || ids.alarmNames.length > 100) {
     throw new Error("failover ids.alarmNames must list 1..100 alarm names");
   }
+  // The suffixes may be absent (then every invocation fails before any AWS call), never malformed.
+  if (ids.albArnSuffix !== undefined && !/^app\/[^/]+\/[0-9a-f]+$/.test(ids.albArnSuffix)) {
+    throw new Error(`failover ids.albArnSuffix ${JSON.stringify(ids.albArnSuffix)} is not an ALB ARN suffix (app/<name>/<id>)`);
+  }
+  if (ids.fargateTargetGroupArnSuffix !== undefined && !/^targetgroup\/[^/]+\/[0-9a-f]+$/.test(ids.fargateTargetGroupArnSuffix)) {
+    throw new Error(`failover ids.fargateTargetGroupArnSuffix ${JSON.stringify(ids.fargateTargetGroupArnSuffix)} is not a target group ARN suffix (targetgroup/<name>/<id>)`);
+  }
 }
 
 /**
@@ -470,15 +566,24 @@ export function createFailoverHandler(
     const callOpts: FailoverCallOptions = { callTimeoutMs, deadlineMs: start + budget, now };
     const summary: FailoverSummary = { trigger: triggerOf(event), actions: [], applied: [], durationMs: 0 };
     try {
+      if (!ids.albArnSuffix || !ids.fargateTargetGroupArnSuffix) {
+        // Fail every invocation, as loudly as a cold start without a required variable would.
+        throw new Error("demand metrics are not configured: FAILOVER_ALB_ARN_SUFFIX and FAILOVER_FARGATE_TG_ARN_SUFFIX are required");
+      }
       const hint = alarmHintFromEvent(event, ids.alarmNames);
       if (hint) summary.hint = hint;
       const observation = await observe(clients, ids, callOpts);
-      const state: ObservedState = hint
+      let state: ObservedState = hint
         ? { ...observation.state, alarms: applyAlarmHint(observation.state.alarms, hint) }
         : observation.state;
+      if (needsDemand(state, config)) {
+        // Traffic or extra capacity on Fargate: failback and scale-down depend on the demand.
+        state = { ...state, demand: await observeDemand(clients, ids, demandQueryRange(config, now()), callOpts) };
+      }
       summary.observed = state;
       const assessment = assessFailover(state, config, now());
       summary.phase = assessment.phase;
+      summary.demand = assessment.demand;
       summary.actions = assessment.actions;
       await apply(clients, ids, assessment.actions, {
         ...callOpts,
@@ -499,8 +604,11 @@ export function createFailoverHandler(
 
 /**
  * The deployed handler: ids and config from the environment the component sets (FAILOVER_*), clients
- * from the runtime's SDK. Used by the component's callbackFactory and by the cold-start bundle.
- * A missing variable fails the cold start with its name.
+ * from the SDK shipped in the archive. Used by the component's callbackFactory and by the cold-start
+ * bundle. A missing variable fails the cold start with its name, except the two ARN suffixes
+ * (FAILOVER_ALB_ARN_SUFFIX, FAILOVER_FARGATE_TG_ARN_SUFFIX): without them the handler is created
+ * and every invocation fails before any AWS call (the same Errors signal; a malformed one fails the
+ * cold start).
  */
 export function createFailoverHandlerFromEnv(env: Record<string, string | undefined>): ReturnType<typeof createFailoverHandler> {
   const need = (key: string): string => {
@@ -517,12 +625,19 @@ export function createFailoverHandlerFromEnv(env: Record<string, string | undefi
       cluster: need("FAILOVER_CLUSTER"),
       service: need("FAILOVER_SERVICE"),
       alarmNames: need("FAILOVER_ALARM_NAMES").split(","),
+      ...(env.FAILOVER_ALB_ARN_SUFFIX ? { albArnSuffix: env.FAILOVER_ALB_ARN_SUFFIX } : {}),
+      ...(env.FAILOVER_FARGATE_TG_ARN_SUFFIX ? { fargateTargetGroupArnSuffix: env.FAILOVER_FARGATE_TG_ARN_SUFFIX } : {}),
     },
     config: {
       baselineDesiredCount: Number(need("FAILOVER_BASELINE_COUNT")),
       failoverDesiredCount: Number(need("FAILOVER_DESIRED_COUNT")),
       cooldownSeconds: Number(need("FAILOVER_COOLDOWN_SECONDS")),
       shiftBackDelaySeconds: Number(need("FAILOVER_SHIFT_BACK_DELAY_SECONDS")),
+      lambdaReservedConcurrency: Number(need("FAILOVER_LAMBDA_RESERVED_CONCURRENCY")),
+      failbackDemandFraction: Number(need("FAILOVER_FAILBACK_DEMAND_FRACTION")),
+      failbackWindowSeconds: Number(need("FAILOVER_FAILBACK_WINDOW_SECONDS")),
+      demandLagSeconds: Number(need("FAILOVER_DEMAND_LAG_SECONDS")),
+      minResponseTimeSeconds: Number(need("FAILOVER_MIN_RESPONSE_TIME_SECONDS")),
     },
   });
 }

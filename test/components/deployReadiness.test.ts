@@ -62,6 +62,28 @@ for (const stack of ["dev", "prod"]) {
       assert.equal(config.inputs.maximumEventAgeInSeconds, 60);
     });
 
+    it("the failback has a hysteresis band: it needs demand below the concurrency alarm that starts a failover", () => {
+      const failover = run.one(T.fn, "-failover");
+      const env = failover.inputs.environment.variables;
+      const reserved = Number(env.FAILOVER_LAMBDA_RESERVED_CONCURRENCY);
+      assert.equal(reserved, run.one(T.fn, "-api").inputs.reservedConcurrentExecutions);
+      const concurrency = run.ofType(T.alarm).find((a) => a.inputs.metricName === "ConcurrentExecutions")!;
+      const failbackBelow = Number(env.FAILOVER_FAILBACK_DEMAND_FRACTION) * reserved;
+      assert.ok(failbackBelow <= 0.6 * concurrency.inputs.threshold, `failback below ${failbackBelow}, failover from ${concurrency.inputs.threshold}`);
+      // A window of whole minutes, longer than the metric lag, and a cooldown the failback cannot skip.
+      const windowSeconds = Number(env.FAILOVER_FAILBACK_WINDOW_SECONDS);
+      assert.ok(windowSeconds % 60 === 0 && windowSeconds >= 300, `window ${windowSeconds}`);
+      assert.ok(Number(env.FAILOVER_DEMAND_LAG_SECONDS) >= 120, "CloudWatch reports ALB minutes 1–3 minutes late");
+    });
+
+    it("the failover role reads metrics and alarms but cannot change CloudWatch", () => {
+      const policy = JSON.parse(run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => /-failover$/.test(p.name))!.inputs.policy) as { Statement: Array<{ Action: string[]; Resource: unknown; Condition?: unknown }> };
+      const cloudwatch = policy.Statement.flatMap((st) => st.Action).filter((a) => a.startsWith("cloudwatch:")).sort();
+      assert.deepEqual(cloudwatch, ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"]);
+      const metrics = policy.Statement.find((st) => st.Action.includes("cloudwatch:GetMetricData"))!;
+      assert.deepEqual(metrics.Condition, { StringEquals: { "aws:RequestedRegion": "us-east-1" } }, "the one action on * is limited to the stack's region");
+    });
+
     it("the listener ignores only the forward weights (a replaced target group still reaches it)", () => {
       const listener = run.one(T.listener);
       assert.deepEqual(listener.options?.ignoreChanges, ["defaultActions[0].forward.targetGroups[*].weight"]);

@@ -137,9 +137,34 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(byAction.get("ecs:DescribeServices"), service.id);
       assert.deepEqual(
         [...byAction.keys()].sort(),
-        ["cloudwatch:DescribeAlarms", "ecs:DescribeServices", "ecs:UpdateService", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:ModifyListener"],
+        ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "ecs:DescribeServices", "ecs:UpdateService", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:ModifyListener"],
       );
+      // The failback's demand read: AWS has no resource type for GetMetricData, so "*" in its own
+      // statement, limited to the stack's region.
+      const metrics = doc.Statement.find((st: { Action: string[] }) => st.Action.includes("cloudwatch:GetMetricData"));
+      assert.deepEqual(metrics.Action, ["cloudwatch:GetMetricData"]);
+      assert.equal(metrics.Resource, "*");
+      assert.deepEqual(metrics.Condition, { StringEquals: { "aws:RequestedRegion": "us-east-1" } });
       assert.ok(!doc.Statement.some((s: { Action: string[] }) => s.Action.some((a) => a.endsWith("*"))), "no wildcard actions");
+    });
+
+    it("gives the failover Lambda what the demand-based failback needs: the Lambda's cap, the thresholds, the ALB and Fargate target group dimensions", () => {
+      const fn = failoverFn();
+      const env = fn.inputs.environment.variables;
+      assert.equal(env.FAILOVER_LAMBDA_RESERVED_CONCURRENCY, String(apiFn().inputs.reservedConcurrentExecutions));
+      assert.equal(env.FAILOVER_LAMBDA_RESERVED_CONCURRENCY, String(want.reserved));
+      assert.equal(env.FAILOVER_FAILBACK_DEMAND_FRACTION, "0.5");
+      assert.equal(env.FAILOVER_FAILBACK_WINDOW_SECONDS, "600");
+      assert.equal(env.FAILOVER_DEMAND_LAG_SECONDS, "180");
+      assert.equal(env.FAILOVER_MIN_RESPONSE_TIME_SECONDS, "0.01");
+      // The ARN suffixes are provider outputs the mock engine leaves undefined: check where they come from.
+      const alb = run.one("aws:lb/loadBalancer:LoadBalancer");
+      const envSources = fn.propertyDependencies.environment ?? [];
+      assert.ok(envSources.includes(alb.urn), "FAILOVER_ALB_ARN_SUFFIX comes from the ALB");
+      assert.ok(envSources.includes(ipTg().urn), "FAILOVER_FARGATE_TG_ARN_SUFFIX comes from the Fargate target group");
+      // The alarms that start a failover say how it ends.
+      const throttles = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "Throttles" && a.inputs.dimensions?.FunctionName === apiFn().state.name)!;
+      assert.match(throttles.inputs.alarmDescription, /below 50% of the reserved concurrency for 10 minutes/);
     });
 
     it("keeps large responses in a private, encrypted bucket that expires them", () => {

@@ -39,6 +39,8 @@ describe("failover shell: survives Pulumi closure serialization", function () {
       cluster: "c",
       service: "s",
       alarmNames: ["throttles"],
+      albArnSuffix: "app/api/50dc6c495c0c9188",
+      fargateTargetGroupArnSuffix: "targetgroup/api-fargate/bbbbbbbbbbbbbbbb",
     };
     const factory = () => {
       // Fake clients as object literals: serialized by value with the factory.
@@ -77,6 +79,56 @@ describe("failover shell: survives Pulumi closure serialization", function () {
     ]);
     assert.deepEqual(out.applied, out.actions);
     assert.deepEqual(out.calls.slice(4), ["UpdateServiceCommand", "ModifyListenerCommand"]);
+  });
+
+  it("reads the demand (GetMetricData) and fails back from the serialized archive", async () => {
+    const ids = {
+      listenerArn: "arn:listener",
+      lambdaTargetGroupArn: "arn:tg/lambda",
+      fargateTargetGroupArn: "arn:tg/fargate",
+      cluster: "c",
+      service: "s",
+      alarmNames: ["throttles"],
+      albArnSuffix: "app/api/50dc6c495c0c9188",
+      fargateTargetGroupArnSuffix: "targetgroup/api-fargate/bbbbbbbbbbbbbbbb",
+    };
+    const factory = () => {
+      const now = Date.UTC(2026, 10, 1, 12, 0, 0);
+      const calls: string[] = [];
+      const reply = (name: string, input: { MetricDataQueries?: Array<{ Id: string }> }): unknown => {
+        calls.push(name);
+        switch (name) {
+          case "DescribeAlarmsCommand": // quiet for an hour
+            return { MetricAlarms: [{ AlarmName: "throttles", StateValue: "OK", StateUpdatedTimestamp: new Date(now - 3_600_000) }] };
+          case "DescribeListenersCommand":
+            return {
+              Listeners: [{
+                ListenerArn: "arn:listener",
+                DefaultActions: [{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: "arn:tg/lambda", Weight: 0 }, { TargetGroupArn: "arn:tg/fargate", Weight: 1 }] } }],
+              }],
+            };
+          case "DescribeServicesCommand":
+            return { services: [{ status: "ACTIVE", desiredCount: 2, runningCount: 2 }] };
+          case "DescribeTargetHealthCommand":
+            return { TargetHealthDescriptions: [{ TargetHealth: { State: "healthy" } }] };
+          case "GetMetricDataCommand": { // 60 requests a minute at 0.1 s for the last 20 minutes: 0.1 concurrent
+            const minutes = Array.from({ length: 20 }, (_, i) => new Date(now - (i + 1) * 60_000));
+            return { MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({ Id: q.Id, StatusCode: "Complete", Timestamps: minutes, Values: minutes.map(() => (q.Id === "requests" ? 60 : 0.1)) })) };
+          }
+          default:
+            return {};
+        }
+      };
+      const send = async (cmd: { constructor: { name: string }; input: { MetricDataQueries?: Array<{ Id: string }> } }) => reply(cmd.constructor.name, cmd.input);
+      const clients = { cloudwatch: { send }, ecs: { send }, elbv2: { send } } as unknown as FailoverClients;
+      const handler = createFailoverHandler({ clients, ids, config: { failoverDesiredCount: 2, lambdaReservedConcurrency: 10 }, now: () => now, log: () => undefined });
+      return async (event: unknown) => ({ ...(await handler(event)), calls: calls.splice(0) });
+    };
+    const { handler } = await load(factory);
+    const out = (await handler({ "detail-type": "Scheduled Event" })) as FailoverSummary & { calls: string[] };
+    assert.deepEqual(out.calls.slice(4), ["GetMetricDataCommand", "ModifyListenerCommand"]);
+    assert.deepEqual(out.actions, [{ type: "setWeights", lambda: 1, fargate: 0 }], "low demand for the window: fail back, keep capacity");
+    assert.equal(out.demand?.low, true);
   });
 
   it("creates real SDK clients inside the factory at cold start", async () => {

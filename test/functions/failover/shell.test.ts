@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type GetMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeListenersCommand,
@@ -16,15 +16,17 @@ import {
   apply,
   createFailoverClients,
   createFailoverHandler,
+  createFailoverHandlerFromEnv,
   listenerActionsWithWeights,
   observe,
+  observeDemand,
   weightsFromListenerActions,
   type FailoverClients,
   type FailoverIds,
   type FailoverSummary,
 } from "../../../functions/failover/shell";
 import { FAILOVER_IAM_ACTIONS, failoverIamStatements } from "../../../functions/failover/iam";
-import type { FailoverConfig } from "../../../functions/failover/decide";
+import { demandQueryRange, type FailoverConfig } from "../../../functions/failover/decide";
 
 // The stubs replace the clients' `send` process-wide: install them for this file only and restore
 // them afterwards, so other test files using real SDK clients are unaffected.
@@ -42,12 +44,19 @@ const IDS: FailoverIds = {
   cluster: "api-cluster",
   service: "api-fargate",
   alarmNames: ["api-throttles", "api-concurrency"],
+  albArnSuffix: "app/api/50dc6c495c0c9188",
+  fargateTargetGroupArnSuffix: "targetgroup/api-fargate/bbbbbbbbbbbbbbbb",
 };
+/** Reserved concurrency 10, failback below 5 for 10 minutes (3 minutes of lag), cooldown 10 minutes. */
 const CONFIG: Partial<FailoverConfig> = {
   failoverDesiredCount: 3,
   baselineDesiredCount: 0,
   cooldownSeconds: 600,
   failedOverWeights: { lambda: 0, fargate: 1 },
+  lambdaReservedConcurrency: 10,
+  failbackDemandFraction: 0.5,
+  failbackWindowSeconds: 600,
+  demandLagSeconds: 180,
 };
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 
@@ -93,6 +102,15 @@ interface World {
   desired: number;
   running: number;
   health: string[];
+  /** The Fargate target group's minutes as CloudWatch returns them (already reported). */
+  demand?: Array<{ startMs: number; requests: number; latency: number }>;
+}
+
+/** Minutes [fromMs, toMs) with `requests` per minute at 0.2 s (1 concurrency = 300 requests/min). */
+function minutes(fromMs: number, toMs: number, requests: number): NonNullable<World["demand"]> {
+  const out: NonNullable<World["demand"]> = [];
+  for (let t = fromMs; t < toMs; t += 60_000) out.push({ startMs: t, requests, latency: 0.2 });
+  return out;
 }
 
 /** Point the three mocks at a small mutable world; writes update it (so re-observing sees them). */
@@ -127,6 +145,19 @@ function mockWorld(world: World): void {
   ecsMock.on(UpdateServiceCommand).callsFake(async (input: { desiredCount?: number }) => {
     world.desired = input.desiredCount ?? world.desired;
     return { service: { desiredCount: world.desired } };
+  });
+  cwMock.on(GetMetricDataCommand).callsFake(async (input: GetMetricDataCommandInput) => {
+    const from = (input.StartTime as Date).getTime();
+    const to = (input.EndTime as Date).getTime();
+    const points = (world.demand ?? []).filter((p) => p.startMs >= from && p.startMs < to);
+    return {
+      MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({
+        Id: q.Id,
+        StatusCode: "Complete",
+        Timestamps: points.map((p) => new Date(p.startMs)),
+        Values: points.map((p) => (q.MetricStat?.Metric?.MetricName === "RequestCount" ? p.requests : p.latency)),
+      })),
+    };
   });
 }
 
@@ -313,7 +344,7 @@ describe("failover shell (mocked AWS clients)", () => {
       elbMock.reset();
     });
 
-    it("walks alarm → scale up → healthy → shift → OK → shift back → cooldown → baseline, one step per invocation", async () => {
+    it("walks alarm → scale up → healthy → shift → OK → demand high → demand low → fail back → idle → baseline, one step per invocation", async () => {
       const world: World = {
         alarms: [
           { name: "api-throttles", state: "OK", at: T0 - 3_600_000 },
@@ -333,6 +364,7 @@ describe("failover shell (mocked AWS clients)", () => {
       let s = await handler(tick);
       assert.deepEqual(s.actions, [], "normal: nothing to do");
       assert.equal(s.trigger, "schedule");
+      assert.equal(cwMock.commandCalls(GetMetricDataCommand).length, 0, "normal operation: no metric reads (and no cost)");
 
       world.alarms[0] = { name: "api-throttles", state: "ALARM", at: now };
       const alarmEvent = {
@@ -361,28 +393,56 @@ describe("failover shell (mocked AWS clients)", () => {
       assert.deepEqual(weightsFromListenerActions(world.actions, IDS), { lambda: 0, fargate: 1 });
       assert.deepEqual(world.actions[1].ForwardConfig?.TargetGroupStickinessConfig, { Enabled: true, DurationSeconds: 300 });
 
-      now += 60_000;
+
+      // Traffic has left Lambda, so its throttling alarm clears at once: that alone is no reason to go back.
+      const MIN = 60_000;
+      now = T0 + 3 * MIN;
       world.alarms[0] = { name: "api-throttles", state: "OK", at: now };
       s = await handler(tick);
-      assert.deepEqual(s.actions, [{ type: "setWeights", lambda: 1, fargate: 0 }], "shift back first, keep capacity");
+      assert.deepEqual(s.actions, [], "alarms OK alone do not move traffic back");
+      assert.equal(s.phase, "shift-back-pending");
       s = await handler(alarmEvent); // the old ALARM event arrives late
       assert.deepEqual(s.actions, [], "late ALARM event older than DescribeAlarms is ignored");
 
-      now += 5 * 60_000;
+      // 17 minutes later: CloudWatch has reported the Fargate target group's minutes up to 3 minutes ago.
+      now = T0 + 20 * MIN;
+      world.demand = minutes(T0 + 2 * MIN, T0 + 17 * MIN, 2400); // 8 concurrent at 0.2 s: above 5 (50 % of 10)
       s = await handler(tick);
-      assert.deepEqual(s.actions, [], "within cooldown");
-      now += 6 * 60_000;
+      assert.deepEqual(s.actions, [], "demand above 50 % of Lambda's cap keeps traffic on Fargate");
+      assert.equal(s.phase, "demand-high");
+      assert.ok(Math.abs((s.demand?.peakConcurrency ?? 0) - 8) < 1e-9, JSON.stringify(s.demand));
+
+      // The load drops at minute 20; by minute 36 ten reported minutes after the lag are all low.
+      now = T0 + 36 * MIN;
+      world.demand = [...minutes(T0 + 2 * MIN, T0 + 20 * MIN, 2400), ...minutes(T0 + 20 * MIN, T0 + 33 * MIN, 300)];
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [{ type: "setWeights", lambda: 1, fargate: 0 }], "fail back first, keep capacity");
+      assert.equal(s.demand?.low, true);
+
+      // Fargate served requests until the failback: capacity stays for the cooldown after its last request.
+      now = T0 + 41 * MIN;
+      world.demand = [...minutes(T0 + 2 * MIN, T0 + 20 * MIN, 2400), ...minutes(T0 + 20 * MIN, T0 + 36 * MIN, 300)];
+      s = await handler(tick);
+      assert.deepEqual(s.actions, [], "Fargate served requests within the cooldown");
+      assert.equal(s.phase, "cooling-down");
+      now = T0 + 49 * MIN;
       s = await handler(tick);
       assert.deepEqual(s.actions, [{ type: "scaleService", desiredCount: 0 }]);
       assert.equal(world.desired, 0);
+      now = T0 + 50 * MIN;
+      const reads = cwMock.commandCalls(GetMetricDataCommand).length;
+      s = await handler(tick);
+      assert.deepEqual(s.actions, []);
+      assert.equal(cwMock.commandCalls(GetMetricDataCommand).length, reads, "back to normal: no more metric reads");
 
       assert.deepEqual(writes(), {
         modify: [listenerActionsWithWeights(listenerActions(1, 0), IDS, { lambda: 0, fargate: 1 }), listenerActionsWithWeights(listenerActions(1, 0), IDS, { lambda: 1, fargate: 0 })],
         update: [3, 0],
       });
-      const last = JSON.parse(lines[lines.length - 1]) as { failover: FailoverSummary };
-      assert.deepEqual(last.failover.applied, [{ type: "scaleService", desiredCount: 0 }]);
-      assert.ok(last.failover.observed, "summary carries the observed state");
+      const scaledDown = JSON.parse(lines[lines.length - 2]) as { failover: FailoverSummary };
+      assert.deepEqual(scaledDown.failover.applied, [{ type: "scaleService", desiredCount: 0 }]);
+      assert.ok(scaledDown.failover.observed?.demand, "summary carries the observed state, demand included");
+      assert.equal(scaledDown.failover.demand?.fargateIdle, true, "and how the demand was judged");
     });
 
     it("acts on an ALARM event newer than a lagging DescribeAlarms", async () => {
@@ -422,6 +482,114 @@ describe("failover shell (mocked AWS clients)", () => {
         () => createFailoverHandler({ clients: clients(), ids: { ...IDS, fargateTargetGroupArn: LAMBDA_TG }, config: CONFIG }),
         /must differ/,
       );
+    });
+  });
+
+  describe("failover shell: demand (GetMetricData)", () => {
+    beforeEach(() => {
+      cwMock.reset();
+      ecsMock.reset();
+      elbMock.reset();
+    });
+
+    it("asks for RequestCount (Sum) and TargetResponseTime (Average) of our ALB and Fargate target group, per minute", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(0, 1), desired: 3, running: 3, health: ["healthy"], demand: minutes(T0 - 5 * 60_000, T0, 300) });
+      const range = demandQueryRange(CONFIG, T0 + 7_000);
+      const demand = await observeDemand(clients(), IDS, range);
+      const call = cwMock.commandCalls(GetMetricDataCommand)[0];
+      const input = call.args[0].input;
+      assert.deepEqual([input.StartTime, input.EndTime], [new Date(range.startMs), new Date(range.endMs)]);
+      assert.equal(input.ScanBy, "TimestampAscending");
+      assert.deepEqual(input.MetricDataQueries, ["RequestCount", "TargetResponseTime"].map((metric, i) => ({
+        Id: i === 0 ? "requests" : "latency",
+        ReturnData: true,
+        MetricStat: {
+          Metric: {
+            Namespace: "AWS/ApplicationELB",
+            MetricName: metric,
+            Dimensions: [
+              { Name: "LoadBalancer", Value: "app/api/50dc6c495c0c9188" },
+              { Name: "TargetGroup", Value: "targetgroup/api-fargate/bbbbbbbbbbbbbbbb" },
+            ],
+          },
+          Period: 60,
+          Stat: i === 0 ? "Sum" : "Average",
+        },
+      })));
+      assert.ok(((call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal, "time-boxed");
+      assert.deepEqual(demand.minutes, minutes(T0 - 5 * 60_000, T0, 300).map((m) => ({ startMs: m.startMs, requests: 300, responseTimeSeconds: 0.2 })));
+    });
+
+    it("merges the two series by minute and keeps a minute that has only one of them", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(0, 1), desired: 3, running: 3, health: [] });
+      cwMock.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [
+          { Id: "latency", StatusCode: "Complete", Timestamps: [new Date(T0)], Values: [0.05] },
+          { Id: "requests", StatusCode: "Complete", Timestamps: [new Date(T0 + 60_000), new Date(T0)], Values: [7, 9] },
+        ],
+      });
+      const demand = await observeDemand(clients(), IDS, { startMs: T0 - 60_000, endMs: T0 + 120_000 });
+      assert.deepEqual(demand.minutes, [
+        { startMs: T0, requests: 9, responseTimeSeconds: 0.05 },
+        { startMs: T0 + 60_000, requests: 7 },
+      ]);
+    });
+
+    it("fails static on a partial or missing series (a gap could hide a busy minute)", async () => {
+      mockWorld({ alarms: [], actions: listenerActions(0, 1), desired: 3, running: 3, health: [] });
+      cwMock.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [
+          { Id: "requests", StatusCode: "PartialData", Timestamps: [], Values: [] },
+          { Id: "latency", StatusCode: "Complete", Timestamps: [], Values: [] },
+        ],
+      });
+      await assert.rejects(observeDemand(clients(), IDS, { startMs: T0 - 60_000, endMs: T0 }), /RequestCount: status PartialData/);
+      cwMock.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "requests", StatusCode: "Complete" }] });
+      await assert.rejects(observeDemand(clients(), IDS, { startMs: T0 - 60_000, endMs: T0 }), /no result for TargetResponseTime/);
+    });
+
+    it("without the ARN suffixes every invocation fails before any AWS call; a malformed one fails the cold start", async () => {
+      mockWorld({ alarms: [{ name: "api-throttles", state: "ALARM", at: T0 }, { name: "api-concurrency", state: "OK", at: T0 }], actions: listenerActions(1, 0), desired: 0, running: 0, health: [] });
+      const { albArnSuffix: _alb, ...withoutSuffixes } = IDS;
+      void _alb;
+      const handler = createFailoverHandler({ clients: clients(), ids: withoutSuffixes, config: CONFIG, log: silent });
+      await assert.rejects(handler({}), /FAILOVER_ALB_ARN_SUFFIX/);
+      assert.equal(cwMock.calls().length + elbMock.calls().length + ecsMock.calls().length, 0);
+      assert.throws(() => createFailoverHandler({ clients: clients(), ids: { ...IDS, albArnSuffix: LISTENER }, config: CONFIG }), /not an ALB ARN suffix/);
+      assert.throws(() => createFailoverHandler({ clients: clients(), ids: { ...IDS, fargateTargetGroupArnSuffix: "api-fargate" }, config: CONFIG }), /not a target group ARN suffix/);
+    });
+
+    it("reads the demand settings from FAILOVER_* variables; each missing one fails the cold start with its name", () => {
+      const env: Record<string, string> = {
+        FAILOVER_LISTENER_ARN: LISTENER,
+        FAILOVER_LAMBDA_TG_ARN: LAMBDA_TG,
+        FAILOVER_FARGATE_TG_ARN: FARGATE_TG,
+        FAILOVER_CLUSTER: "api-cluster",
+        FAILOVER_SERVICE: "api-fargate",
+        FAILOVER_ALARM_NAMES: "api-throttles,api-concurrency",
+        FAILOVER_ALB_ARN_SUFFIX: "app/api/50dc6c495c0c9188",
+        FAILOVER_FARGATE_TG_ARN_SUFFIX: "targetgroup/api-fargate/bbbbbbbbbbbbbbbb",
+        FAILOVER_BASELINE_COUNT: "0",
+        FAILOVER_DESIRED_COUNT: "2",
+        FAILOVER_COOLDOWN_SECONDS: "300",
+        FAILOVER_SHIFT_BACK_DELAY_SECONDS: "150",
+        FAILOVER_LAMBDA_RESERVED_CONCURRENCY: "10",
+        FAILOVER_FAILBACK_DEMAND_FRACTION: "0.5",
+        FAILOVER_FAILBACK_WINDOW_SECONDS: "600",
+        FAILOVER_DEMAND_LAG_SECONDS: "180",
+        FAILOVER_MIN_RESPONSE_TIME_SECONDS: "0.01",
+        AWS_REGION: "us-east-1",
+      };
+      assert.equal(typeof createFailoverHandlerFromEnv(env), "function");
+      for (const key of ["FAILOVER_LAMBDA_RESERVED_CONCURRENCY", "FAILOVER_FAILBACK_DEMAND_FRACTION", "FAILOVER_FAILBACK_WINDOW_SECONDS", "FAILOVER_DEMAND_LAG_SECONDS", "FAILOVER_MIN_RESPONSE_TIME_SECONDS"]) {
+        const { [key]: _gone, ...rest } = env;
+        void _gone;
+        assert.throws(() => createFailoverHandlerFromEnv(rest), new RegExp(key));
+      }
+      // The ARN suffixes are optional at cold start (unknown under the mock engine): creation works.
+      const { FAILOVER_ALB_ARN_SUFFIX: _s, ...noSuffix } = env;
+      void _s;
+      assert.equal(typeof createFailoverHandlerFromEnv(noSuffix), "function");
     });
   });
 
@@ -495,6 +663,7 @@ describe("failover shell (mocked AWS clients)", () => {
       const source = fs.readFileSync(path.join(__dirname, "../../../functions/failover/shell.ts"), "utf8");
       const prefixOf: Record<string, string> = {
         DescribeAlarms: "cloudwatch",
+        GetMetricData: "cloudwatch",
         DescribeServices: "ecs",
         UpdateService: "ecs",
         DescribeListeners: "elasticloadbalancing",
@@ -520,6 +689,7 @@ describe("failover shell (mocked AWS clients)", () => {
       assert.equal(byAction.get("elasticloadbalancing:DescribeListeners"), "*");
       assert.equal(byAction.get("elasticloadbalancing:DescribeTargetHealth"), "*");
       assert.equal(byAction.get("cloudwatch:DescribeAlarms"), "*");
+      assert.equal(byAction.get("cloudwatch:GetMetricData"), "*", "GetMetricData has no resource type");
       for (const a of FAILOVER_IAM_ACTIONS) {
         assert.equal(byAction.get(a.action) === "*", !a.resourceLevel || a.action === "cloudwatch:DescribeAlarms", a.action);
       }
@@ -528,6 +698,13 @@ describe("failover shell (mocked AWS clients)", () => {
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-throttles",
       ]);
       assert.throws(() => failoverIamStatements({ listenerArn: "", serviceArn: "arn:x" }), /listenerArn/);
+      // GetMetricData: read only, alone in its statement, limited to the stack's region when given.
+      const demand = statements.find((st) => st.Action.includes("cloudwatch:GetMetricData"))!;
+      assert.deepEqual(demand.Action, ["cloudwatch:GetMetricData"]);
+      assert.equal(demand.Condition, undefined);
+      const regional = failoverIamStatements({ listenerArn: LISTENER, serviceArn: "arn:x", region: "us-east-1" }).find((st) => st.Action.includes("cloudwatch:GetMetricData"))!;
+      assert.deepEqual(regional.Condition, { StringEquals: { "aws:RequestedRegion": "us-east-1" } });
+      assert.ok(statements.every((st) => st.Condition === undefined || st.Action.every((a) => a === "cloudwatch:GetMetricData")));
     });
 
     it("creates time-boxed real clients without network access", async () => {
