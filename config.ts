@@ -4,7 +4,7 @@
  * Defaults and descriptions live in Pulumi.yaml (the CLI passes them in); this file decides what is valid.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { validateCacheSize, validateCacheTtl, validateThrottle, type CacheSizeGb } from "./components/apiRoutes";
+import { API_AUTHORIZATIONS, validateCacheSize, validateCacheTtl, validateThrottle, type ApiAuthorization, type CacheSizeGb } from "./components/apiRoutes";
 import { AVAILABILITY_TABLES_CHECKED, isAzId, regionProblems, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix, zoneProblems, type ZoneRequirement } from "./components/awsAvailability";
 import { cidrContains, parseCidr, subnetCapacity } from "./components/cidr";
 import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./functions/api/routes";
@@ -120,6 +120,8 @@ export interface PrivateApiConfig {
   manageAccountLogRole: boolean;
   accessLogs: boolean;
   unauthorizedCacheControl: UnauthorizedCacheControl;
+  /** NONE: anyone through the endpoint; AWS_IAM: SigV4-signed principals of the account with the invoke policy. */
+  authorization: ApiAuthorization;
 }
 
 export interface StackConfig {
@@ -388,6 +390,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     accessLogs: c.boolean("apiAccessLogs"),
     unauthorizedCacheControl: c.oneOf("apiUnauthorizedCacheControl", UNAUTHORIZED_CACHE_CONTROL,
       (c.optional("apiUnauthorizedCacheControl") ?? "SUCCEED_WITH_RESPONSE_HEADER") as UnauthorizedCacheControl),
+    authorization: c.oneOf("apiAuthorization", API_AUTHORIZATIONS, (c.optional("apiAuthorization") ?? "NONE") as ApiAuthorization),
   };
   const alarmEmail = c.optional("alarmEmail");
   if (alarmEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) c.fail("alarmEmail", alarmEmail, "must be an e-mail address (or unset)");

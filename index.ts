@@ -105,7 +105,8 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
     architecture: config.service.fargateArchitecture,
   },
   failover: { cooldownSeconds: config.service.failoverCooldownSeconds },
-  alb: { internetFacing: config.service.albInternetFacing, certificateArn: config.service.albCertificateArn },
+  // The private API is the only way in: the internal ALB admits its VPC link, not the whole VPC.
+  alb: { internetFacing: config.service.albInternetFacing, certificateArn: config.service.albCertificateArn, admitVpcCidr: false },
   logRetentionDays: config.logRetentionDays,
 }, withProvider);
 
@@ -140,6 +141,7 @@ const api = new CachedPrivateApi(`api-${stack}`, {
   manageAccountCloudWatchRole: config.api.manageAccountLogRole,
   accessLogs: config.api.accessLogs,
   unauthorizedCacheControl: config.api.unauthorizedCacheControl,
+  authorization: config.api.authorization,
   alarms: { actions: alarmActions },
 }, withProvider);
 
@@ -169,4 +171,5 @@ export const apiInvokeUrl = api.invokeUrl;
 export const apiRegion = api.region;
 export const apiVpcEndpointId = api.vpcEndpointId;
 export const apiInvalidationPolicyArn = api.invalidationPolicyArn;
+export const apiInvokePolicyArn = api.invokePolicyArn;
 export const apiFlushPolicyArn = api.flushPolicyArn;

@@ -10,6 +10,7 @@ import {
   integrationRequestParameters,
   integrationUri,
   invalidationPolicyDocument,
+  invokePolicyDocument,
   methodRequestParameters,
   methodSettingsPath,
   normalizeRoutes,
@@ -21,6 +22,8 @@ import {
   validateCacheTtl,
   validateStageName,
   validateThrottle,
+  API_AUTHORIZATIONS,
+  type ApiAuthorization,
 } from "./apiRoutes";
 import { VPC_LINK_V2_ZONE_IDS, zoneProblem } from "./awsAvailability";
 import { DEFAULT_LARGE_RESPONSE_KEY_PREFIX } from "../functions/api/largeResponse";
@@ -213,6 +216,17 @@ export interface CachedPrivateApiArgs {
    */
   accessLogs?: boolean;
   /**
+   * How callers are authorised on every method (the routes and `/_large`):
+   * - `"NONE"`: anyone who reaches the API's VPC endpoint may call it (the endpoint's security group and
+   *   the resource policy's `aws:SourceVpce` are the boundary).
+   * - `"AWS_IAM"`: callers sign requests with SigV4 (service `execute-api`); the resource policy admits
+   *   this account's principals through the endpoint, and the exported `invokePolicyArn` grants exactly
+   *   `execute-api:Invoke` on this stage. Unsigned or unauthorised callers get 403, so VPC workloads
+   *   cannot drive load into the service unless they were given the right.
+   * @default "NONE"
+   */
+  authorization?: ApiAuthorization;
+  /**
    * What a caller without `execute-api:InvalidateCache` gets when it sends `Cache-Control: max-age=0`
    * (a browser reload forwarded by a BFF, a client library's default):
    * - `"SUCCEED_WITH_RESPONSE_HEADER"`: served from the cache as usual, with a header saying the
@@ -265,6 +279,7 @@ interface ResolvedSettings {
   logRetentionDays: number;
   unauthorizedCacheControl: UnauthorizedCacheControlStrategy;
   largeResponseKeyPrefix?: string;
+  authorization: ApiAuthorization;
 }
 
 function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSettings {
@@ -284,6 +299,8 @@ function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSett
     if (protocol === "https" && !args.backend.serverName) {
       throw new Error("backend.serverName is required when backend.protocol is \"https\": API Gateway checks the ALB certificate against the integration URI's host, and no certificate covers the ALB's *.elb.amazonaws.com name");
     }
+    const authorization = args.authorization ?? "NONE";
+    if (!API_AUTHORIZATIONS.includes(authorization)) throw new Error(`authorization = ${JSON.stringify(authorization)}: must be one of ${API_AUTHORIZATIONS.join(", ")}`);
     const unauthorizedCacheControl = args.unauthorizedCacheControl ?? DEFAULT_UNAUTHORIZED_CACHE_CONTROL_STRATEGY;
     if (!UNAUTHORIZED_CACHE_CONTROL_STRATEGIES.includes(unauthorizedCacheControl)) {
       throw new Error(`unauthorizedCacheControl = ${JSON.stringify(unauthorizedCacheControl)}: must be one of ${UNAUTHORIZED_CACHE_CONTROL_STRATEGIES.join(", ")}`);
@@ -318,7 +335,7 @@ function resolveSettings(name: string, args: CachedPrivateApiArgs): ResolvedSett
     if (!Number.isInteger(logRetentionDays) || logRetentionDays < 1) throw new Error(`logRetentionDays = ${logRetentionDays}: must be a CloudWatch retention in days (1, 3, 5, 7, 14, 30, ...)`);
     return {
       routes, sizeGb, defaultTtl, throttle, stageName, clusterEnabled: routes.some((r) => r.cached), protocol, timeoutMs, alarms, logRetentionDays,
-      unauthorizedCacheControl, largeResponseKeyPrefix,
+      unauthorizedCacheControl, largeResponseKeyPrefix, authorization,
     };
   } catch (e) {
     return fail(e);
@@ -370,6 +387,8 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
   readonly vpcLinkSecurityGroupId: pulumi.Output<string>;
   /** Managed policy: `execute-api:InvalidateCache` on this stage's cached GET routes. Attach to the content writer. */
   readonly invalidationPolicyArn: pulumi.Output<string>;
+  /** Managed policy: `execute-api:Invoke` on this stage. Attach to callers when `authorization` is "AWS_IAM". */
+  readonly invokePolicyArn: pulumi.Output<string>;
   /** Managed policy: FlushStageCache (`apigateway:DELETE` on this stage's cache) for operators. */
   readonly flushPolicyArn: pulumi.Output<string>;
   /** sha256 of the deployment spec (the Deployment's trigger). */
@@ -450,7 +469,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
     this.apiId = api.id;
 
     const policyJson = pulumi.all([api.executionArn, endpoint.id, partition.partition, accountId])
-      .apply(([arn, vpce, p, account]) => JSON.stringify(privateApiResourcePolicy(arn, vpce, `arn:${p}:iam::${account}:root`)));
+      .apply(([arn, vpce, p, account]) => JSON.stringify(privateApiResourcePolicy(arn, vpce, `arn:${p}:iam::${account}:root`, settings.authorization)));
     const resourcePolicy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: policyJson }, child);
 
     // ---- Backend path: VPC link V2 straight to the ALB (no NLB).
@@ -510,7 +529,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
         restApi: api.id,
         resourceId,
         httpMethod: route.method,
-        authorization: "NONE",
+        authorization: settings.authorization,
         requestParameters: methodRequestParameters(route),
       }, child);
       const integration = new aws.apigateway.Integration(`${name}-${slug}`, {
@@ -551,6 +570,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       cache: cacheSettings,
       throttle: settings.throttle,
       policy,
+      authorization: settings.authorization,
       ...(largeSpec ? { extra: { largeResponses: largeSpec } } : {}),
     }));
     const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
@@ -635,6 +655,12 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       tags,
     }, child);
     this.invalidationPolicyArn = invalidationPolicy.arn;
+    const invokePolicy = new aws.iam.Policy(`${name}-invoke`, {
+      description: `Invoke every method of ${this.apiName} stage ${stageName} (SigV4; needed when authorization is AWS_IAM)`,
+      policy: arnContext.apply((ctx) => JSON.stringify(invokePolicyDocument(ctx))),
+      tags,
+    }, child);
+    this.invokePolicyArn = invokePolicy.arn;
     const flushPolicy = new aws.iam.Policy(`${name}-flush`, {
       description: `Flush the whole cache of ${this.apiName} stage ${stageName}`,
       policy: arnContext.apply((ctx) => JSON.stringify(flushPolicyDocument(ctx))),
@@ -737,6 +763,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       vpcLinkId: this.vpcLinkId,
       vpcLinkSecurityGroupId: this.vpcLinkSecurityGroupId,
       invalidationPolicyArn: this.invalidationPolicyArn,
+      invokePolicyArn: this.invokePolicyArn,
       flushPolicyArn: this.flushPolicyArn,
       deploymentHash: this.deploymentHash,
       dashboardName: this.dashboardName,
@@ -790,7 +817,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       restApi: api.id,
       resourceId: keyResource.id,
       httpMethod: "GET",
-      authorization: "NONE",
+      authorization: settings.authorization,
       requestParameters: { "method.request.path.key": true },
     }, child);
     const uri = pulumi.interpolate`arn:${ctx.partition}:apigateway:${ctx.region}:s3:path/${bucket.name}/${keyPrefix}{key}`;

@@ -185,6 +185,13 @@ export interface HybridLambdaFargateServiceArgs {
      * @default 30
      */
     idleTimeoutSeconds?: number;
+    /**
+     * Internal ALB only: admit HTTP from the whole VPC CIDR. Set false when a front door (CachedPrivateApi,
+     * which admits its VPC link's security group itself) is the only way in: otherwise any workload in the
+     * VPC can bypass the API's throttling, cache and authorization and drive the Lambda into failover.
+     * @default true
+     */
+    admitVpcCidr?: boolean;
   };
   /**
    * CloudWatch Logs retention for every log group of the service.
@@ -279,7 +286,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       description: `ALB of ${name}`,
       tags: { Name: `${name}-alb` },
     }, child);
-    const listenerPorts = internetFacing ? [80, 443] : [80];
+    const listenerPorts = internetFacing ? [80, 443] : (args.alb?.admitVpcCidr ?? true) ? [80] : [];
     for (const port of listenerPorts) {
       new aws.vpc.SecurityGroupIngressRule(`${name}-alb-in-${port}`, {
         securityGroupId: albSg.id,
@@ -341,6 +348,21 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
 
     // ---- Large responses: the ALB caps a Lambda response at 1 MB; bigger bodies go to S3 + presigned redirect.
     const bucket = new aws.s3.Bucket(`${name}-large`, { forceDestroy: true }, child);
+    // Presigned URLs and the SDK use HTTPS; nothing may read or write these bodies in clear.
+    new aws.s3.BucketPolicy(`${name}-large`, {
+      bucket: bucket.id,
+      policy: bucket.arn.apply((arn) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [arn, `${arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }],
+      })),
+    }, child);
     new aws.s3.BucketPublicAccessBlock(`${name}-large`, {
       bucket: bucket.id,
       blockPublicAcls: true,

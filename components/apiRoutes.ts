@@ -13,6 +13,9 @@ export const DEFAULT_CACHE_TTL_SECONDS = 300;
 export const MAX_CACHE_TTL_SECONDS = 3600;
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "ANY"] as const;
+/** How callers are authorised on every method: anyone through the endpoint, or SigV4-signed IAM principals. */
+export type ApiAuthorization = "NONE" | "AWS_IAM";
+export const API_AUTHORIZATIONS: readonly ApiAuthorization[] = ["NONE", "AWS_IAM"];
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /**
@@ -403,6 +406,19 @@ export function invalidationPolicyDocument(ctx: ApiArnContext, routes: readonly 
   };
 }
 
+/** Managed policy document for callers of an AWS_IAM API: invoke every method of this stage, nothing else. */
+export function invokePolicyDocument(ctx: ApiArnContext): Record<string, unknown> {
+  return {
+    Version: "2012-10-17",
+    Statement: [{
+      Sid: "InvokeThisStage",
+      Effect: "Allow",
+      Action: ["execute-api:Invoke"],
+      Resource: [`arn:${ctx.partition}:execute-api:${ctx.region}:${ctx.accountId}:${ctx.apiId}/${ctx.stageName}/*`],
+    }],
+  };
+}
+
 /** Managed policy document for operators: FlushStageCache on this stage only (IAM action apigateway:DELETE). */
 export function flushPolicyDocument(ctx: Omit<ApiArnContext, "accountId">): Record<string, unknown> {
   return {
@@ -430,8 +446,16 @@ export function flushPolicyDocument(ctx: Omit<ApiArnContext, "accountId">): Reco
  * @param apiArnPrefix the API's execution ARN, `arn:aws:execute-api:<region>:<account>:<apiId>`
  * @param accountRoot `arn:<partition>:iam::<account>:root`; omitted = no invalidation statement
  */
-export function privateApiResourcePolicy(apiArnPrefix: string, vpcEndpointId: string, accountRoot?: string): Record<string, unknown> {
+export function privateApiResourcePolicy(
+  apiArnPrefix: string,
+  vpcEndpointId: string,
+  accountRoot?: string,
+  authorization: ApiAuthorization = "NONE",
+): Record<string, unknown> {
   const resource = `${apiArnPrefix}/*`;
+  // With AWS_IAM methods the caller is a signed IAM principal: the resource policy names this account,
+  // and the caller's own IAM policy (the exported invoke policy) decides. With NONE the caller is anonymous.
+  const invokePrincipal = authorization === "AWS_IAM" && accountRoot !== undefined ? { AWS: accountRoot } : "*";
   const invalidate = accountRoot === undefined ? [] : [{
     Sid: "AllowInvalidationByThisAccountThroughOwnVpcEndpoint",
     Effect: "Allow",
@@ -446,7 +470,7 @@ export function privateApiResourcePolicy(apiArnPrefix: string, vpcEndpointId: st
       {
         Sid: "AllowInvokeThroughOwnVpcEndpoint",
         Effect: "Allow",
-        Principal: "*",
+        Principal: invokePrincipal,
         Action: "execute-api:Invoke",
         Resource: resource,
         Condition: { StringEquals: { "aws:SourceVpce": vpcEndpointId } },
@@ -524,6 +548,8 @@ export interface DeploymentInputs {
   policy: string;
   /** Anything else the deployment serves (e.g. the large-response route's integration). */
   extra?: Record<string, unknown>;
+  /** Method authorization. Default "NONE". */
+  authorization?: ApiAuthorization;
 }
 
 /** Everything the deployment hash covers, per route: method, integration, cache key, settings. */
@@ -534,7 +560,7 @@ export function deploymentSpec(inputs: DeploymentInputs): Record<string, unknown
     resources: buildResourceTree(inputs.routes).map((n) => n.path),
     routes: inputs.routes.map((r) => ({
       key: r.key,
-      method: { httpMethod: r.method, authorization: "NONE", requestParameters: methodRequestParameters(r) },
+      method: { httpMethod: r.method, authorization: inputs.authorization ?? "NONE", requestParameters: methodRequestParameters(r) },
       integration: {
         type: "HTTP_PROXY",
         integrationHttpMethod: r.method,

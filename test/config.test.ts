@@ -81,6 +81,7 @@ describe("config validation", () => {
     { name: "an item path without {id}", set: { upstreamItemPath: "/items" }, key: "upstreamItemPath", says: /\{id\} exactly once/ },
     { name: "an item path with a query", set: { upstreamItemPath: "/items/{id}?x=1" }, key: "upstreamItemPath", says: /plain segments/ },
     { name: "an unknown Cache-Control strategy", set: { apiUnauthorizedCacheControl: "IGNORE" }, key: "apiUnauthorizedCacheControl", says: /one of SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER, FAIL_WITH_403/ },
+    { name: "an unknown API authorization", set: { apiAuthorization: "IAM" }, key: "apiAuthorization", says: /one of NONE, AWS_IAM/ },
     { name: "an unknown flow-log mode", set: { networkFlowLogs: "accept" }, key: "networkFlowLogs", says: /one of off, reject, all/ },
     { name: "an unknown Fargate architecture", set: { fargateArchitecture: "arm64" }, key: "fargateArchitecture", says: /one of ARM64, X86_64/ },
     { name: "an alarm e-mail that is not one", set: { alarmEmail: "ops" }, key: "alarmEmail", says: /e-mail address/ },

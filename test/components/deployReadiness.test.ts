@@ -204,6 +204,39 @@ describe("VPC link subnets (pure)", () => {
   });
 });
 
+describe("apiAuthorization AWS_IAM (SigV4 callers only)", function () {
+  this.timeout(120_000);
+  it("every method requires IAM, the resource policy admits this account's principals, and an invoke policy is exported", async () => {
+    const run = await runProgram("dev", { apiAuthorization: "AWS_IAM" });
+    const methods = run.ofType("aws:apigateway/method:Method");
+    assert.ok(methods.length >= 4);
+    for (const m of methods) assert.equal(m.inputs.authorization, "AWS_IAM", m.name);
+    const policy = JSON.parse(run.one(T.restApiPolicy).inputs.policy) as { Statement: Array<Record<string, any>> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- policy JSON
+    assert.deepEqual(policy.Statement.find((st) => st.Action === "execute-api:Invoke")!.Principal, { AWS: "arn:aws:iam::123456789012:root" });
+    const invoke = JSON.parse(run.ofType("aws:iam/policy:Policy").find((p) => p.name.endsWith("-invoke"))!.inputs.policy);
+    assert.deepEqual(invoke.Statement[0].Action, ["execute-api:Invoke"]);
+    assert.match(invoke.Statement[0].Resource[0], /^arn:aws:execute-api:us-east-1:123456789012:api-dev-id\/dev\/\*$/);
+    const none = await runProgram("dev");
+    for (const m of none.ofType("aws:apigateway/method:Method")) assert.equal(m.inputs.authorization, "NONE");
+    assert.notEqual(run.one("aws:apigateway/deployment:Deployment").inputs.triggers.redeployment, none.one("aws:apigateway/deployment:Deployment").inputs.triggers.redeployment, "a change of authorization redeploys the stage");
+  });
+});
+
+describe("the internal ALB behind the private API", function () {
+  this.timeout(120_000);
+  it("admits only the VPC link's security group (no VPC-wide ingress), and its bucket refuses plain HTTP", async () => {
+    const run = await runProgram("dev");
+    const alb = run.one("aws:lb/loadBalancer:LoadBalancer");
+    const rules = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === alb.inputs.securityGroups[0]);
+    assert.equal(rules.length, 1, JSON.stringify(rules.map((r) => r.name)));
+    assert.equal(rules[0].inputs.referencedSecurityGroupId, run.one(T.vpcLink).inputs.securityGroupIds[0]);
+    assert.equal(rules[0].inputs.cidrIpv4, undefined);
+    const bucketPolicy = JSON.parse(run.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    assert.deepEqual(bucketPolicy.Statement[0].Condition, { Bool: { "aws:SecureTransport": "false" } });
+    assert.equal(bucketPolicy.Statement[0].Effect, "Deny");
+  });
+});
+
 describe("Dockerfile", () => {
   const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
   it("has no HEALTHCHECK (a Node process per probe on 0.25 vCPU; the target group checks /health)", () => {

@@ -86,16 +86,16 @@ for (const stack of ["dev", "prod"] as const) {
       assert.deepEqual(weights, { [lambdaTg().state.arn]: 1, [ipTg().state.arn]: 0 });
     });
 
-    it("lets only the ALB reach tasks on 8080, and admits the ALB only from inside the VPC", () => {
+    it("lets only the ALB reach tasks on 8080, and admits the ALB only from the private API's VPC link", () => {
       const service = run.one("aws:ecs/service:Service");
       const taskSg = service.inputs.networkConfiguration.securityGroups[0];
       const albSg = run.one("aws:lb/loadBalancer:LoadBalancer").inputs.securityGroups[0];
       const taskIngress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === taskSg);
       assert.deepEqual(taskIngress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [[albSg, 8080, 8080]]);
-      const albIngress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === albSg && r.inputs.cidrIpv4);
-      const vpcCidr = run.one("aws:ec2/vpc:Vpc").inputs.cidrBlock;
-      assert.ok(albIngress.length >= 1);
-      assert.ok(albIngress.every((r) => r.inputs.cidrIpv4 === vpcCidr), "internal ALB admits only the VPC CIDR");
+      const albIngress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === albSg);
+      const linkSg = run.one("aws:apigatewayv2/vpcLink:VpcLink").inputs.securityGroupIds[0];
+      assert.deepEqual(albIngress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4, r.inputs.fromPort]), [[linkSg, undefined, 80]],
+        "no VPC-wide ingress: other VPC workloads cannot bypass the API");
     });
 
     it("wires throttling alarms -> an EventBridge rule for these alarms only -> the failover Lambda", () => {

@@ -177,7 +177,8 @@ describe("policy pack", function () {
     });
 
     it("leaves tcp 80/443 from the world to world-web-ingress-only-on-internet-facing-alb", async () => {
-      const web = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name.startsWith("svc-dev-alb-in-"), (p) => { p.cidrIpv4 = "0.0.0.0/0"; });
+      // The internal ALB admits only the VPC link: open that rule to the world instead.
+      const web = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "api-dev-alb-from-vpclink", (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "0.0.0.0/0"; });
       await assertPasses(noWorldIngress, web);
     });
 
@@ -236,8 +237,8 @@ describe("policy pack", function () {
 
   describe("world-web-ingress-only-on-internet-facing-alb", () => {
     it("fails 80/443 opened to the world while the ALB is internal", async () => {
-      const bad = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name.startsWith("svc-dev-alb-in-"), (p) => { p.cidrIpv4 = "0.0.0.0/0"; });
-      await assertFails(worldWebIngressOnlyOnAlb, bad, /svc-dev-alb-in-80 opens port 80 of security group svc-dev-alb-sg to 0\.0\.0\.0\/0, and the group is also attached to svc-dev$/);
+      const bad = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "api-dev-alb-from-vpclink", (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "0.0.0.0/0"; });
+      await assertFails(worldWebIngressOnlyOnAlb, bad, /api-dev-alb-from-vpclink opens port 80 of security group svc-dev-alb-sg to 0\.0\.0\.0\/0, and the group is also attached to svc-dev$/);
     });
 
     it("passes an internet-facing ALB on 80/443, and fails when the ALB's group is also on the tasks", async () => {
