@@ -139,6 +139,25 @@ export interface FailoverHandlerDeps {
 /** The part of the Lambda context the handler uses. */
 export interface FailoverContext {
   getRemainingTimeInMillis?: () => number;
+  /** `arn:aws:lambda:<region>:<account>:function:<name>`: the account and Region an event must come from. */
+  invokedFunctionArn?: string;
+}
+
+/** How far an alarm event's timestamp may lie in the future (clock skew), and how old it may be. */
+export const HINT_MAX_FUTURE_MS = 60_000;
+export const HINT_MAX_AGE_MS = 15 * 60_000;
+
+/** Where events may come from: this function's own account and Region (from its ARN), and the time now. */
+export interface HintExpectations {
+  account?: string;
+  region?: string;
+  nowMs?: number;
+}
+
+/** Account and Region of a Lambda function ARN, if it is one. */
+export function functionArnParts(arn: unknown): { region?: string; account?: string } {
+  const m = typeof arn === "string" ? /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:/.exec(arn) : null;
+  return m ? { region: m[1], account: m[2] } : {};
 }
 
 /** Result of one invocation (also logged as one JSON line). */
@@ -475,20 +494,31 @@ export async function apply(
  * The alarm state carried by an EventBridge "CloudWatch Alarm State Change" event for one of the
  * watched alarms, or undefined (schedule events, other alarms, malformed events).
  */
-export function alarmHintFromEvent(event: unknown, alarmNames: string[]): AlarmHint | undefined {
+export function alarmHintFromEvent(event: unknown, alarmNames: string[], expected: HintExpectations = {}): AlarmHint | undefined {
   if (!event || typeof event !== "object") return undefined;
   const e = event as {
     "detail-type"?: unknown;
+    source?: unknown;
+    account?: unknown;
+    region?: unknown;
     time?: unknown;
     detail?: { alarmName?: unknown; state?: { value?: unknown; timestamp?: unknown } };
   };
   if (e["detail-type"] !== "CloudWatch Alarm State Change") return undefined;
+  // Only CloudWatch's own events, from this account and Region, are evidence. Anything else (an event
+  // someone with invoke rights crafted) is ignored: DescribeAlarms is read in any case.
+  if (e.source !== "aws.cloudwatch") return undefined;
+  if (expected.account !== undefined && e.account !== expected.account) return undefined;
+  if (expected.region !== undefined && e.region !== expected.region) return undefined;
   const name = e.detail?.alarmName;
   if (typeof name !== "string" || !alarmNames.includes(name)) return undefined;
   const value = e.detail?.state?.value;
   if (value !== "OK" && value !== "ALARM" && value !== "INSUFFICIENT_DATA") return undefined;
   const atMs = toMs(e.detail?.state?.timestamp ?? e.time);
   if (!Number.isFinite(atMs)) return undefined;
+  // A timestamp from the future would make the hint outrank every later real state change; a stale
+  // one says nothing DescribeAlarms does not. Both are dropped.
+  if (expected.nowMs !== undefined && (atMs > expected.nowMs + HINT_MAX_FUTURE_MS || atMs < expected.nowMs - HINT_MAX_AGE_MS)) return undefined;
   return { name, state: value, atMs };
 }
 
@@ -570,7 +600,7 @@ export function createFailoverHandler(
         // Fail every invocation, as loudly as a cold start without a required variable would.
         throw new Error("demand metrics are not configured: FAILOVER_ALB_ARN_SUFFIX and FAILOVER_FARGATE_TG_ARN_SUFFIX are required");
       }
-      const hint = alarmHintFromEvent(event, ids.alarmNames);
+      const hint = alarmHintFromEvent(event, ids.alarmNames, { ...functionArnParts(context?.invokedFunctionArn), nowMs: start });
       if (hint) summary.hint = hint;
       const observation = await observe(clients, ids, callOpts);
       let state: ObservedState = hint

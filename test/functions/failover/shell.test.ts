@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
   alarmHintFromEvent,
+  functionArnParts,
   apply,
   createFailoverClients,
   createFailoverHandler,
@@ -459,14 +460,34 @@ describe("failover shell (mocked AWS clients)", () => {
       const handler = createFailoverHandler({ clients: clients(), ids: IDS, config: CONFIG, now: () => T0, log: silent });
       const s = await handler({
         "detail-type": "CloudWatch Alarm State Change",
+        source: "aws.cloudwatch",
+        account: "123456789012",
+        region: "us-east-1",
         detail: { alarmName: "api-concurrency", state: { value: "ALARM", timestamp: "2026-11-01T12:00:00.000+0000" } },
-      });
+      }, { invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:svc-failover" });
       assert.deepEqual(s.hint, { name: "api-concurrency", state: "ALARM", atMs: T0 });
       assert.deepEqual(s.actions, [{ type: "scaleService", desiredCount: 3 }]);
     });
 
+    it("trusts only CloudWatch's events from this account and Region, with a timestamp near now", () => {
+      const ev = (over: Record<string, unknown> = {}, ts = "2026-11-01T12:00:00.000Z") => ({
+        "detail-type": "CloudWatch Alarm State Change", source: "aws.cloudwatch", account: "123456789012", region: "us-east-1",
+        detail: { alarmName: "api-throttles", state: { value: "ALARM", timestamp: ts } }, ...over,
+      });
+      const expected = { ...functionArnParts("arn:aws:lambda:us-east-1:123456789012:function:svc-failover"), nowMs: T0 };
+      assert.deepEqual(expected, { region: "us-east-1", account: "123456789012", nowMs: T0 });
+      assert.deepEqual(alarmHintFromEvent(ev(), IDS.alarmNames, expected), { name: "api-throttles", state: "ALARM", atMs: T0 });
+      assert.equal(alarmHintFromEvent(ev({ source: "my.app" }), IDS.alarmNames, expected), undefined, "forged source");
+      assert.equal(alarmHintFromEvent(ev({ source: undefined }), IDS.alarmNames, expected), undefined, "no source");
+      assert.equal(alarmHintFromEvent(ev({ account: "999999999999" }), IDS.alarmNames, expected), undefined, "another account");
+      assert.equal(alarmHintFromEvent(ev({ region: "eu-west-1" }), IDS.alarmNames, expected), undefined, "another Region");
+      assert.equal(alarmHintFromEvent(ev({}, "2026-11-01T12:05:00.000Z"), IDS.alarmNames, expected), undefined, "5 minutes in the future");
+      assert.equal(alarmHintFromEvent(ev({}, "2026-11-01T11:30:00.000Z"), IDS.alarmNames, expected), undefined, "30 minutes old");
+      assert.equal(alarmHintFromEvent(ev({}, "2026-11-01T12:00:30.000Z"), IDS.alarmNames, expected)?.atMs, T0 + 30_000, "clock skew is tolerated");
+    });
+
     it("parses only state-change events of watched alarms", () => {
-      const ev = (name: string, value: string, ts: string) => ({ "detail-type": "CloudWatch Alarm State Change", detail: { alarmName: name, state: { value, timestamp: ts } } });
+      const ev = (name: string, value: string, ts: string) => ({ "detail-type": "CloudWatch Alarm State Change", source: "aws.cloudwatch", detail: { alarmName: name, state: { value, timestamp: ts } } });
       assert.deepEqual(alarmHintFromEvent(ev("api-throttles", "OK", "2026-11-01T12:00:00.000+0000"), IDS.alarmNames), { name: "api-throttles", state: "OK", atMs: T0 });
       assert.equal(alarmHintFromEvent(ev("someone-else", "ALARM", "2026-11-01T12:00:00.000Z"), IDS.alarmNames), undefined);
       assert.equal(alarmHintFromEvent(ev("api-throttles", "BOGUS", "2026-11-01T12:00:00.000Z"), IDS.alarmNames), undefined);
