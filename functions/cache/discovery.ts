@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 
 /**
  * ElastiCache (memcached) Auto Discovery.
@@ -162,6 +163,32 @@ export type DiscoveryOutcome =
   | { kind: "malformed"; reason: string }
   | { kind: "failed"; error: Error };
 
+/** TLS to memcached (ElastiCache in-transit encryption): extra CAs (PEM), and a name to check instead of the host's. */
+export interface MemcachedTlsOptions {
+  /** CA certificates to trust instead of Node's bundle (a private CA; tests). Default: Node's bundle (ElastiCache certificates chain to Amazon's public roots). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Name the certificate must carry, for every connection. Default: the host's DNS name (an IP address is checked against the certificate's IP entries). */
+  servername?: string;
+}
+
+/**
+ * Open a TLS connection that verifies the server's certificate against `servername` (or `host`).
+ * `onReady` runs once the handshake is done (where a plain socket would emit "connect").
+ */
+export function connectTls(host: string, port: number, options: MemcachedTlsOptions, servername: string | undefined, onReady: () => void): tls.TLSSocket {
+  const name = options.servername ?? servername ?? (net.isIP(host) ? undefined : host);
+  return tls.connect({
+    host,
+    port,
+    ...(name ? { servername: name } : {}),
+    ...(options.ca ? { ca: options.ca } : {}),
+    // Always verify: a memcached that cannot show a certificate for its name is not ours.
+    rejectUnauthorized: true,
+    // The identity check uses the DNS name from discovery even when connecting to the IP.
+    ...(name ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert) } : {}),
+  }, onReady);
+}
+
 /** Longest reply accepted (a cluster has at most a few dozen nodes). */
 const MAX_REPLY_BYTES = 256 * 1024;
 
@@ -174,13 +201,18 @@ export function queryClusterConfig(
   port: number,
   timeoutMs: number,
   track?: (socket: net.Socket | undefined) => void,
+  tlsOptions?: MemcachedTlsOptions,
 ): Promise<DiscoveryOutcome> {
   return new Promise((resolve) => {
     let text = "";
     let settled = false;
     // Declared before use: Pulumi's closure serializer rejects a closure using a later `const`.
     let timer: NodeJS.Timeout | undefined;
-    const socket = net.connect({ host, port });
+    // Declared before use (see above): the handshake callback reaches the socket through this holder.
+    const holder: { socket?: net.Socket } = {};
+    const ask = (): void => { holder.socket?.write("config get cluster\r\n"); };
+    const socket: net.Socket = tlsOptions ? connectTls(host, port, tlsOptions, undefined, ask) : net.connect({ host, port });
+    holder.socket = socket;
     track?.(socket);
     const finish = (outcome: DiscoveryOutcome): void => {
       if (settled) return;
@@ -192,7 +224,7 @@ export function queryClusterConfig(
     };
     timer = setTimeout(() => finish({ kind: "failed", error: new Error(`config get cluster timed out after ${timeoutMs} ms`) }), timeoutMs);
     socket.setNoDelay(true);
-    socket.on("connect", () => socket.write("config get cluster\r\n"));
+    if (!tlsOptions) socket.on("connect", ask);
     socket.on("data", (chunk: Buffer) => {
       text += chunk.toString("latin1");
       if (text.length > MAX_REPLY_BYTES) return finish({ kind: "malformed", reason: "reply too large" });

@@ -16,8 +16,20 @@ export interface Envelope<T = unknown> {
   f: number;
   /** Servable as stale until (epoch ms); the item is gone after this anyway. */
   e: number;
-  /** The value. */
+  /** The value (null in a negative entry). */
   d: T;
+  /** Namespace generation the value was loaded under (absent = 0); see generation.ts. */
+  g?: number;
+  /** Negative entry: the upstream error that is cached instead of a value; see negative.ts. */
+  n?: NegativeMark;
+}
+
+/** What a negative entry remembers of the upstream error. */
+export interface NegativeMark {
+  /** statusCode of the UpstreamError (502/504). */
+  c: number;
+  /** HTTP status the upstream answered, when it answered. */
+  u?: number;
 }
 
 export type Freshness = "fresh" | "stale" | "expired";
@@ -64,10 +76,13 @@ export function memcachedExptime(seconds: number, now: number): number {
   return Math.floor(now / 1000) + rel;
 }
 
-/** Of two optional stale candidates, the one stored most recently that is still usable at `now`. */
-export function newerUsable<E extends Pick<Envelope, "s" | "f" | "e">>(a: E | undefined, b: E | undefined, now: number): E | undefined {
-  const ua = a && classify(a, now) !== "expired" ? a : undefined;
-  const ub = b && classify(b, now) !== "expired" ? b : undefined;
+/**
+ * Of two optional stale candidates, the one stored most recently that is still usable at `now`.
+ * A negative entry is never a stale candidate (there is no value in it).
+ */
+export function newerUsable<E extends Pick<Envelope, "s" | "f" | "e" | "n">>(a: E | undefined, b: E | undefined, now: number): E | undefined {
+  const ua = a && !a.n && classify(a, now) !== "expired" ? a : undefined;
+  const ub = b && !b.n && classify(b, now) !== "expired" ? b : undefined;
   if (!ua) return ub;
   if (!ub) return ua;
   return ub.s > ua.s ? ub : ua;
@@ -115,6 +130,8 @@ export function decodeEnvelope<T = unknown>(raw: string): Envelope<T> | undefine
   const p = parsed as Partial<Envelope<T>>;
   if (typeof p.s !== "number" || typeof p.f !== "number" || typeof p.e !== "number" || !("d" in p)) return undefined;
   if (!(p.s <= p.f && p.f <= p.e)) return undefined;
+  if (p.g !== undefined && !(typeof p.g === "number" && Number.isSafeInteger(p.g) && p.g >= 0)) return undefined;
+  if (p.n !== undefined && !(typeof p.n === "object" && p.n !== null && typeof p.n.c === "number" && (p.n.u === undefined || typeof p.n.u === "number"))) return undefined;
   return p as Envelope<T>;
 }
 

@@ -9,8 +9,12 @@ import { createHash } from "node:crypto";
  * always short (namespace <= 64 chars -> key <= 115 bytes), whatever the input.
  */
 
-/** Bump when the stored envelope format changes: old entries are then simply never read again. */
-export const KEY_FORMAT_VERSION = 1;
+/**
+ * Bump when the stored envelope format changes: old entries are then simply never read again (and
+ * old and new releases running side by side during a deploy never read each other's entries).
+ * 2: entries are sealed with a MAC (integrity.ts).
+ */
+export const KEY_FORMAT_VERSION = 2;
 
 /** Allowed namespaces: 1-64 characters of `[A-Za-z0-9_.-]`. */
 const NAMESPACE_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -30,7 +34,7 @@ export function sha256Base64Url(input: string): string {
   return createHash("sha256").update(input, "utf8").digest("base64url");
 }
 
-/** The memcached (and L1) key for a caller key: `<namespace>:v1:<sha256 base64url>`. */
+/** The memcached (and L1) key for a caller key: `<namespace>:v2:<sha256 base64url>`. */
 export function storageKey(namespace: string, key: string): string {
   return `${namespace}:v${KEY_FORMAT_VERSION}:${sha256Base64Url(key)}`;
 }

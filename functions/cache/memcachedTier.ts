@@ -1,6 +1,6 @@
 import { Client, Server } from "memjs";
 import type { Socket } from "node:net";
-import { parseHostPort, queryClusterConfig, shouldApplyConfig, nodeId } from "./discovery";
+import { connectTls, parseHostPort, queryClusterConfig, shouldApplyConfig, nodeId, type MemcachedTlsOptions } from "./discovery";
 import { availability, isEjected, recordFailure, recordSuccess, startProbe, type NodeHealth } from "./health";
 import { buildRing, hash32, ringLookup, DEFAULT_VIRTUAL_NODES, type HashRing } from "./ring";
 import { METRIC, type Telemetry } from "./telemetry";
@@ -50,6 +50,14 @@ export interface MemcachedOptions {
   initialDiscoveryWaitMs?: number;
   /** TCP keep-alive on memcached connections. Default true. */
   keepAlive?: boolean;
+  /**
+   * Speak TLS to every node and to the configuration endpoint (ElastiCache memcached created with
+   * in-transit encryption, engine >= 1.6.12). `true`: Node's CA bundle, certificates checked against
+   * the nodes' DNS names (from discovery) or the hosts given; or options (a private CA, a fixed name).
+   * memjs has no TLS: each memjs Server's connect routine is replaced by one that opens a TLS socket
+   * (memjs internals: `_socket`, `connected`, `connectCallbacks`, `responseHandler`, `error`). Default false.
+   */
+  tls?: boolean | MemcachedTlsOptions;
 }
 
 export const MEMCACHED_DEFAULTS = {
@@ -73,6 +81,8 @@ export type L2GetResult =
 
 export type L2AddResult = "stored" | "exists" | "error";
 
+export type L2DeleteResult = "deleted" | "missing" | "error";
+
 /** Where the node list came from. */
 export interface TopologyInfo {
   source: "discovery" | "static";
@@ -87,8 +97,17 @@ export interface MemcachedTier {
   set(key: string, value: string, exptime: number, budgetMs: number): Promise<boolean>;
   add(key: string, value: string, exptime: number, budgetMs: number): Promise<L2AddResult>;
   delete(key: string, budgetMs: number): Promise<boolean>;
+  /** Node ids of the current topology (sorted; ejected ones included). Empty before the first discovery. */
+  nodes(): string[];
+  /** The operations above on one given node, whatever the ring says (invalidation and generations go to every node). */
+  getFrom(node: string, key: string, budgetMs: number): Promise<L2GetResult>;
+  setOn(node: string, key: string, value: string, exptime: number, budgetMs: number): Promise<boolean>;
+  addOn(node: string, key: string, value: string, exptime: number, budgetMs: number): Promise<L2AddResult>;
+  deleteFrom(node: string, key: string, budgetMs: number): Promise<L2DeleteResult>;
   /** Node id a key maps to right now (ejected nodes skipped), for diagnostics and tests. */
   nodeFor(key: string): string | undefined;
+  /** Node id that owns a key on the ring, ejected or not (a miss is authoritative only from it). */
+  ownerOf(key: string): string | undefined;
   /** Current topology, undefined before the first discovery finished. */
   topology(): TopologyInfo | undefined;
   /** memcached operations in flight right now (0 whenever getOrLoad has returned and nothing else runs). */
@@ -110,6 +129,68 @@ interface ServerInternals {
   _socket?: Socket;
   username?: string;
   password?: string;
+  timeoutSet?: boolean;
+  connectCallbacks?: ((socket: Socket) => void)[];
+  options: { conntimeout: number; keepAlive: boolean; keepAliveDelay: number };
+  responseHandler(data: Buffer): void;
+  error(err: unknown): void;
+  onConnect(go: (socket: Socket) => void): void;
+  sock(sasl: boolean, go: (socket: Socket) => void): void;
+}
+
+/**
+ * Make a memjs Server connect over TLS: a replacement of memjs 1.3.2's `Server.prototype.sock`
+ * (lib/memjs/server.js) with `tls.connect` instead of `net.connect`, the same state transitions
+ * otherwise (no SASL: ElastiCache memcached has none). memjs offers no way to inject a socket, so this
+ * depends on its private fields; test/functions/cache/tls.test.ts runs it against a real TLS memcached.
+ */
+function useTls(server: Server, host: string, port: number, tlsOptions: MemcachedTlsOptions, servername: string | undefined): void {
+  const self = server as unknown as ServerInternals;
+  self.sock = (sasl, go) => {
+    if (!self._socket) {
+      self.connected = false;
+      // Declared before use: the handshake callback reaches the socket through this holder.
+      const holder: { socket?: Socket } = {};
+      const socket = connectTls(host, port, tlsOptions, servername, () => {
+        const s = holder.socket as Socket;
+        if (self._socket !== s) return;
+        self.connected = true;
+        s.setTimeout(0); // the connect timeout is over
+        self.timeoutSet = false;
+        go(s);
+        const waiting = self.connectCallbacks ?? [];
+        self.connectCallbacks = [];
+        for (const cb of waiting) cb(s);
+      });
+      holder.socket = socket;
+      self._socket = socket;
+      socket.on("data", (data: Buffer) => self.responseHandler(data));
+      socket.on("error", (err) => self.error(err));
+      socket.on("close", () => {
+        if (self._socket !== socket) return;
+        self.connected = false;
+        if (self.timeoutSet) {
+          socket.setTimeout(0);
+          self.timeoutSet = false;
+        }
+        self._socket = undefined;
+      });
+      self.timeoutSet = true;
+      socket.setTimeout(self.options.conntimeout * 1000, () => {
+        self.timeoutSet = false;
+        if (!self.connected && self._socket === socket) {
+          socket.destroy();
+          self._socket = undefined;
+          self.error(new Error("socket timed out connecting to server."));
+        }
+      });
+      socket.setKeepAlive(self.options.keepAlive, self.options.keepAliveDelay * 1000);
+    } else if (!self.connected && !sasl) {
+      self.onConnect(go);
+    } else {
+      go(self._socket);
+    }
+  };
 }
 
 type OpOutcome<R> = { ok: true; value: R } | { ok: false; reason: string; nodeFailure: boolean };
@@ -134,6 +215,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   const staticNodes = (options.servers ?? []).map((s) => parseHostPort(s));
   if (!endpoint && staticNodes.length === 0) throw new TypeError("memcached: give configEndpoint or servers");
   const policy = { ejectAfterFailures: o.ejectAfterFailures, retryAfterMs: o.retryFailedNodeAfterMs };
+  const tlsOptions: MemcachedTlsOptions | undefined = options.tls === true ? {} : options.tls ? options.tls : undefined;
 
   // All mutable state lives in this one object (mutated, never reassigned), see docs/cache.md.
   const st = {
@@ -141,7 +223,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     ring: buildRing([], o.virtualNodes) as HashRing,
     servers: [] as Server[],
     serverById: new Map<string, Server>(),
-    addressById: new Map<string, { host: string; port: number }>(),
+    addressById: new Map<string, { host: string; port: number; servername?: string }>(),
     health: new Map<string, NodeHealth>(),
     pending: new Map<Server, number>(),
     retired: new Set<Server>(),
@@ -184,7 +266,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   }
 
   function createServer(id: string): Server {
-    const addr = st.addressById.get(id) as { host: string; port: number };
+    const addr = st.addressById.get(id) as { host: string; port: number; servername?: string };
     const server = new Server(addr.host, addr.port, undefined, undefined, {
       timeout: o.opTimeoutMs / 1000,
       conntimeout: o.connectTimeoutMs / 1000,
@@ -194,6 +276,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     // memjs falls back to MEMCACHIER_* env credentials for SASL; ElastiCache memcached has no SASL.
     (server as unknown as ServerInternals).username = undefined;
     (server as unknown as ServerInternals).password = undefined;
+    if (tlsOptions) useTls(server, addr.host, addr.port, tlsOptions, addr.servername);
     return server;
   }
 
@@ -216,11 +299,11 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     }
   }
 
-  function applyNodes(nodes: { host: string; port: number }[], source: TopologyInfo["source"], version: number): void {
+  function applyNodes(nodes: { host: string; port: number; servername?: string }[], source: TopologyInfo["source"], version: number): void {
     const ids: string[] = [];
     for (const n of nodes) {
       const id = nodeId(n.host, n.port);
-      if (!st.addressById.has(id)) st.addressById.set(id, { host: n.host, port: n.port });
+      if (!st.addressById.has(id)) st.addressById.set(id, { host: n.host, port: n.port, ...(n.servername ? { servername: n.servername } : {}) });
       ids.push(id);
     }
     const ring = buildRing(ids, o.virtualNodes);
@@ -262,12 +345,13 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     st.lastRefreshAt = clock();
     const ep = endpoint;
     const run = (async () => {
-      const out = await queryClusterConfig(ep.host, ep.port, o.discoveryTimeoutMs, (s) => { st.discoverySocket = s; });
+      const out = await queryClusterConfig(ep.host, ep.port, o.discoveryTimeoutMs, (s) => { st.discoverySocket = s; }, tlsOptions);
       if (st.closed) return;
       if (out.kind === "config") {
         const current = st.topology?.source === "discovery" ? { version: st.topology.version, nodeIds: st.topology.nodes } : undefined;
         if (shouldApplyConfig(current, out.config)) {
-          applyNodes(out.config.nodes.map((n) => ({ host: n.address, port: n.port })), "discovery", out.config.version);
+          // Connect to the IP, check the certificate against the DNS name (when the node has one).
+          applyNodes(out.config.nodes.map((n) => ({ host: n.address, port: n.port, ...(n.host !== n.address ? { servername: n.host } : {}) })), "discovery", out.config.version);
         } else if (st.topology?.source === "discovery" && out.config.version > st.topology.version) {
           st.topology.version = out.config.version;
         }
@@ -349,7 +433,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
    * outcome into the method's result. Never rejects. `start` must call memjs synchronously (so
    * getServer sees the same routing decision). One promise per operation on the hot path.
    */
-  function run<R, T>(key: string, budget: number, start: (cb: (err: unknown, value?: R) => void) => void, map: (o: OpOutcome<R>) => T): Promise<T> {
+  function run<R, T>(key: string, budget: number, start: (cb: (err: unknown, value?: R) => void) => void, map: (o: OpOutcome<R>) => T, forceNode?: string): Promise<T> {
     if (st.closed) return Promise.resolve(map({ ok: false, reason: "closed", nodeFailure: false }));
     const t0 = clock();
     maybeRefresh(t0, false);
@@ -359,12 +443,13 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
       return waitForTopology(budget).then((ready) => {
         opEnded();
         if (!ready) return map({ ok: false, reason: "no topology yet", nodeFailure: false });
-        return run(key, budget - (clock() - t0), start, map);
+        return run(key, budget - (clock() - t0), start, map, forceNode);
       });
     }
     if (budget <= 0) return Promise.resolve(map({ ok: false, reason: "no time left", nodeFailure: false }));
-    const idx = route(key, true);
-    if (idx < 0) return Promise.resolve(map({ ok: false, reason: "no memcached node available", nodeFailure: false }));
+    // A forced node is tried even when ejected here: invalidations must reach every node that may hold the key.
+    const idx = forceNode === undefined ? route(key, true) : st.ring.nodes.indexOf(forceNode);
+    if (idx < 0) return Promise.resolve(map({ ok: false, reason: forceNode === undefined ? "no memcached node available" : `unknown node ${forceNode}`, nodeFailure: false }));
     const id = st.ring.nodes[idx];
     const server = st.servers[idx];
     const connected = (server as unknown as ServerInternals).connected === true;
@@ -433,34 +518,52 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   if (endpoint) void refresh();
   else applyNodes(staticNodes, "static", -1);
 
+  function get(key: string, budget: number, node?: string): Promise<L2GetResult> {
+    return run<Buffer | null, L2GetResult>(key, budget, (cb) => client.get(key, (err, value) => cb(err, value)), (out) => {
+      if (!out.ok) return { kind: "error", reason: out.reason };
+      if (!out.value) return { kind: "miss" };
+      return { kind: "hit", raw: out.value.toString("utf8"), bytes: out.value.length };
+    }, node);
+  }
+
+  function set(key: string, value: string, exptime: number, budget: number, node?: string): Promise<boolean> {
+    return run<boolean | null, boolean>(key, budget, (cb) => client.set(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => out.ok && out.value === true, node);
+  }
+
+  function add(key: string, value: string, exptime: number, budget: number, node?: string): Promise<L2AddResult> {
+    return run<boolean | null, L2AddResult>(key, budget, (cb) => client.add(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => {
+      if (!out.ok) return "error";
+      return out.value ? "stored" : "exists";
+    }, node);
+  }
+
+  function del(key: string, budget: number, node?: string): Promise<L2DeleteResult> {
+    return run<boolean | null, L2DeleteResult>(key, budget, (cb) => client.delete(key, (err, ok) => cb(err, ok)), (out) => {
+      if (!out.ok) return "error";
+      return out.value === true ? "deleted" : "missing";
+    }, node);
+  }
+
   return {
     maxItemBytes: o.maxItemBytes,
 
-    get(key, budget) {
-      return run<Buffer | null, L2GetResult>(key, budget, (cb) => client.get(key, (err, value) => cb(err, value)), (out) => {
-        if (!out.ok) return { kind: "error", reason: out.reason };
-        if (!out.value) return { kind: "miss" };
-        return { kind: "hit", raw: out.value.toString("utf8"), bytes: out.value.length };
-      });
-    },
-
-    set(key, value, exptime, budget) {
-      return run<boolean | null, boolean>(key, budget, (cb) => client.set(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => out.ok && out.value === true);
-    },
-
-    add(key, value, exptime, budget) {
-      return run<boolean | null, L2AddResult>(key, budget, (cb) => client.add(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => {
-        if (!out.ok) return "error";
-        return out.value ? "stored" : "exists";
-      });
-    },
-
-    delete(key, budget) {
-      return run<boolean | null, boolean>(key, budget, (cb) => client.delete(key, (err, ok) => cb(err, ok)), (out) => out.ok && out.value === true);
-    },
+    get: (key, budget) => get(key, budget),
+    set: (key, value, exptime, budget) => set(key, value, exptime, budget),
+    add: (key, value, exptime, budget) => add(key, value, exptime, budget),
+    delete: async (key, budget) => (await del(key, budget)) === "deleted",
+    nodes: () => [...st.ring.nodes],
+    getFrom: (node, key, budget) => get(key, budget, node),
+    setOn: (node, key, value, exptime, budget) => set(key, value, exptime, budget, node),
+    addOn: (node, key, value, exptime, budget) => add(key, value, exptime, budget, node),
+    deleteFrom: (node, key, budget) => del(key, budget, node),
 
     nodeFor(key) {
       const idx = route(key, false);
+      return idx < 0 ? undefined : st.ring.nodes[idx];
+    },
+
+    ownerOf(key) {
+      const idx = ringLookup(st.ring, hash32(key));
       return idx < 0 ? undefined : st.ring.nodes[idx];
     },
 

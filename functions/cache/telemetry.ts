@@ -38,6 +38,27 @@ export const METRIC = {
   nodeEjected: "CacheNodeEjected",
   /** A getOrLoad waited for another process's lease. */
   leaseWait: "CacheLeaseWait",
+  /** The upstream circuit breaker opened (or reopened after a failed probe). */
+  breakerOpen: "UpstreamBreakerOpen",
+  /** The breaker let its one probe through. */
+  breakerHalfOpen: "UpstreamBreakerHalfOpen",
+  /** The probe succeeded: the breaker closed. */
+  breakerClose: "UpstreamBreakerClose",
+  /** A miss was not sent to the upstream because the breaker is open (answered stale or 503). */
+  upstreamRejected: "UpstreamRejected",
+  /** A miss was shed by the bulkhead (too many upstream calls in flight; answered stale or 503). */
+  upstreamShed: "UpstreamShed",
+  /** An upstream error (404, 5xx, timeout) was answered from a negative cache entry. */
+  negativeHit: "CacheNegativeHit",
+  /** An upstream error was stored as a negative cache entry. */
+  negativeStore: "CacheNegativeStore",
+  /**
+   * An entry read from memcached was not served (treated as a miss): no MAC, an invalid MAC, a key not
+   * accepted here, or a value the app does not serve (content type, shape). See integrity.ts.
+   */
+  entryRejected: "CacheEntryRejected",
+  /** The entry keys could not be loaded: this environment runs without memcached until they can. */
+  keysUnavailable: "CacheKeysUnavailable",
 } as const;
 
 /** Null-safe, exception-safe telemetry facade used internally. */
@@ -66,3 +87,76 @@ export function createTelemetry(logger?: CacheLogger, metrics?: CacheMetrics): T
     },
   };
 }
+
+/** A {@link CacheMetrics} that writes CloudWatch Embedded Metric Format lines itself. */
+export interface EmfMetrics extends CacheMetrics {
+  /** Write what is pending now (call it at the end of a Lambda invocation). */
+  flush(): void;
+}
+
+export interface EmfMetricsOptions {
+  /** CloudWatch namespace. */
+  namespace: string;
+  /** Dimensions attached to every metric, e.g. { service: "api", runtime: "lambda" }. */
+  dimensions: Record<string, string>;
+  /** Only these metric names are written (others are dropped): keep it to the rare, actionable ones. */
+  names: readonly string[];
+  /** Shortest gap (ms) between two lines; counts in between are summed. Default 1000. */
+  intervalMs?: number;
+  /** Where a line goes. Default: process.stdout (not console.log, which Lambda's JSON log format would wrap). */
+  write?: (line: string) => void;
+  clock?: () => number;
+}
+
+/**
+ * EMF without a dependency: sums the selected metrics and writes at most one line per `intervalMs`
+ * (when a metric arrives after the interval, or on flush()). No timers: nothing runs between
+ * requests, and a Lambda freeze loses nothing as long as the handler calls flush().
+ */
+export function createEmfMetrics(o: EmfMetricsOptions): EmfMetrics {
+  const clock = o.clock ?? Date.now;
+  const intervalMs = o.intervalMs ?? 1000;
+  const names = new Set(o.names);
+  const write = o.write ?? ((line: string) => { process.stdout.write(`${line}\n`); });
+  // Mutated, never reassigned.
+  const st = { pending: new Map<string, { unit: CacheMetricUnit; value: number }>(), lastAt: Number.NEGATIVE_INFINITY };
+  const flush = (): void => {
+    if (st.pending.size === 0) return;
+    const now = clock();
+    const metrics = [...st.pending.entries()];
+    st.pending.clear();
+    st.lastAt = now;
+    const line = {
+      _aws: {
+        Timestamp: now,
+        CloudWatchMetrics: [{ Namespace: o.namespace, Dimensions: [Object.keys(o.dimensions)], Metrics: metrics.map(([Name, m]) => ({ Name, Unit: m.unit })) }],
+      },
+      ...o.dimensions,
+      ...Object.fromEntries(metrics.map(([name, m]) => [name, m.value])),
+    };
+    try {
+      write(JSON.stringify(line));
+    } catch {
+      // Metrics must never fail a request.
+    }
+  };
+  return {
+    addMetric(name, unit, value) {
+      if (!names.has(name)) return;
+      const p = st.pending.get(name);
+      if (p) p.value += value; else st.pending.set(name, { unit, value });
+      if (clock() - st.lastAt >= intervalMs) flush();
+    },
+    flush,
+  };
+}
+
+/**
+ * The metrics the API writes through {@link createEmfMetrics}: breaker transitions, refusals, upstream
+ * failures, negative hits, and the integrity ones (rejected entries, missing keys).
+ */
+export const RESILIENCE_METRICS: readonly string[] = [
+  METRIC.breakerOpen, METRIC.breakerHalfOpen, METRIC.breakerClose, METRIC.upstreamRejected, METRIC.upstreamShed,
+  METRIC.upstreamError, METRIC.upstreamTimeout, METRIC.negativeHit, METRIC.negativeStore,
+  METRIC.entryRejected, METRIC.keysUnavailable,
+];
