@@ -1,15 +1,26 @@
 /**
- * Invalidate the API Gateway stage cache of a CachedPrivateApi.
+ * Invalidate a path (or everything) through every cache layer of the stack, with one command:
  *
- *   npm run invalidate -- --stack dev --path /items/42            one entry (a signed GET with Cache-Control: max-age=0)
- *   npm run invalidate -- --stack dev --path '/items?lang=de' --header 'Accept-Language: de'
- *   npm run invalidate -- --stack dev --flush                     the whole stage (FlushStageCache)
+ *   npm run invalidate -- --stack dev --path /items/42            one entry
+ *   npm run invalidate -- --stack dev --path '/items/42?lang=de'
+ *   npm run invalidate -- --stack dev --flush                     everything
+ *
+ * Path mode:
+ *   1. invokes the API function directly (lambda:InvokeFunction) with a control event: that one
+ *      execution environment deletes the key from every memcached node; every other environment
+ *      stops serving its L1 copy within the bound the function reports (its L1 max age);
+ *   2. waits the function's loader timeout and deletes again (a load that started before step 1 may
+ *      have stored the old value meanwhile);
+ *   3. waits the L1 bound, so that no environment can hand the old value back to the stage cache;
+ *   4. sends the API Gateway invalidation (a signed GET with Cache-Control: max-age=0) as before.
+ * Flush mode: bumps the namespace generation on every memcached node (same control event, action
+ * "flush"), waits the L1 bound, then FlushStageCache.
  *
  * Stack outputs come from `pulumi stack output --json --stack <s>`, or from `--outputs-file <json>` (the same JSON).
  * Credentials come from the AWS SDK default chain (env, SSO/shared config, container or instance role).
  * The API is private: run this from inside the VPC (or over VPN / Direct Connect to it).
- * Exit codes: 0 done, 2 anything that needs the caller's attention (arguments, outputs, credentials, HTTP status).
- * Credentials are never printed.
+ * Exit codes: 0 done, 2 anything that needs the caller's attention (arguments, outputs, credentials, HTTP status,
+ * a memcached node that did not answer). Credentials are never printed.
  */
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -19,6 +30,10 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { STACK_OUTPUT_KEYS } from "../components/apiRoutes";
+import { CONTROL_EVENT_FIELD, type ControlResponse } from "../functions/cache/invalidation";
+
+/** Stack output naming the API function (index.ts exports HybridLambdaFargateService.apiFunctionName under it). */
+export const API_FUNCTION_OUTPUT = "apiFunctionName";
 
 export const USAGE = `Usage:
   npm run invalidate -- --stack <stack> --path </path[?query]> [--header 'Name: value']... [options]
@@ -30,9 +45,17 @@ export const USAGE = `Usage:
   --flush                 Flush the whole stage cache (FlushStageCache) instead of one path
   --outputs-file <file>   Read the stack outputs from this JSON file instead of the Pulumi CLI
   --endpoint-url <url>    Send the request to this address instead (path mode: the Host header and signature
-                          still name the API; flush mode: the API Gateway control-plane endpoint)
+                          still name the API; flush mode: the API Gateway control-plane endpoint).
+                          https, or http to a loopback address only (127.0.0.0/8, [::1], localhost)
+  --lambda-endpoint-url <url>
+                          Lambda control-plane endpoint for the invocation of the API function (same rule)
+  --no-wait               Do not wait between the layers (faster, but the stage cache may fetch the old value
+                          again from an environment that still holds it in memory)
   --timeout-ms <n>        Request timeout (default 10000)
-  --help                  This text`;
+  --help                  This text
+
+Needs lambda:InvokeFunction on the API function (stack output apiFunctionName) and, for the stage
+cache, the stack's invalidation policy (path) or flush policy (--flush).`;
 
 /** Every failure the caller must act on: printed as one message, exit code 2. */
 export class CliError extends Error {
@@ -55,12 +78,15 @@ export interface CliOptions {
   headers: [string, string][];
   outputsFile?: string;
   endpointUrl?: URL;
+  lambdaEndpointUrl?: URL;
+  /** Skip the waits between the layers. */
+  noWait: boolean;
   timeoutMs: number;
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(["--stack", "--path", "--header", "--outputs-file", "--endpoint-url", "--timeout-ms"]);
-const BOOLEAN_FLAGS = new Set(["--flush", "--help"]);
+const VALUE_FLAGS = new Set(["--stack", "--path", "--header", "--outputs-file", "--endpoint-url", "--lambda-endpoint-url", "--timeout-ms"]);
+const BOOLEAN_FLAGS = new Set(["--flush", "--help", "--no-wait"]);
 const RESERVED_HEADERS = /^(host|authorization|cache-control|content-length|connection|x-amz-.*)$/i;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -96,7 +122,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const endpointRaw = single("--endpoint-url");
   const outputsFile = single("--outputs-file");
   const headers = (values.get("--header") ?? []).map(parseHeader);
-  if (help) return { stack: stack ?? "", mode: "path", headers, timeoutMs: 10000, help };
+  const noWait = flags.has("--no-wait");
+  if (help) return { stack: stack ?? "", mode: "path", headers, timeoutMs: 10000, help, noWait };
   if (!stack) throw usageError("--stack is required");
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(stack)) throw usageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
   if (flush && path !== undefined) throw usageError("give either --path or --flush, not both");
@@ -108,17 +135,33 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     timeoutMs = Number(timeoutRaw);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 300000) throw usageError(`--timeout-ms ${JSON.stringify(timeoutRaw)} must be a whole number of milliseconds from 1 to 300000`);
   }
-  let endpointUrl: URL | undefined;
-  if (endpointRaw !== undefined) {
-    try {
-      endpointUrl = new URL(endpointRaw);
-    } catch {
-      throw usageError(`--endpoint-url ${JSON.stringify(endpointRaw)} is not a URL`);
-    }
-    if (endpointUrl.protocol !== "http:" && endpointUrl.protocol !== "https:") throw usageError(`--endpoint-url must be http(s), got ${endpointUrl.protocol}`);
-    if (endpointUrl.username || endpointUrl.password) throw usageError("--endpoint-url must not contain credentials");
+  const endpointUrl = endpointRaw === undefined ? undefined : parseEndpoint("--endpoint-url", endpointRaw);
+  const lambdaRaw = single("--lambda-endpoint-url");
+  const lambdaEndpointUrl = lambdaRaw === undefined ? undefined : parseEndpoint("--lambda-endpoint-url", lambdaRaw);
+  return { stack, mode: flush ? "flush" : "path", path, headers, outputsFile, endpointUrl, lambdaEndpointUrl, noWait, timeoutMs, help };
+}
+
+function parseEndpoint(flag: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw usageError(`${flag} ${JSON.stringify(raw)} is not a URL`);
   }
-  return { stack, mode: flush ? "flush" : "path", path, headers, outputsFile, endpointUrl, timeoutMs, help };
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw usageError(`${flag} must be http(s), got ${url.protocol}`);
+  if (url.username || url.password) throw usageError(`${flag} must not contain credentials`);
+  // The requests are SigV4-signed (and the answers name what was invalidated): never in clear over a network.
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    throw usageError(`${flag} ${JSON.stringify(raw)}: http is allowed only to a loopback address (127.0.0.0/8, [::1], localhost); use https`);
+  }
+  return url;
+}
+
+/** True for a URL hostname (as the URL API normalises it) that names this machine: 127.0.0.0/8, [::1], localhost. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname === "localhost" || hostname === "[::1]") return true;
+  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return octets !== null && octets[1] === "127" && octets.slice(2).every((o) => Number(o) <= 255);
 }
 
 function parseHeader(raw: string): [string, string] {
@@ -154,6 +197,8 @@ export interface ApiOutputs {
   stageName: string;
   invokeUrl: URL;
   region: string;
+  /** The API function (HybridLambdaFargateService), whose control event clears memcached. */
+  functionName?: string;
 }
 
 /** Pick the API's outputs from `pulumi stack output --json`. Throws CliError naming what is missing. */
@@ -173,7 +218,14 @@ export function extractApiOutputs(raw: unknown, stack: string): ApiOutputs {
   const fromHost = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(invokeUrl.hostname)?.[1];
   const region = typeof o[STACK_OUTPUT_KEYS.region] === "string" && o[STACK_OUTPUT_KEYS.region] !== "" ? (o[STACK_OUTPUT_KEYS.region] as string) : fromHost;
   if (!region) throw new CliError(`stack ${stack}: no ${STACK_OUTPUT_KEYS.region} output and no region in ${invokeUrl.hostname}`);
-  return { apiId: o[STACK_OUTPUT_KEYS.apiId] as string, stageName: o[STACK_OUTPUT_KEYS.stageName] as string, invokeUrl, region };
+  const fn = o[API_FUNCTION_OUTPUT];
+  return {
+    apiId: o[STACK_OUTPUT_KEYS.apiId] as string,
+    stageName: o[STACK_OUTPUT_KEYS.stageName] as string,
+    invokeUrl,
+    region,
+    ...(typeof fn === "string" && fn !== "" ? { functionName: fn } : {}),
+  };
 }
 
 /** RFC 3986 unreserved-only escaping (what SigV4 uses for query strings). */
@@ -339,15 +391,6 @@ async function defaultCredentials(): Promise<Credentials> {
   return fromNodeProviderChain()();
 }
 
-export interface Deps {
-  stdout(line: string): void;
-  stderr(line: string): void;
-  /** Stack outputs source (default: `pulumi stack output --json`). */
-  readStackOutputs?(stack: string): Promise<unknown>;
-  /** Credentials (default: the AWS SDK default chain). */
-  credentials?(): Promise<Credentials>;
-}
-
 async function resolveCredentials(deps: Deps): Promise<Credentials> {
   try {
     const c = await (deps.credentials ?? defaultCredentials)();
@@ -386,6 +429,92 @@ async function flush(outputs: ApiOutputs, options: CliOptions, credentials: Cred
   }
 }
 
+/** The control event the API function executes (see functions/cache/invalidation.ts). */
+export function controlEvent(options: Pick<CliOptions, "mode" | "path">): Record<string, unknown> {
+  return { [CONTROL_EVENT_FIELD]: options.mode === "flush" ? { action: "flush" } : { action: "invalidate", path: options.path } };
+}
+
+/** Read the function's answer to a control event; throws CliError unless it succeeded. Pure. */
+export function interpretControlResponse(payload: string, functionError: string | undefined, functionName: string): ControlResponse {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    throw new CliError(`the API function ${functionName} answered something that is not JSON: ${payload.slice(0, 200)}`);
+  }
+  if (functionError) {
+    const message = typeof parsed === "object" && parsed !== null && typeof (parsed as { errorMessage?: unknown }).errorMessage === "string" ? (parsed as { errorMessage: string }).errorMessage : payload.slice(0, 300);
+    throw new CliError(`the API function ${functionName} failed (${functionError}): ${message}`);
+  }
+  const r = parsed as Partial<ControlResponse>;
+  if (typeof r !== "object" || r === null || typeof r.ok !== "boolean" || !Array.isArray(r.nodes)) {
+    throw new CliError(`the API function ${functionName} did not answer the control event (is it deployed with this version? answer: ${payload.slice(0, 200)})`);
+  }
+  if (!r.ok) throw new CliError(`the API function ${functionName} could not invalidate: ${r.error ?? "unknown error"}`);
+  return {
+    ok: true, action: r.action ?? "unknown", nodes: r.nodes, boundMs: Number(r.boundMs) || 0, settleMs: Number(r.settleMs) || 0,
+    ...(r.path ? { path: r.path } : {}), ...(r.generation !== undefined ? { generation: r.generation } : {}), ...(r.note ? { note: r.note } : {}),
+  };
+}
+
+/** One line about what memcached said. Pure. */
+export function describeControl(r: ControlResponse): string {
+  const counts = new Map<string, number>();
+  for (const n of r.nodes) counts.set(n.result, (counts.get(n.result) ?? 0) + 1);
+  if (r.note) return `memcached: ${r.note}.`;
+  const summary = [...counts.entries()].map(([k, v]) => `${v} ${k}`).join(", ") || "no memcached node";
+  return r.action === "flush"
+    ? `memcached: namespace generation ${r.generation} stored on every node (${summary}); every environment stops serving older entries within ${r.boundMs} ms.`
+    : `memcached: ${r.path} deleted from every node (${summary}); every environment stops serving it within ${r.boundMs} ms.`;
+}
+
+async function invokeControl(outputs: ApiOutputs, options: CliOptions, credentials: Credentials): Promise<ControlResponse> {
+  const functionName = outputs.functionName;
+  if (!functionName) {
+    throw new CliError(`the stack has no ${API_FUNCTION_OUTPUT} output: the memcached layer cannot be invalidated (is HybridLambdaFargateService deployed, and does index.ts export it?)`);
+  }
+  const { LambdaClient, InvokeCommand } = await import("@aws-sdk/client-lambda");
+  const client = new LambdaClient({
+    region: outputs.region,
+    credentials,
+    endpoint: options.lambdaEndpointUrl?.toString(),
+    maxAttempts: 1, // an invalidation is repeated by the operator, not by the SDK behind their back
+    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
+  });
+  try {
+    const res = await client.send(new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: "RequestResponse",
+      Payload: new TextEncoder().encode(JSON.stringify(controlEvent(options))),
+    }));
+    return interpretControlResponse(new TextDecoder().decode(res.Payload ?? new Uint8Array()), res.FunctionError, functionName);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const err = e as Error & { name?: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
+    const status = err.$metadata?.httpStatusCode;
+    const id = err.$metadata?.requestId ? ` (request id ${err.$metadata.requestId})` : "";
+    if (status === 403 || err.name === "AccessDeniedException") {
+      throw new CliError(`HTTP 403${id}: the caller lacks lambda:InvokeFunction on arn:aws:lambda:${outputs.region}:<account>:function:${functionName}. `
+        + "Grant it to the operators who invalidate (it is the only way to reach the memcached layer; the function accepts the control event from direct invocations only).");
+    }
+    if (status === 404 || err.name === "ResourceNotFoundException") throw new CliError(`HTTP 404${id}: no function ${functionName} in ${outputs.region}`);
+    throw new CliError(`invoking ${functionName} failed${status ? ` with HTTP ${status}` : ""}${id}: ${redact(err.message ?? String(e), credentials)}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+export interface Deps {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  /** Stack outputs source (default: `pulumi stack output --json`). */
+  readStackOutputs?(stack: string): Promise<unknown>;
+  /** Credentials (default: the AWS SDK default chain). */
+  credentials?(): Promise<Credentials>;
+  /** Wait (default: a timer). */
+  sleep?(ms: number): Promise<void>;
+}
+
 /** The whole CLI; returns the exit code. Never prints credentials. */
 export async function main(argv: readonly string[], deps: Deps): Promise<number> {
   let credentials: Credentials | undefined;
@@ -398,6 +527,22 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     const raw = options.outputsFile ? await readOutputsFile(options.outputsFile) : await (deps.readStackOutputs ?? defaultReadStackOutputs)(options.stack);
     const outputs = extractApiOutputs(raw, options.stack);
     credentials = await resolveCredentials(deps);
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const wait = async (ms: number, why: string): Promise<void> => {
+      if (options.noWait || ms <= 0) return;
+      deps.stdout(`waiting ${ms} ms ${why}`);
+      await sleep(ms);
+    };
+    // Layer 1: memcached (and, within the bound, every environment's memory).
+    const first = await invokeControl(outputs, options, credentials);
+    deps.stdout(describeControl(first));
+    if (options.mode === "path") {
+      // A load that started before the deletion can store the old value until its timeout: delete once more after it.
+      await wait(first.settleMs + 100, "for loads that started before the deletion, then deleting again");
+      if (!options.noWait) deps.stdout(describeControl(await invokeControl(outputs, options, credentials)));
+    }
+    await wait(first.boundMs + 100, "until no environment can serve the old value from memory");
+    // Layer 2: the API Gateway stage cache.
     if (options.mode === "flush") {
       deps.stdout(await flush(outputs, options, credentials));
       return 0;

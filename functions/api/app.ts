@@ -8,10 +8,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { fetchUpstream, isUpstreamError, requestCacheKey } from "../cache";
-import type { ReadThroughCache } from "../cache";
+import { DEFAULT_ALLOWED_CONTENT_TYPES, UPSTREAM_MAX_BODY_BYTES, fetchUpstream, isUpstreamError, requestCacheKey, servableAnswerCheck } from "../cache";
+import type { InvalidAnswer, ReadThroughCache } from "../cache";
 import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson, fail } from "./http";
-import { DEFAULT_ROUTE_OPTIONS, Route, RouteOptions, itemCacheRequest, itemUpstreamUrl, parseQueryString, resolveRoute } from "./routes";
+import { DEFAULT_ROUTE_OPTIONS, Route, RouteOptions, itemCacheRequest, itemUpstreamUrl, parseQueryString, resolveRoute, stripBasePath } from "./routes";
 import { bodyTooLarge } from "./alb";
 
 export type RuntimeKind = "lambda" | "container";
@@ -39,6 +39,14 @@ export interface ApiDeps {
   namespace?: string;
   /** Upper bound of one upstream request, ms (the cache's own budget may make it shorter). Default 3000. */
   upstreamTimeoutMs?: number;
+  /**
+   * Media types an item may have (the upstream's answer, and what is read back from the cache): anything
+   * else is a 502 from the upstream, a miss from the cache (never served). Default application/json,
+   * text/plain, application/octet-stream.
+   */
+  allowedContentTypes?: readonly string[];
+  /** Largest upstream body read, bytes (streamed; beyond it the request is cut and answered 502). Default 5 MiB. */
+  upstreamMaxBodyBytes?: number;
   /** Freshness of a cached item, s. Default 300. */
   ttlSeconds?: number;
   /** How long past freshness an item may still be served when the upstream fails, s. Default 3600. */
@@ -127,8 +135,11 @@ function describeError(e: unknown, withStack: boolean): Record<string, unknown> 
  * (failed / non-2xx) or 504 (timed out); an upstream 404 is a missing item, not a failure.
  * The upstream's own error text is logged, not sent (it can name internal hosts).
  */
-export function upstreamFailure(statusCode: 502 | 504, upstreamStatus?: number): { status: number; code: string; message: string } {
-  if (upstreamStatus === 404) return { status: 404, code: "item_not_found", message: "the upstream has no such item" };
+export function upstreamFailure(statusCode: 502 | 503 | 504, upstreamStatus?: number, invalidAnswer?: InvalidAnswer): { status: number; code: string; message: string } {
+  if (invalidAnswer === "too-large") return { status: 502, code: "upstream_error", message: "the upstream's answer is larger than this API accepts" };
+  if (invalidAnswer === "content-type") return { status: 502, code: "upstream_error", message: "the upstream answered a content type this API does not serve" };
+  if (upstreamStatus === 404 || upstreamStatus === 410) return { status: 404, code: "item_not_found", message: "the upstream has no such item" };
+  if (statusCode === 503) return { status: 503, code: "upstream_unavailable", message: "the upstream is unavailable right now and no copy is cached; retry after the time in Retry-After" };
   if (statusCode === 504) return { status: 504, code: "upstream_timeout", message: "the upstream did not answer in time" };
   return {
     status: 502,
@@ -198,6 +209,32 @@ async function bodyWithinLimit(req: Request, max: number): Promise<boolean> {
   }
 }
 
+/** Cache key of an item: the same for the answerer and for invalidation. Pure. */
+export function itemCacheKey(namespace: string, id: string, lang: string): string {
+  return requestCacheKey(namespace, itemCacheRequest(id, lang));
+}
+
+/**
+ * Which cache key a path below the stage (as clients and `npm run invalidate --path` write it,
+ * e.g. "/items/42?lang=de") is stored under, by the same route rules as a GET. Pure.
+ */
+export function cacheKeyForPath(
+  path: string,
+  options: { namespace?: string; basePath?: string; routeOptions?: Partial<RouteOptions>; limits?: Partial<RequestLimits> } = {},
+): { ok: true; key: string; id: string; lang: string } | { ok: false; message: string } {
+  if (typeof path !== "string" || !path.startsWith("/")) return { ok: false, message: "path must start with /" };
+  const target = stripBasePath(path, options.basePath);
+  const q = target.indexOf("?");
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? "" : target.slice(q);
+  const routeOptions: RouteOptions = { ...DEFAULT_ROUTE_OPTIONS, ...options.routeOptions };
+  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const decision = resolveRoute("GET", rawPath, parseQueryString(search), routeOptions, limits);
+  if (!decision.ok) return { ok: false, message: `${path}: ${decision.message}` };
+  if (decision.route.kind !== "item") return { ok: false, message: `${path} is not a cached route (only /items/{id}[?lang=] is cached)` };
+  return { ok: true, key: itemCacheKey(options.namespace ?? "api", decision.route.id, decision.route.lang), id: decision.route.id, lang: decision.route.lang };
+}
+
 /**
  * `GET /items/{id}?lang=` as plain data: read through the cache, upstream on a miss. Used by the
  * app (wrapped into a Response) and by the container's node:http fast path, so both answer alike.
@@ -207,6 +244,10 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
   const upstreamTimeoutMs = deps.upstreamTimeoutMs ?? 3000;
   const ttlSeconds = deps.ttlSeconds ?? 300;
   const staleTtlSeconds = deps.staleTtlSeconds ?? 3600;
+  const allowedContentTypes = [...(deps.allowedContentTypes ?? DEFAULT_ALLOWED_CONTENT_TYPES)];
+  const maxBodyBytes = deps.upstreamMaxBodyBytes ?? UPSTREAM_MAX_BODY_BYTES;
+  // Only answers of these types are served, from the upstream or from the cache (a stored text/html is a miss).
+  const accept = servableAnswerCheck(allowedContentTypes);
   const log = deps.log ?? jsonLineLog;
   // The key is a SHA-256 of the validated identity; hot items are asked for again and again, so keep
   // the last few thousand keys (mutated Map, never reassigned: it survives warm invocations).
@@ -215,7 +256,7 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
     const memo = `${id}\u0000${lang}`;
     let key = keys.get(memo);
     if (key === undefined) {
-      key = requestCacheKey(namespace, itemCacheRequest(id, lang));
+      key = itemCacheKey(namespace, id, lang);
       if (keys.size >= 4096) keys.clear();
       keys.set(memo, key);
     }
@@ -231,10 +272,12 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
             timeoutMs: Math.max(1, Math.min(ctx.timeoutMs, upstreamTimeoutMs)),
             signal: ctx.signal,
             headers: { accept: "application/json" },
+            maxBodyBytes,
+            allowedContentTypes,
           });
           return { status: answer.status, contentType: answer.contentType, body: answer.body };
         },
-        { ttlSeconds, staleTtlSeconds, deadline },
+        { ttlSeconds, staleTtlSeconds, deadline, accept },
       );
       const value = result.value;
       const status = value.status >= 200 && value.status < 300 ? value.status : 200;
@@ -245,19 +288,22 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
           "x-cache": result.source,
           age: String(Math.max(0, Math.floor(result.ageSeconds))),
           "x-served-by": deps.runtime,
+          // The declared type is the only one: no browser may sniff a cached answer into HTML.
+          "x-content-type-options": "nosniff",
         },
         // 204/205 may not carry a body (the Response constructor throws on one, even "").
         body: status === 204 || status === 205 ? null : value.body,
       };
     } catch (e) {
       if (!isUpstreamError(e)) throw e;
-      const answer = upstreamFailure(e.statusCode, e.upstreamStatus);
-      log("warn", "upstream failure", { id, lang, status: answer.status, upstreamStatus: e.upstreamStatus, ...describeError(e, false) });
-      return {
-        status: answer.status,
-        headers: { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store", "x-served-by": deps.runtime },
-        body: errorJson(answer.code, answer.message),
-      };
+      const answer = upstreamFailure(e.statusCode, e.upstreamStatus, e.invalidAnswer);
+      // Refusals (breaker open, shed) and cached errors are expected under load: debug, not warn
+      // (the cache library logs breaker transitions and refusal counts itself).
+      log(e.statusCode === 503 || e.cached ? "debug" : "warn", "upstream failure", { id, lang, status: answer.status, upstreamStatus: e.upstreamStatus, refused: e.refused, cached: e.cached, invalidAnswer: e.invalidAnswer, ...describeError(e, false) });
+      const headers: Record<string, string> = { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store", "x-served-by": deps.runtime };
+      if (answer.status === 503) headers["retry-after"] = String(Math.max(1, e.retryAfterSeconds ?? 1));
+      if (e.cached) headers["x-cache"] = "NEGATIVE";
+      return { status: answer.status, headers, body: errorJson(answer.code, answer.message) };
     }
   };
 }

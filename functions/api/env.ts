@@ -1,7 +1,8 @@
 /**
  * Environment → settings for both entry points. Pure: reads only the object it is given.
  */
-import type { CacheLogger, TwoTierCacheOptions } from "../cache";
+import { RESILIENCE_METRICS, createEmfMetrics, resilienceCacheOptions, resilienceFromEnv, securityFromEnv } from "../cache";
+import type { CacheLogger, EmfMetrics, ResilienceSettings, SecuritySettings, TwoTierCacheOptions } from "../cache";
 import type { LogFn, RuntimeKind } from "./app";
 import { DEFAULT_ITEM_PATH, basePathProblem, itemPathTemplateProblem } from "./routes";
 
@@ -35,6 +36,17 @@ export interface ApiSettings {
   /** Lambda: presigned URL lifetime, s (LARGE_RESPONSE_URL_TTL_SECONDS). */
   largeResponseUrlTtlSeconds: number;
   instanceId?: string;
+  /** Circuit breaker, bulkhead, negative caching, L1 max age (UPSTREAM_BREAKER_*, UPSTREAM_MAX_*, CACHE_*_TTL_SECONDS, CACHE_L1_MAX_AGE_MS; see docs/cache.md). */
+  resilience: ResilienceSettings;
+  /** Emit EMF metrics of the resilience events (CACHE_METRICS=off turns them off). Default on. */
+  metrics: boolean;
+  /**
+   * Entry authentication keys (CACHE_MAC_KEYS / CACHE_MAC_KEY_PARAMETER), served content types
+   * (UPSTREAM_CONTENT_TYPES), upstream body cap (UPSTREAM_MAX_BODY_BYTES), memcached TLS (MEMCACHED_TLS).
+   */
+  security: SecuritySettings;
+  /** Serve the test routes /slow and /runtime (API_DEBUG_ROUTES=on|off). Default on; off = 404 like any unknown path. */
+  debugRoutes: boolean;
 }
 
 /** Lambda when the runtime API is there (set in every Lambda execution environment), else container. */
@@ -57,6 +69,14 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
     const n = Number(raw);
     if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
     return n;
+  };
+  const onOff = (name: string, fallback: boolean): boolean => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const v = raw.toLowerCase();
+    if (v === "on" || v === "true" || v === "1") return true;
+    if (v === "off" || v === "false" || v === "0") return false;
+    throw new Error(`environment variable ${name}=${raw} must be on or off`);
   };
 
   const upstream = text("UPSTREAM_URL");
@@ -99,6 +119,10 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10000, 0, 120000),
     deadlineMarginMs: int("DEADLINE_MARGIN_MS", 500, 0, 60000),
     largeResponseUrlTtlSeconds: int("LARGE_RESPONSE_URL_TTL_SECONDS", 300, 1, 604800),
+    resilience: resilienceFromEnv(env),
+    metrics: (text("CACHE_METRICS") ?? "on").toLowerCase() !== "off",
+    security: securityFromEnv(env),
+    debugRoutes: onOff("API_DEBUG_ROUTES", true),
   };
   const itemPathProblem = itemPathTemplateProblem(settings.upstreamItemPath);
   if (itemPathProblem) throw new Error(`environment variable UPSTREAM_ITEM_PATH=${settings.upstreamItemPath} ${itemPathProblem}`);
@@ -131,13 +155,35 @@ export function cacheLoggerFrom(log: LogFn): CacheLogger {
   };
 }
 
-/** Options of `createTwoTierCache` for these settings (pure). The loader timeout is the upstream timeout. */
-export function cacheOptionsFromSettings(s: ApiSettings, log?: LogFn): TwoTierCacheOptions {
+/**
+ * Options of `createTwoTierCache` for these settings. The loader timeout is the upstream timeout.
+ * `metrics`: an EMF sink for the resilience metrics (create it with {@link apiMetricsSink}).
+ */
+export function cacheOptionsFromSettings(s: ApiSettings, log?: LogFn, metrics?: EmfMetrics): TwoTierCacheOptions {
+  const r = resilienceCacheOptions(s.resilience);
   const options: TwoTierCacheOptions = {
     namespace: s.namespace,
-    memcached: { ...s.memcached },
+    memcached: { ...s.memcached, ...(s.security.memcachedTls ? { tls: true } : {}) },
+    l1: { maxAgeMs: r.l1MaxAgeMs },
     defaults: { ttlSeconds: s.ttlSeconds, staleTtlSeconds: s.staleTtlSeconds, loaderTimeoutMs: s.upstreamTimeoutMs },
+    upstream: r.upstream,
+    negative: r.negative,
   };
+  if (s.security.entryAuth) options.entryAuth = s.security.entryAuth;
   if (log) options.logger = cacheLoggerFrom(log);
+  if (metrics) options.metrics = metrics;
   return options;
+}
+
+/** EMF sink of the API's resilience metrics (namespace ServerlessCache, dimensions service=api, runtime), or undefined when CACHE_METRICS=off. */
+export function apiMetricsSink(s: ApiSettings, runtime: RuntimeKind): EmfMetrics | undefined {
+  if (!s.metrics) return undefined;
+  return createEmfMetrics({ namespace: "ServerlessCache", dimensions: { service: "api", runtime }, names: RESILIENCE_METRICS });
+}
+
+/** The start-up warning when memcached entries are not authenticated (no key configured), else undefined. */
+export function entryAuthWarning(s: ApiSettings): string | undefined {
+  return s.security.entryKeySource === "none"
+    ? "memcached entries are not authenticated: set CACHE_MAC_KEY_PARAMETER (SSM SecureString) or CACHE_MAC_KEYS"
+    : undefined;
 }

@@ -3,7 +3,8 @@
  * `callbackFactory`), builds the app, and returns the per-invocation handler. Our own ALB adapter
  * sits on `app.fetch` (see docs/api.md for why not `hono/aws-lambda`).
  */
-import { ApiDeps, LambdaInvocationInfo, RequestEnv, createApp, jsonLineLog } from "./app";
+import { CONTROL_EVENT_FIELD, parseControlEvent, runControlRequest, type ControlResponse } from "../cache";
+import { ApiDeps, LambdaInvocationInfo, RequestEnv, cacheKeyForPath, createApp, jsonLineLog } from "./app";
 import { AlbResult, albError as albErrorResult, albFormOf, albResultBytes, parseAlbEvent, shapeAlbResult } from "./alb";
 import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "./http";
 import { stripBasePath } from "./routes";
@@ -21,6 +22,9 @@ export interface LambdaContextLike {
 
 export type AlbHandler = (event: unknown, context?: LambdaContextLike) => Promise<AlbResult>;
 
+/** The function's handler: an ALB result for HTTP events, a {@link ControlResponse} for a direct control invocation. */
+export type ApiLambdaHandler = (event: unknown, context?: LambdaContextLike) => Promise<AlbResult | ControlResponse>;
+
 export interface LambdaDeps extends Omit<ApiDeps, "runtime"> {
   /** Kept free before the Lambda timeout for answering (the cache deadline is remaining time minus this). Default 500 ms. */
   deadlineMarginMs?: number;
@@ -28,6 +32,8 @@ export interface LambdaDeps extends Omit<ApiDeps, "runtime"> {
   largeResponses?: LargeResponseOptions | LargeResponseStore;
   /** ALB limit on the response JSON. Default {@link ALB_MAX_RESPONSE_BYTES}. */
   maxResponseBytes?: number;
+  /** Called at the end of every invocation (writes pending EMF metrics). Default: none. */
+  flushMetrics?: () => void;
 }
 
 /** Epoch-ms deadline from the Lambda context (pure): remaining time minus the margin, never in the past. */
@@ -74,6 +80,12 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
     const albError = (d: Pick<ErrorDecision, "status" | "code" | "message" | "headers">): AlbResult =>
       albErrorResult({ ...d, headers: { ...d.headers, "x-served-by": "lambda" } }, form);
     try {
+      // A control event is executed only from a direct invocation (createApiHandler); one that
+      // arrives inside an HTTP event is refused, never executed.
+      if (parseControlEvent(event).kind === "forbidden") {
+        log("warn", "control field in an HTTP event refused", { field: CONTROL_EVENT_FIELD });
+        return albError(fail(403, "forbidden", "control events are accepted only by direct invocation"));
+      }
       const parsed = parseAlbEvent(event, limits);
       if (!parsed.ok) return albError(parsed);
       const query = parsed.rawQuery ? `?${parsed.rawQuery}` : "";
@@ -130,6 +142,43 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
     } catch (e) {
       log("error", "handler failure", { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
       return albError(fail(500, "internal_error", "internal error; the request was logged"));
+    }
+  };
+}
+
+/**
+ * The function's handler (Pulumi `callbackFactory`): a direct invocation carrying a control event
+ * (`{ "serverlessCacheControl": { "action": "invalidate", "path": "/items/42?lang=de" } }` or
+ * `{ ..., "action": "flush" }`) invalidates the cache; everything else is an ALB request. Why a
+ * client cannot send a control event: see functions/cache/invalidation.ts.
+ */
+export function createApiHandler(deps: LambdaDeps): ApiLambdaHandler {
+  const alb = createLambdaHandler(deps);
+  const log = deps.log ?? jsonLineLog;
+  const keyForPath = (path: string): { ok: true; key: string } | { ok: false; message: string; notCached: true } => {
+    const k = cacheKeyForPath(path, { namespace: deps.namespace, basePath: deps.basePath, routeOptions: deps.routeOptions, limits: deps.limits });
+    return k.ok ? k : { ok: false, message: `${k.message}: not cached by this function, nothing to delete here`, notCached: true };
+  };
+  const margin = deps.deadlineMarginMs ?? 500;
+  return async (event, context) => {
+    try {
+      const control = parseControlEvent(event);
+      if (control.kind === "invalid") {
+        log("warn", "malformed control event", { error: control.error });
+        return { ok: false, action: "unknown", nodes: [], boundMs: 0, settleMs: 0, error: control.error };
+      }
+      if (control.kind === "control") {
+        const response = await runControlRequest(control.request, deps.cache, keyForPath, lambdaDeadline(Date.now(), remainingTime(context), margin));
+        log(response.ok ? "info" : "warn", "cache control event", { ...response, requestId: context?.awsRequestId });
+        return response;
+      }
+      return await alb(event, context);
+    } finally {
+      try {
+        deps.flushMetrics?.();
+      } catch {
+        // metrics must never fail an invocation
+      }
     }
   };
 }

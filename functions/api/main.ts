@@ -5,7 +5,7 @@
  */
 import { createTwoTierCache } from "../cache";
 import { jsonLineLog } from "./app";
-import { apiSettingsFromEnv, cacheOptionsFromSettings, detectRuntime } from "./env";
+import { apiMetricsSink, apiSettingsFromEnv, cacheOptionsFromSettings, detectRuntime, entryAuthWarning } from "./env";
 import { startContainerServer } from "./server";
 
 async function main(): Promise<void> {
@@ -17,7 +17,10 @@ async function main(): Promise<void> {
     process.exitCode = 78; // EX_CONFIG
     return;
   }
-  const cache = createTwoTierCache(cacheOptionsFromSettings(settings, jsonLineLog));
+  const unauthenticated = entryAuthWarning(settings);
+  if (unauthenticated) jsonLineLog("warn", unauthenticated);
+  // The same resilience metrics (breaker, shedding, negative cache) as the Lambda runtime.
+  const cache = createTwoTierCache(cacheOptionsFromSettings(settings, jsonLineLog, apiMetricsSink(settings, "container")));
   const server = await startContainerServer(
     {
       cache,
@@ -27,9 +30,11 @@ async function main(): Promise<void> {
       runtime: detectRuntime(process.env),
       namespace: settings.namespace,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      allowedContentTypes: settings.security.allowedContentTypes,
+      upstreamMaxBodyBytes: settings.security.maxBodyBytes,
       ttlSeconds: settings.ttlSeconds,
       staleTtlSeconds: settings.staleTtlSeconds,
-      routeOptions: { slowMaxMs: settings.slowMaxMs },
+      routeOptions: { slowMaxMs: settings.slowMaxMs, debugRoutes: settings.debugRoutes },
       requestTimeoutMs: settings.requestTimeoutMs,
       instanceId: settings.instanceId,
     },

@@ -23,9 +23,14 @@ export interface RouteOptions {
   slowDefaultMs: number;
   /** `/items/{id}` without `lang`. */
   defaultLang: string;
+  /**
+   * Serve the test routes `/slow` and `/runtime` (API_DEBUG_ROUTES). When false they are unknown
+   * routes: 404, the same answer as any other path. Default true; prod turns them off.
+   */
+  debugRoutes?: boolean;
 }
 
-export const DEFAULT_ROUTE_OPTIONS: RouteOptions = { slowMaxMs: 5000, slowDefaultMs: 1000, defaultLang: "en" };
+export const DEFAULT_ROUTE_OPTIONS: RouteOptions = { slowMaxMs: 5000, slowDefaultMs: 1000, defaultLang: "en", debugRoutes: true };
 
 export const ALLOWED_METHODS = "GET, HEAD";
 
@@ -116,11 +121,12 @@ export function resolveRoute(
 
   let pending: (() => RouteDecision) | undefined;
   const head = method === "HEAD";
+  const debug = options.debugRoutes !== false;
   if (segments.length === 1 && segments[0] === "health") {
     pending = () => ({ ok: true, route: { kind: "health" }, head });
-  } else if (segments.length === 1 && segments[0] === "runtime") {
+  } else if (debug && segments.length === 1 && segments[0] === "runtime") {
     pending = () => ({ ok: true, route: { kind: "runtime" }, head });
-  } else if (segments.length === 1 && segments[0] === "slow") {
+  } else if (debug && segments.length === 1 && segments[0] === "slow") {
     pending = () => {
       const ms = single(query, "ms");
       if (!ms.ok) return ms;
@@ -137,7 +143,9 @@ export function resolveRoute(
       return lang.ok ? { ok: true, route: { kind: "item", id: id.id, lang: lang.lang }, head } : lang;
     };
   }
-  if (!pending) return fail(404, "not_found", "no such route; try GET /health, /runtime, /items/{id}?lang= or /slow?ms=");
+  if (!pending) {
+    return fail(404, "not_found", debug ? "no such route; try GET /health, /runtime, /items/{id}?lang= or /slow?ms=" : "no such route; try GET /health or /items/{id}?lang=");
+  }
   if (method !== "GET" && method !== "HEAD") {
     return fail(405, "method_not_allowed", `method ${method} is not allowed here; use GET or HEAD`, { allow: ALLOWED_METHODS });
   }

