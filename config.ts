@@ -110,6 +110,8 @@ export interface ServiceConfig {
   albDomainName?: string;
   /** Where the upstream serves an item, below upstreamUrl. */
   upstreamItemPath: string;
+  /** Serve the API's test routes /slow and /runtime (apiDebugRoutes; false in prod). */
+  debugRoutes: boolean;
 }
 
 export interface PrivateApiConfig {
@@ -367,6 +369,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     albCertificateArn,
     albDomainName,
     upstreamItemPath,
+    debugRoutes: c.boolean("apiDebugRoutes"),
   };
 
   /** Run a validator that throws "<field> = <value>: ..." and collect its message as a problem. */

@@ -86,6 +86,7 @@ const service = new HybridLambdaFargateService(`svc-${stack}`, {
   memcached: cache,
   upstreamUrl: config.cacheHandler.upstreamUrl,
   upstreamItemPath: config.service.upstreamItemPath,
+  debugRoutes: config.service.debugRoutes,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
   cacheTtlSeconds: config.cacheHandler.ttlSeconds,
   basePath: backendBasePath(stageName),
@@ -162,6 +163,7 @@ export const lambdaTargetGroupArn = service.lambdaTargetGroupArn;
 export const fargateTargetGroupArn = service.fargateTargetGroupArn;
 export const serviceName = service.serviceName;
 export const apiFunctionName = service.apiFunctionName;
+export const cacheControlPolicyArn = service.cacheControlPolicyArn;
 export const failoverFunctionName = service.failoverFunctionName;
 
 // scripts/invalidate.ts reads these names.

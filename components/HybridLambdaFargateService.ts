@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
 import { createFailoverHandlerFromEnv } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
+import { cacheEntryKeyParameter, readParameterPolicy } from "./CacheFunction";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { LAMBDA_LOG_LEVELS } from "./lambdaDefaults";
 import { lambdaCodePathOptions } from "./lambdaPackaging";
@@ -47,6 +48,13 @@ export interface HybridLambdaFargateServiceArgs {
    * @default "/items/{id}"
    */
   upstreamItemPath?: string;
+  /**
+   * Serve the test routes `/slow` and `/runtime` in both runtimes (API_DEBUG_ROUTES). false: they answer
+   * 404 like any unknown path, so callers cannot hold the API Lambda busy on purpose (`/slow?ms=5000`)
+   * or read instance details (`/runtime`). Turn it off in production.
+   * @default true
+   */
+  debugRoutes?: boolean;
   /**
    * A path prefix the front door puts before every route, which both runtimes strip before routing:
    * behind CachedPrivateApi this is `backendBasePath(stageName)` ("/dev"), because API Gateway sends the
@@ -223,6 +231,11 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
   readonly clusterName: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
   readonly apiFunctionName: pulumi.Output<string>;
+  /**
+   * Managed policy: `lambda:InvokeFunction` on the API function, nothing else. Attach it to operators who
+   * run `npm run invalidate` (its first step sends the function a control event that empties memcached).
+   */
+  readonly cacheControlPolicyArn: pulumi.Output<string>;
   readonly failoverFunctionName: pulumi.Output<string>;
   readonly largeResponseBucketName: pulumi.Output<string>;
   readonly largeResponseBucketArn: pulumi.Output<string>;
@@ -397,7 +410,13 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
         })),
       }, child);
 
+    // The keys authenticating the app's memcached entries (namespace "api"), shared by both runtimes:
+    // read by the API Lambda's and the task's roles only (see components/CacheFunction.ts).
+    const entryKeys = cacheEntryKeyParameter(name, `the API of ${name} (Lambda and Fargate)`, this);
+
     const appEnvironment: Record<string, pulumi.Input<string>> = {
+      // The name, not the keys: each runtime reads them with its own role at cold start.
+      CACHE_MAC_KEY_PARAMETER: entryKeys.name,
       MEMCACHED_CONFIG_ENDPOINT: args.memcached.configurationEndpoint,
       MEMCACHED_SERVERS: pulumi.output(args.memcached.nodeEndpoints).apply((n) => n.join(",")),
       UPSTREAM_URL: args.upstreamUrl,
@@ -405,6 +424,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       CACHE_TTL_SECONDS: String(args.cacheTtlSeconds ?? 300),
       LARGE_RESPONSE_BUCKET: bucket.bucket,
       ...(args.upstreamItemPath ? { UPSTREAM_ITEM_PATH: args.upstreamItemPath } : {}),
+      API_DEBUG_ROUTES: args.debugRoutes === false ? "off" : "on",
       ...(args.basePath ? { API_BASE_PATH: args.basePath } : {}),
       ...(args.largeResponseLocationPrefix ? { LARGE_RESPONSE_LOCATION_PREFIX: args.largeResponseLocationPrefix } : {}),
     };
@@ -418,6 +438,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       policyArn: aws.iam.ManagedPolicy.AWSLambdaVPCAccessExecutionRole,
     }, child);
     bucketObjectsPolicy(apiRole, "api");
+    const apiEntryKeys = readParameterPolicy(`${name}-api-entry-keys`, apiRole, entryKeys, this);
     const apiLogs = new aws.cloudwatch.LogGroup(`${name}-api-logs`, { retentionInDays: retention }, child);
     const apiFunction = new aws.lambda.CallbackFunction(`${name}-api`, {
       description: "API (Lambda runtime of the hybrid service, ALB target)",
@@ -435,7 +456,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       codePathOptions: lambdaCodePathOptions({ uses: ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"] }),
     // The ENI permissions must exist before the function (create) and outlive it (destroy: its ENIs are
     // released only with them).
-    }, { parent: this, dependsOn: [apiLogs, apiVpcAccess] });
+    }, { parent: this, dependsOn: [apiLogs, apiVpcAccess, apiEntryKeys] });
 
     // With provisioned concurrency the ALB must target the alias that carries it, not $LATEST.
     const liveAlias = provisioned > 0
@@ -507,6 +528,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
     }, child);
     bucketObjectsPolicy(taskRole, "task");
+    readParameterPolicy(`${name}-task-entry-keys`, taskRole, entryKeys, this);
 
     const containerName = "api";
     const taskDefinition = new aws.ecs.TaskDefinition(`${name}`, {
@@ -827,6 +849,14 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     this.clusterName = cluster.name;
     this.serviceName = service.name;
     this.apiFunctionName = apiFunction.name;
+    const cacheControlPolicy = new aws.iam.Policy(`${name}-cache-control`, {
+      description: `Send cache control events (invalidate, flush) to the API function of ${name}`,
+      policy: apiFunction.arn.apply((arn) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Sid: "InvalidateAppCache", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [arn, `${arn}:*`] }],
+      })),
+    }, child);
+    this.cacheControlPolicyArn = cacheControlPolicy.arn;
     this.failoverFunctionName = failoverFunction.name;
     this.largeResponseBucketName = bucket.bucket;
     this.largeResponseBucketArn = bucket.arn;

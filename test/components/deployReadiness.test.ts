@@ -188,9 +188,68 @@ for (const stack of ["dev", "prod"]) {
       assert.match(trust.Condition.ArnLike["aws:SourceArn"], /^arn:aws:ec2:us-east-1:123456789012:vpc-flow-log\/\*$/);
     });
 
+    it("exports a policy that may only invoke the API function (npm run invalidate's first step)", () => {
+      const fn = run.one(T.fn, "-api");
+      const doc = JSON.parse(run.ofType("aws:iam/policy:Policy").find((p) => p.name.endsWith("-cache-control"))!.inputs.policy);
+      assert.deepEqual(doc.Statement, [{ Sid: "InvalidateAppCache", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [fn.state.arn, `${fn.state.arn}:*`] }]);
+      assert.equal(typeof run.outputs.cacheControlPolicyArn, "string");
+    });
+
     it("the Fargate task and its image build share one architecture", () => {
       const td = run.one(T.taskDefinition);
       assert.equal(td.inputs.runtimePlatform.cpuArchitecture, "ARM64");
+    });
+
+    it("memcached entries are authenticated: one SecureString key per namespace, created once, read by exactly its runtimes, never in an environment (issue 15, item 4)", () => {
+      const params = run.ofType("aws:ssm/parameter:Parameter").filter((p) => p.name.endsWith("-entry-keys"));
+      assert.deepEqual(params.map((p) => p.inputs.name).sort(), [`/serverless-cache/cache-handler-${stack}/cache-entry-keys`, `/serverless-cache/svc-${stack}/cache-entry-keys`]);
+      const PULUMI_SECRET_SIG = "4dabf18193072939515e22adb298388d";
+      const secretValue = (p: MockResource): string => {
+        const v = p.inputs.value as Record<string, string>;
+        assert.equal(v?.[PULUMI_SECRET_SIG], "1b47061264138c4ac30d75fd1eb44270", `${p.name}: the value is a Pulumi secret (encrypted in the state)`);
+        return v.value;
+      };
+      for (const p of params) {
+        assert.equal(p.inputs.type, "SecureString", p.name);
+        assert.equal(p.inputs.tier, "Standard", `${p.name}: free tier`);
+        assert.ok(Buffer.from(secretValue(p), "base64url").length >= 32, `${p.name}: 32 random bytes`);
+        assert.deepEqual(p.options?.ignoreChanges, ["value"], `${p.name}: generated once, never replaced by a later run (rotation is out of band)`);
+      }
+      const [cacheKey, apiKey] = [params.find((p) => p.name.startsWith("cache-handler"))!, params.find((p) => p.name.startsWith("svc"))!];
+      assert.notEqual(secretValue(cacheKey), secretValue(apiKey), "each namespace has its own key");
+
+      // Who gets which parameter: the name in the environment, never the key.
+      const cacheFn = run.one(T.fn, "cache-handler");
+      const apiFn = run.one(T.fn, "-api");
+      const [container] = JSON.parse(run.one(T.taskDefinition).inputs.containerDefinitions) as Array<{ environment: Array<{ name: string; value: string }>; secrets?: unknown }>;
+      assert.equal(cacheFn.inputs.environment.variables.CACHE_MAC_KEY_PARAMETER, cacheKey.inputs.name);
+      assert.equal(apiFn.inputs.environment.variables.CACHE_MAC_KEY_PARAMETER, apiKey.inputs.name);
+      assert.equal(container.environment.find((e) => e.name === "CACHE_MAC_KEY_PARAMETER")?.value, apiKey.inputs.name);
+      const everything = JSON.stringify([run.ofType(T.fn).map((f) => f.inputs.environment), container]);
+      for (const p of params) assert.ok(!everything.includes(secretValue(p)), `${p.name}: its value is in no environment or container definition`);
+      for (const f of run.ofType(T.fn).filter((x) => x.inputs.environment?.variables?.MEMCACHED_SERVERS)) {
+        assert.ok(f.inputs.environment.variables.CACHE_MAC_KEY_PARAMETER, `${f.name}: every function that reaches memcached authenticates its entries`);
+      }
+
+      // IAM: ssm:GetParameter on exactly that parameter, for exactly the roles of its runtimes.
+      const reads = run.ofType("aws:iam/rolePolicy:RolePolicy").filter((r) => String(r.inputs.policy).includes("ssm:"));
+      const grants = reads.map((r) => {
+        const doc = JSON.parse(r.inputs.policy) as { Statement: Array<{ Effect: string; Action: string[]; Resource: unknown }> };
+        assert.equal(doc.Statement.length, 1, r.name);
+        assert.deepEqual(doc.Statement[0].Action, ["ssm:GetParameter"], r.name);
+        assert.equal(doc.Statement[0].Effect, "Allow");
+        return `${r.inputs.role} -> ${doc.Statement[0].Resource}`;
+      }).sort();
+      assert.deepEqual(grants, [
+        `cache-handler-${stack}-role-id -> ${cacheKey.state.arn}`,
+        `svc-${stack}-api-role-id -> ${apiKey.state.arn}`,
+        `svc-${stack}-task-role-id -> ${apiKey.state.arn}`,
+      ]);
+      // The functions are created after their read permission (the first cold start reads the key).
+      for (const [fn, part] of [[cacheFn, "cache-handler"], [apiFn, "-api-entry-keys"]] as const) {
+        const policy = reads.find((r) => r.name.includes(part))!;
+        assert.ok(fn.dependencies.includes(policy.urn), `${fn.name} depends on ${policy.name}`);
+      }
     });
   });
 }
