@@ -20,15 +20,17 @@
  *   watched alarm (`nowMs - max(stateUpdatedAtMs)`).
  * - **Demand** ({@link assessDemand}) = the concurrency Lambda would need to carry the traffic now on
  *   Fargate, per minute, by Little's law: `RequestCount / 60 × max(TargetResponseTime,
- *   minResponseTimeSeconds)`, scaled up by the failed-over weights when they keep a share on Lambda.
+ *   minResponseTimeSeconds)`, scaled up by the failed-over (or current, if smaller) Fargate share.
  *   A minute without a datapoint had no requests (the ALB publishes nothing for an idle minute), but
  *   only minutes that ended at least `demandLagSeconds` ago are taken as final.
  * - **Weights**:
  *   - Fargate has 0 healthy targets → {@link NORMAL_WEIGHTS} (Lambda only). Always, in every mode.
  *     The Lambda target group has no health checks, so it is always eligible.
  *   - Alarming and Fargate has ≥ `minHealthyTargets` healthy targets → `failedOverWeights`.
- *     Once failed over, the weights stay there while at least 1 target is healthy (hysteresis).
- *   - Not alarming and failed over → stay failed over until **failback**: the quiet time has reached
+ *     Once failed over, the weights stay there while at least 1 target is healthy (hysteresis);
+ *     other weights that already give a healthy Fargate traffic are kept, not moved to Lambda.
+ *   - Not alarming and traffic on a healthy Fargate (the failed-over weights, or any other weights
+ *     with Fargate > 0) → keep the weights until **failback**: the quiet time has reached
  *     `shiftBackDelaySeconds`, the failback window (`failbackWindowSeconds`, ending
  *     `demandLagSeconds` ago) lies entirely after the last alarm state update (so it only covers
  *     time when traffic was already on Fargate), and in every minute of that window, and in every
@@ -52,8 +54,8 @@
  *   answer;
  * - the resulting weights are never both 0 and never give Fargate weight when the observation
  *   shows 0 healthy Fargate targets;
- * - a failback (weight leaves Fargate while it has a healthy target) happens only with the demand
- *   below the threshold for the whole window;
+ * - a failback (weight leaves Fargate while it has a healthy target, whatever the weights were)
+ *   happens only with the demand below the threshold for the whole window;
  * - idempotent in one step: applying the actions and deciding again on the same observation
  *   (same alarms, health, running count, demand and time) returns no actions.
  */
@@ -401,7 +403,7 @@ function toMetric(value: unknown): number | undefined {
  *   the minute containing `nowMs − demandLagSeconds`: every minute in it ended at least the lag
  *   ago, so a missing datapoint there means "no requests". Newer minutes count when reported.
  * - Needed concurrency of a minute = `requests / 60 × max(responseTime, minResponseTimeSeconds)` ×
- *   `(failedOver.lambda + failedOver.fargate) / failedOver.fargate` (the Fargate share of the
+ *   `max((wL + wF) / wF)` over the failed-over weights and the current ones (the Fargate share of the
  *   traffic scaled to all of it). A minute with requests but no response time uses the largest
  *   response time in the series (or the floor).
  * - `fargateIdle`: no reported minute with requests in `[windowEnd − cooldown, windowEnd)` (cooldown
@@ -414,12 +416,15 @@ function toMetric(value: unknown): number | undefined {
  * @param config tuning (normalized)
  * @param nowMs current time, epoch ms
  * @param latestAlarmUpdateMs latest alarm state update, epoch ms (−Infinity when no alarm is watched)
+ * @param currentWeights the listener's weights now (optional): a smaller Fargate share than the
+ *   failed-over one scales the series up further
  */
 export function assessDemand(
   demand: ObservedDemand | undefined,
   config: Partial<FailoverConfig>,
   nowMs: number,
   latestAlarmUpdateMs: number,
+  currentWeights?: Weights,
 ): DemandAssessment {
   const cfg = normalizeFailoverConfig(config);
   const threshold = cfg.failbackDemandFraction * cfg.lambdaReservedConcurrency;
@@ -453,8 +458,13 @@ export function assessDemand(
     byMinute.set(start, b);
   }
 
+  // The Fargate series is the Fargate share of the traffic: scale it up to all of it. The share is
+  // the failed-over weights', or the listener's current one when that is smaller (weights someone
+  // else wrote: a deploy, an operator); the larger factor is the conservative one.
+  const scaleOf = (w: Weights): number => (w.lambda + w.fargate) / w.fargate;
   const fo = cfg.failedOverWeights;
-  const scale = (fo.lambda + fo.fargate) / fo.fargate;
+  const cw = currentWeights && typeof currentWeights === "object" ? { lambda: toWeight(currentWeights.lambda), fargate: toWeight(currentWeights.fargate) } : undefined;
+  const scale = Math.max(scaleOf(fo), cw && cw.fargate > 0 ? scaleOf(cw) : 0);
   const windowEnd = Math.floor((nowMs - cfg.demandLagSeconds * 1000) / MINUTE_MS) * MINUTE_MS;
   const windowStart = windowEnd - cfg.failbackWindowSeconds * 1000;
   const idleStart = windowEnd - idleWindowSeconds(cfg) * 1000;
@@ -540,7 +550,7 @@ export function assessFailover(
   } else {
     quietForMs = Math.max(0, nowMs - latestUpdate);
   }
-  const demand = assessDemand(obs.demand, cfg, nowMs, latestUpdate);
+  const demand = assessDemand(obs.demand, cfg, nowMs, latestUpdate, current);
 
   const failedOver = cfg.failedOverWeights;
   const isFailedOver = sameWeights(current, failedOver);
@@ -555,14 +565,23 @@ export function assessFailover(
     if (healthy > 0 && (isFailedOver || healthy >= cfg.minHealthyTargets)) {
       targetWeights = failedOver;
       phase = "failed-over";
+    } else if (healthy > 0 && current.fargate > 0) {
+      // Weights someone else wrote already put traffic on a Fargate that has a healthy target, but
+      // fewer than minHealthyTargets: keep them (moving it to the throttling Lambda is worse) until
+      // enough targets are healthy to fail over properly.
+      targetWeights = current;
+      phase = desiredCount < cfg.failoverDesiredCount ? "scaling-up" : "waiting-for-healthy-targets";
     } else {
       targetWeights = NORMAL_WEIGHTS;
       phase = desiredCount < cfg.failoverDesiredCount ? "scaling-up" : "waiting-for-healthy-targets";
     }
-  } else if (healthy > 0 && isFailedOver && !(quietForMs >= shiftBackDelayMs && demand.low)) {
+  } else if (healthy > 0 && current.fargate > 0 && !(quietForMs >= shiftBackDelayMs && demand.low)) {
     // Failback needs the alarms quiet for the delay AND the demand Lambda would carry below the
     // threshold for the whole window (the Lambda alarms alone say nothing once traffic has left).
-    targetWeights = failedOver;
+    // That holds for any weights that put traffic on a healthy Fargate, not only failedOverWeights:
+    // weights written by someone else (a deploy that resets the listener's weights, an operator, a
+    // changed failedOverWeights) are kept as they are until the demand allows the failback.
+    targetWeights = isFailedOver ? failedOver : current;
     if (!demand.observed) phase = "demand-unknown";
     else if (quietForMs < shiftBackDelayMs || !demand.windowAfterAlarms) phase = "shift-back-pending";
     else phase = "demand-high";

@@ -17,6 +17,7 @@ import {
   type ObservedState,
   type Weights,
 } from "../../../functions/failover/decide";
+import { mulberry32 } from "../../support/prng";
 
 /** A whole minute (the demand series is per minute), so window arithmetic stays readable. */
 const T0 = 1_700_000_040_000;
@@ -268,6 +269,39 @@ describe("failover decide: transition table", () => {
       s: state({ weights: { lambda: 0, fargate: 0 } }),
       want: [weights(N)],
     },
+    // Weights someone else wrote (a deploy that reset the listener's weights — pulumi-aws#5772/#5798 —
+    // an operator, a changed failedOverWeights): traffic on a healthy Fargate leaves only by the demand rule.
+    {
+      name: "other weights on a healthy Fargate, alarms quiet, demand high → keep them (no failback without the demand rule)",
+      s: state({ alarms: okSince(50), weights: { lambda: 1, fargate: 1 }, desired: 3, healthy: 3, demand: demandOf(series(-60, 0, 3)) }),
+      // Fargate's half at 3 is 6 of total demand (≥ 5): Lambda could not carry it.
+      want: [],
+      phase: "demand-high",
+    },
+    {
+      name: "other weights on a healthy Fargate, no demand observation → keep them",
+      s: state({ alarms: okSince(50), weights: { lambda: 1, fargate: 1 }, desired: 3, healthy: 3 }),
+      want: [],
+      phase: "demand-unknown",
+    },
+    {
+      name: "other weights on a healthy Fargate, demand low for the window → back to Lambda",
+      s: state({ alarms: okSince(50), weights: { lambda: 1, fargate: 1 }, desired: 3, healthy: 3, demand: demandOf(series(-60, 0, 2)) }),
+      // Fargate's half at 2 is 4 of total demand (< 5).
+      want: [weights(N)],
+      phase: "shifting-back",
+    },
+    {
+      name: "other weights, alarm cleared a minute ago → keep them (the window must follow the alarms)",
+      s: state({ alarms: okSince(1), weights: { lambda: 0, fargate: 2 }, desired: 3, healthy: 3, demand: LOW_DEV }),
+      want: [],
+      phase: "shift-back-pending",
+    },
+    {
+      name: "other weights without a healthy Fargate target → Lambda at once (health first)",
+      s: state({ alarms: okSince(50), weights: { lambda: 1, fargate: 1 }, desired: 3, healthy: 0, demand: HIGH_DEV }),
+      want: [weights(N)],
+    },
     {
       name: "unknown weights while alarming without health → Lambda only",
       s: state({ alarms: ALARM_NOW, weights: { lambda: 2, fargate: 5 }, desired: 3, healthy: 0 }),
@@ -487,17 +521,6 @@ describe("failover decide: config normalization, demand gating and alarm hints",
 
 type DecideFn = (o: ObservedState, c: Partial<FailoverConfig>, nowMs: number) => FailoverAction[];
 
-/** Deterministic PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function pick<T>(rnd: () => number, xs: T[]): T {
   return xs[Math.floor(rnd() * xs.length)];
 }
@@ -525,7 +548,7 @@ const thresholdOf = (cfg: FailoverConfig): number => cfg.failbackDemandFraction 
  * ending at the minute boundary at or before `now − demandLagSeconds`; every reported minute from
  * its start on counts; Little's law with the response-time floor and the split-weights scale.
  */
-function oracleDemand(d: ObservedDemand | undefined, cfg: FailoverConfig, now: number): { windowStart: number; peak: number; idle: boolean } {
+function oracleDemand(d: ObservedDemand | undefined, cfg: FailoverConfig, now: number, current?: Weights): { windowStart: number; peak: number; idle: boolean } {
   const lagged = now - cfg.demandLagSeconds * SEC;
   const windowEnd = lagged - (((lagged % MIN) + MIN) % MIN);
   const windowStart = windowEnd - cfg.failbackWindowSeconds * SEC;
@@ -533,7 +556,10 @@ function oracleDemand(d: ObservedDemand | undefined, cfg: FailoverConfig, now: n
   const minutes = d?.minutes ?? [];
   const rts = minutes.map((m) => m.responseTimeSeconds).filter((x): x is number => typeof x === "number");
   const fallbackRt = rts.length > 0 ? Math.max(...rts) : 0;
-  const share = cfg.failedOverWeights.fargate / (cfg.failedOverWeights.lambda + cfg.failedOverWeights.fargate);
+  // The Fargate series is the Fargate share of the traffic: the failed-over weights' share, or the
+  // listener's current share when that is smaller (weights written by someone else).
+  const shareOf = (w: Weights): number => w.fargate / (w.lambda + w.fargate);
+  const share = Math.min(shareOf(cfg.failedOverWeights), current && current.fargate > 0 ? shareOf(current) : 1);
   let peak = 0;
   let idle = true;
   for (const m of minutes) {
@@ -594,6 +620,8 @@ interface SimStats {
   calmAlarmChecks: number;
   calmOkChecks: number;
   calmHighDemandChecks: number;
+  /** Weights written by someone else (see `EXTERNAL_WEIGHTS`). */
+  externalWeightWrites: number;
 }
 
 /**
@@ -620,7 +648,12 @@ function simulate(decide: DecideFn, opts: SimOptions): SimStats {
     lagMs: [60 * SEC, 180 * SEC],
     dropRate: 0.05,
   };
-  const stats: SimStats = { steps: 0, actions: 0, failedOverSteps: 0, failbacks: 0, heldByDemand: 0, calmAlarmChecks: 0, calmOkChecks: 0, calmHighDemandChecks: 0 };
+  const stats: SimStats = { steps: 0, actions: 0, failedOverSteps: 0, failbacks: 0, heldByDemand: 0, calmAlarmChecks: 0, calmOkChecks: 0, calmHighDemandChecks: 0, externalWeightWrites: 0 };
+  // Someone else writes the listener's weights now and then: a `pulumi up` whose ignoreChanges on
+  // the (set-typed) forward target groups does not hold (pulumi-aws#5772, #5798), or an operator.
+  // Own PRNG, so the rest of the run is the same as without it.
+  const ext = mulberry32(opts.seed + 7919);
+  const EXTERNAL_WEIGHTS: Weights[] = [{ lambda: 1, fargate: 1 }, { lambda: 0, fargate: 2 }, { lambda: 2, fargate: 1 }, { lambda: 1, fargate: 3 }];
   let lastHint: AlarmHint | undefined;
 
   const setAlarm = (a: WorldAlarm, s: AlarmStateValue): void => {
@@ -723,13 +756,13 @@ function simulate(decide: DecideFn, opts: SimOptions): SimStats {
       assert.ok(!isAlarming, `failback while alarming: ${ctx}`);
       assert.ok(w.now - latestUpdate >= cfg.shiftBackDelaySeconds * SEC, `failback before the shift-back delay: ${ctx}`);
       assert.ok(observed.demand, `failback without a demand observation: ${ctx}`);
-      const o = oracleDemand(observed.demand, cfg, w.now);
+      const o = oracleDemand(observed.demand, cfg, w.now, observed.weights);
       assert.ok(o.windowStart >= latestUpdate, `failback on a window that starts before the alarms cleared: ${ctx}`);
       assert.ok(o.peak < threshold, `failback with demand ${o.peak.toFixed(2)} ≥ threshold ${threshold}: ${ctx}`);
       stats.failbacks++;
     }
     if (observed.weights.fargate > 0 && after.weights.fargate > 0 && !isAlarming && w.healthy > 0 && observed.demand) {
-      const o = oracleDemand(observed.demand, cfg, w.now);
+      const o = oracleDemand(observed.demand, cfg, w.now, observed.weights);
       if (o.peak >= threshold) stats.heldByDemand++;
     }
     // Apply to the world.
@@ -761,6 +794,10 @@ function simulate(decide: DecideFn, opts: SimOptions): SimStats {
           if (rnd() < 0.12) setAlarm(a, pick(rnd, ["OK", "OK", "ALARM", "ALARM", "INSUFFICIENT_DATA"]));
         }
         evolveEcs(true);
+        if (ext() < 0.03) {
+          w.weights = { ...pick(ext, EXTERNAL_WEIGHTS) };
+          stats.externalWeightWrites++;
+        }
         const stale = rnd() < 0.1 ? int(rnd, 0, w.alarms.length - 1) : -1;
         const r = rnd();
         let hint: AlarmHint | undefined;
@@ -780,7 +817,8 @@ function simulate(decide: DecideFn, opts: SimOptions): SimStats {
     for (const a of w.alarms) setAlarm(a, a.name === "alarm-0" ? alarmState : "OK");
     if (kind === "ok-low") w.load = threshold * 0.8 * rnd();
     if (kind === "ok-high") w.load = threshold * (1.05 + rnd());
-    const startedFailedOver = sameW(w.weights, F) && w.healthy > 0;
+    // Traffic on a healthy Fargate at the start: the failed-over weights, or weights someone else wrote.
+    const startedOnFargate = w.weights.fargate > 0 && w.healthy > 0 ? { ...w.weights } : undefined;
     const ticks = kind === "alarm" ? 12 : kind === "ok-low" ? settleTicks : settleTicks - 4;
     for (let i = 0; i < ticks && stats.steps < opts.steps; i++, stats.steps++) {
       w.now += 60 * SEC;
@@ -804,8 +842,8 @@ function simulate(decide: DecideFn, opts: SimOptions): SimStats {
       assert.deepEqual(w.weights, NORMAL_WEIGHTS, `never shifted back: ${ctx}`);
       assert.equal(w.desired, cfg.baselineDesiredCount, `never scaled back to baseline: ${ctx}`);
       stats.calmOkChecks++;
-    } else if (startedFailedOver) {
-      assert.deepEqual(w.weights, F, `left Fargate under sustained demand: ${ctx}`);
+    } else if (startedOnFargate) {
+      assert.deepEqual(w.weights, startedOnFargate, `left Fargate under sustained demand: ${ctx}`);
       stats.calmHighDemandChecks++;
     }
   }
@@ -837,6 +875,7 @@ describe("failover decide: randomized simulation", () => {
         assert.ok(stats.calmAlarmChecks >= 2 && stats.calmOkChecks >= 2 && stats.calmHighDemandChecks >= 2, `too few liveness checks: ${JSON.stringify(stats)}`);
         assert.ok(stats.failbacks >= 3 && stats.heldByDemand >= 10, `too few failbacks / demand holds: ${JSON.stringify(stats)}`);
         assert.ok(stats.actions > 50, `too few actions: ${JSON.stringify(stats)}`);
+        assert.ok(stats.externalWeightWrites >= 10, `too few external weight writes: ${JSON.stringify(stats)}`);
       });
     }
   }
@@ -903,6 +942,15 @@ const MUTANTS: Array<[string, DecideFn]> = [
   }],
   ["keeps Fargate weight when health is lost", (o, c, n) =>
     decideFailover(o, c, n).filter((x) => !(x.type === "setWeights" && x.fargate === 0 && o.weights.fargate > 0 && o.fargateHealthyTargets === 0))],
+  // The rule before this review: weights other than failedOverWeights went back to Lambda as soon as
+  // no alarm fired, whatever the demand.
+  ["resets weights it did not write to Lambda without the demand rule", (o, c, n) => {
+    const cfg = normalizeFailoverConfig(c);
+    const real = decideFailover(o, c, n);
+    const quiet = !o.alarms.some((x) => x.state === "ALARM" || (cfg.treatInsufficientDataAsAlarm && x.state === "INSUFFICIENT_DATA"));
+    const other = o.weights.fargate > 0 && !sameW(o.weights, cfg.failedOverWeights);
+    return quiet && other ? weightsFrom([{ type: "setWeights", ...NORMAL_WEIGHTS }], real, o) : real;
+  }],
   // The demand rule.
   ["fails back on the Lambda alarms alone (ignores the demand)", failsBackOnAlarmsAlone],
   ["compares the demand with 90 % of the cap instead of the failback fraction", (o, c, n) => {
