@@ -31,7 +31,7 @@ export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
  */
 export const PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS = 60;
 /** AWS API services that may get interface endpoints instead of going through NAT. */
-export const INTERFACE_ENDPOINT_SERVICES: readonly string[] = ["logs", "monitoring", "ecr.api", "ecr.dkr", "elasticloadbalancing", "ecs", "sts", "lambda"];
+export const INTERFACE_ENDPOINT_SERVICES: readonly string[] = ["logs", "monitoring", "ecr.api", "ecr.dkr", "elasticloadbalancing", "ecs", "sts", "lambda", "ssm"];
 /** memcached treats a relative expiry above 30 days as an absolute Unix time. */
 export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
 /**
@@ -44,6 +44,29 @@ export const MAX_SUBNET_PREFIX_LENGTH = 27;
  * "Supported ElastiCache for Memcached versions", checked 2026-11-29.
  */
 export const MEMCACHED_ENGINE_VERSIONS: readonly string[] = ["1.6.6", "1.6.12", "1.6.17", "1.6.22"];
+/**
+ * memcached in-transit encryption (TLS): "supported on clusters running Memcached 1.6.12 and later",
+ * set only when the cluster is created (ElastiCache memcached guide, "In-transit encryption (TLS)",
+ * conditions; checked 2026-11-29).
+ */
+export const MEMCACHED_TLS_MIN_ENGINE_VERSION = "1.6.12";
+/**
+ * Node families the same conditions list for memcached in-transit encryption: R6g, R5, R4, M6g, M5,
+ * M4, T4g, T3. M7g and R7g are not listed there (the page predates them): re-check the page and add
+ * them here when AWS lists them, rather than finding out from a failed CreateCacheCluster.
+ */
+export const MEMCACHED_TLS_NODE_FAMILIES: readonly string[] = ["t3", "t4g", "m4", "m5", "m6g", "r4", "r5", "r6g"];
+
+/** -1, 0 or 1 as memcached version `a` is below, equal to or above `b` ("1.6.12"). */
+export function compareEngineVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
 /**
  * Current-generation ElastiCache node types that run memcached ("Supported node types", checked
  * 2026-11-29). Previous generations (t2, m3, r3, ...) cannot be created any more.
@@ -81,6 +104,11 @@ export interface CacheClusterConfig {
   engineVersion: string;
   /** Apply cache-emptying modifications (engine upgrades) at once instead of in the maintenance window. */
   applyImmediately: boolean;
+  /**
+   * TLS between every runtime and memcached (ElastiCache in-transit encryption). Set only at creation:
+   * a change replaces the cluster (empty cache, new endpoints).
+   */
+  transitEncryption: boolean;
 }
 
 export interface CacheHandlerConfig {
@@ -297,6 +325,21 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     c.fail("cacheEngineVersion", engineVersion, `must be a memcached 1.6.x version ElastiCache offers: one of ${MEMCACHED_ENGINE_VERSIONS.join(", ")}`);
   }
   const cacheApplyImmediately = c.boolean("cacheApplyImmediately");
+  const transitRaw = c.optional("cacheTransitEncryption") ?? "false";
+  if (transitRaw !== "true" && transitRaw !== "false") c.fail("cacheTransitEncryption", transitRaw, "must be true or false");
+  const transitEncryption = transitRaw === "true";
+  if (transitEncryption) {
+    if (engineVersion && MEMCACHED_ENGINE_VERSIONS.includes(engineVersion) && compareEngineVersions(engineVersion, MEMCACHED_TLS_MIN_ENGINE_VERSION) < 0) {
+      const allowed = MEMCACHED_ENGINE_VERSIONS.filter((v) => compareEngineVersions(v, MEMCACHED_TLS_MIN_ENGINE_VERSION) >= 0);
+      c.fail("cacheEngineVersion", engineVersion,
+        `must be ${MEMCACHED_TLS_MIN_ENGINE_VERSION} or later when cacheTransitEncryption is true (ElastiCache offers memcached TLS from ${MEMCACHED_TLS_MIN_ENGINE_VERSION}): one of ${allowed.join(", ")}, or set cacheTransitEncryption to false`);
+    }
+    const family = /^cache\.([a-z0-9]+)\./.exec(nodeType)?.[1];
+    if (nodeType && MEMCACHED_NODE_TYPES.includes(nodeType) && family !== undefined && !MEMCACHED_TLS_NODE_FAMILIES.includes(family)) {
+      c.fail("cacheNodeType", nodeType,
+        `is not a node family ElastiCache lists for memcached in-transit encryption (${MEMCACHED_TLS_NODE_FAMILIES.join(", ")}) while cacheTransitEncryption is true; choose one of those (e.g. cache.${family.replace(/7g$/, "6g")}.${nodeType.split(".")[2]}) or set cacheTransitEncryption to false`);
+    }
+  }
 
   const upstreamUrl = c.string("upstreamUrl");
   if (upstreamUrl) {
@@ -405,7 +448,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints, flowLogs },
     api,
     alarmEmail,
-    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately },
+    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately, transitEncryption },
     cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb, reservedConcurrency: cacheReservedConcurrency },
     service,
     logRetentionDays,

@@ -59,6 +59,7 @@ const cache = new MemcachedCluster(`cache-${stack}`, {
   azMode: config.cache.azMode,
   engineVersion: config.cache.engineVersion,
   applyImmediately: config.cache.applyImmediately,
+  transitEncryption: config.cache.transitEncryption,
 }, withProvider);
 
 const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
@@ -67,6 +68,7 @@ const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   memcachedNodes: cache.nodeEndpoints,
   memcachedConfigurationEndpoint: cache.configurationEndpoint,
   memcachedSecurityGroupId: cache.securityGroupId,
+  memcachedTls: cache.transitEncryption,
   upstreamUrl: config.cacheHandler.upstreamUrl,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
   ttlSeconds: config.cacheHandler.ttlSeconds,

@@ -46,6 +46,12 @@ export interface CacheFunctionArgs {
   memcachedNodes: pulumi.Input<string[]>;
   /** memcached configuration endpoint "host:port" (auto discovery). */
   memcachedConfigurationEndpoint: pulumi.Input<string>;
+  /**
+   * The cluster speaks only TLS (MemcachedCluster `transitEncryption`): the function then connects with
+   * TLS and verifies the nodes' certificates (env MEMCACHED_TLS=on). Must match the cluster.
+   * @default false
+   */
+  memcachedTls?: boolean;
   /** memcached security group: the function may open 11211 to it and nowhere else in the VPC. */
   memcachedSecurityGroupId: pulumi.Input<string>;
   /** Upstream base URL (http/https). Its port decides the function's only internet egress rule. */
@@ -186,6 +192,7 @@ export class CacheFunction extends pulumi.ComponentResource {
           CACHE_TTL_SECONDS: String(args.ttlSeconds ?? 300),
           // The name, not the keys: read with the function's role at cold start.
           CACHE_MAC_KEY_PARAMETER: entryKeys.name,
+          ...(args.memcachedTls ? { MEMCACHED_TLS: "on" } : {}),
         },
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.

@@ -29,6 +29,12 @@ export interface MemcachedAccess {
   securityGroupId: pulumi.Input<string>;
   /** Admit TCP 11211 from a client security group. */
   allowFrom(clientName: string, securityGroupId: pulumi.Input<string>): unknown;
+  /**
+   * The cluster speaks only TLS (MemcachedCluster `transitEncryption`): both runtimes then set
+   * MEMCACHED_TLS=on. Taken from the cluster object, so the clients cannot drift from the cluster.
+   * Default false.
+   */
+  transitEncryption?: boolean;
 }
 
 export interface HybridLambdaFargateServiceArgs {
@@ -425,6 +431,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       LARGE_RESPONSE_BUCKET: bucket.bucket,
       ...(args.upstreamItemPath ? { UPSTREAM_ITEM_PATH: args.upstreamItemPath } : {}),
       API_DEBUG_ROUTES: args.debugRoutes === false ? "off" : "on",
+      ...(args.memcached.transitEncryption ? { MEMCACHED_TLS: "on" } : {}),
       ...(args.basePath ? { API_BASE_PATH: args.basePath } : {}),
       ...(args.largeResponseLocationPrefix ? { LARGE_RESPONSE_LOCATION_PREFIX: args.largeResponseLocationPrefix } : {}),
     };
@@ -597,8 +604,11 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       },
     };
     // The failover Lambda owns the weights at run time: a `pulumi up` during a failover must not
-    // undo them, so the weights (only) are ignored after creation; a replaced target group's new ARN
-    // still reaches the listener. Deploy with refresh: an ignored value is sent from state.
+    // undo them, so the weights (only) are ignored after creation. Deploy with refresh: an ignored
+    // value is sent from state. The forward target groups are a set in the provider, where this does
+    // not hold when the set changes (a target group added or replaced resets the weights:
+    // pulumi-aws#5798, #5772); the failover Lambda then keeps any weights that still give a healthy
+    // Fargate traffic until the demand allows the failback (docs/failover.md).
     const ignoreWeights = { parent: this, ignoreChanges: ["defaultActions[0].forward.targetGroups[*].weight"] };
     const listener = internetFacing
       ? new aws.lb.Listener(`${name}-https`, {
@@ -689,7 +699,9 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       metricQueries: [
         sumOf("errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", { LoadBalancer: alb.arnSuffix }, 60),
         sumOf("requests", "AWS/ApplicationELB", "RequestCount", { LoadBalancer: alb.arnSuffix }, 60),
-        { id: "rate", label: "ALB 5xx (%)", returnData: true, expression: "IF(requests >= 20, 100 * errors / requests, 0)" },
+        // RequestCount leaves out requests for which no target could be chosen, and a 5xx count is
+        // reported only when non-zero: count both sides with FILL so such 503s still raise the rate.
+        { id: "rate", label: "ALB 5xx (%)", returnData: true, expression: "IF(FILL(requests, 0) + FILL(errors, 0) >= 20, 100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)" },
       ],
       alarmActions,
       okActions: alarmActions,

@@ -65,6 +65,16 @@ export interface MemcachedClusterArgs {
    */
   applyImmediately?: boolean;
   /**
+   * In-transit encryption (TLS) between clients and nodes (`transitEncryptionEnabled`). ElastiCache
+   * offers it for memcached 1.6.12 and later on some node families only (config.ts checks both) and
+   * sets it ONLY when the cluster is created: a change REPLACES the cluster (the provider forces a new
+   * resource; new endpoints, every entry gone once). Every client must then speak TLS: pass the same
+   * value to CacheFunction and HybridLambdaFargateService (`MEMCACHED_TLS=on`), or they read nothing.
+   * No extra charge. See docs/cache.md "In-transit encryption".
+   * @default false
+   */
+  transitEncryption?: boolean;
+  /**
    * SNS topic ARNs notified by the cluster's alarms.
    * @default []
    */
@@ -75,8 +85,9 @@ export interface MemcachedClusterArgs {
  * ElastiCache for memcached across AZs in private subnets, reachable on 11211 only from the
  * security groups of the functions and services that use it.
  *
- * In-transit TLS is not enabled: the memjs client cannot speak TLS. Traffic stays inside the VPC
- * between security groups that admit only each other.
+ * In-transit TLS is off unless `transitEncryption` is set (the clients then connect with TLS through
+ * functions/cache/memcachedTier.ts, since memjs itself has none). Either way traffic stays inside the
+ * VPC between security groups that admit only each other.
  */
 export class MemcachedCluster extends pulumi.ComponentResource {
   /** Configuration endpoint, "host:port"; answers `config get cluster` (auto discovery). */
@@ -88,6 +99,8 @@ export class MemcachedCluster extends pulumi.ComponentResource {
   readonly nodeEndpoints: pulumi.Output<string[]>;
   readonly securityGroupId: pulumi.Output<string>;
   readonly clusterId: pulumi.Output<string>;
+  /** Whether the nodes speak only TLS: clients must set MEMCACHED_TLS=on exactly when this is true. */
+  readonly transitEncryption: boolean;
   private readonly name: string;
 
   constructor(name: string, args: MemcachedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -102,6 +115,7 @@ export class MemcachedCluster extends pulumi.ComponentResource {
     }
     this.name = name;
     this.port = MEMCACHED_PORT;
+    this.transitEncryption = args.transitEncryption ?? false;
     const child = { parent: this };
 
     // No inline rules: the provider then removes AWS's default allow-all egress (memcached never
@@ -146,6 +160,8 @@ export class MemcachedCluster extends pulumi.ComponentResource {
       securityGroupIds: [securityGroup.id],
       parameterGroupName: parameterGroup?.name,
       networkType: "ipv4",
+      // Only at creation; a change is a replacement (the provider's ForceNew).
+      transitEncryptionEnabled: this.transitEncryption,
       maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
       applyImmediately: args.applyImmediately ?? false,
     // An in-place azMode change is refused (single-az) or moves nothing (cross-az): make it a visible replace.

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { ConfigError, parseStackConfig } from "../config";
-import { runProgram, stackConfig } from "./support/program";
+import { runProgram, stackConfig, type ProgramRun } from "./support/program";
 
 /** parseStackConfig over the dev stack's real config with some keys replaced. */
 function parseWith(overrides: Record<string, string | undefined>) {
@@ -85,6 +85,19 @@ describe("config validation", () => {
     { name: "an unknown flow-log mode", set: { networkFlowLogs: "accept" }, key: "networkFlowLogs", says: /one of off, reject, all/ },
     { name: "an unknown Fargate architecture", set: { fargateArchitecture: "arm64" }, key: "fargateArchitecture", says: /one of ARM64, X86_64/ },
     { name: "an alarm e-mail that is not one", set: { alarmEmail: "ops" }, key: "alarmEmail", says: /e-mail address/ },
+    { name: "a non-boolean memcached TLS flag", set: { cacheTransitEncryption: "on" }, key: "cacheTransitEncryption", says: /"on": must be true or false/ },
+    {
+      name: "memcached TLS on an engine older than 1.6.12",
+      set: { cacheTransitEncryption: "true", cacheEngineVersion: "1.6.6" },
+      key: "cacheEngineVersion",
+      says: /"1\.6\.6": must be 1\.6\.12 or later when cacheTransitEncryption is true .*one of 1\.6\.12, 1\.6\.17, 1\.6\.22, or set cacheTransitEncryption to false/,
+    },
+    {
+      name: "memcached TLS on a node family AWS does not list for it",
+      set: { cacheTransitEncryption: "true", cacheNodeType: "cache.m7g.large" },
+      key: "cacheNodeType",
+      says: /"cache\.m7g\.large": is not a node family .*t3, t4g, m4, m5, m6g, r4, r5, r6g.*cache\.m6g\.large.*cacheTransitEncryption to false/,
+    },
   ];
 
   describe("zone IDs against aws:region (the program passes it)", () => {
@@ -124,6 +137,49 @@ describe("config validation", () => {
       assert.match(mine[0], c.says);
     });
   }
+
+  describe("cacheTransitEncryption (memcached TLS)", () => {
+    it("is off unless set, and accepted on a TLS-capable engine and node type", () => {
+      assert.equal(parseWith({}).cache.transitEncryption, false);
+      assert.equal(parseWith({ cacheTransitEncryption: undefined }).cache.transitEncryption, false);
+      assert.equal(parseWith({ cacheTransitEncryption: "true", cacheEngineVersion: "1.6.12" }).cache.transitEncryption, true);
+    });
+    it("leaves an old engine alone while off", () => {
+      assert.equal(parseWith({ cacheEngineVersion: "1.6.6" }).cache.transitEncryption, false);
+    });
+    it("prod keeps it off (docs/cache.md: m7g is not listed, and the API runtimes cannot speak TLS yet)", () => {
+      const values = stackConfig("prod");
+      assert.equal(values["serverless-cache:cacheTransitEncryption"], "false");
+    });
+
+    const CLUSTER = "aws:elasticache/cluster:Cluster";
+    const FN = "aws:lambda/function:Function";
+    const memcachedClients = (run: ProgramRun) => run.ofType(FN).filter((f) => f.inputs.environment?.variables?.MEMCACHED_CONFIG_ENDPOINT !== undefined);
+
+    it("off: the cluster is created without TLS and no runtime is told to use it", async () => {
+      const run = await runProgram("dev");
+      assert.equal(run.one(CLUSTER).inputs.transitEncryptionEnabled, false);
+      const clients = memcachedClients(run);
+      assert.ok(clients.length >= 2, clients.map((f) => f.name).join(", "));
+      for (const f of clients) assert.equal(f.inputs.environment.variables.MEMCACHED_TLS, undefined, f.name);
+    });
+
+    it("on: the cluster is created with transitEncryptionEnabled and the cache Lambda sets MEMCACHED_TLS=on", async () => {
+      const run = await runProgram("dev", { cacheTransitEncryption: "true" });
+      assert.equal(run.one(CLUSTER).inputs.transitEncryptionEnabled, true);
+      assert.equal(run.one(FN, "cache-handler").inputs.environment.variables.MEMCACHED_TLS, "on");
+    });
+
+    it("on: every other memcached client (API Lambda, Fargate task) sets MEMCACHED_TLS=on too", async () => {
+      const run = await runProgram("dev", { cacheTransitEncryption: "true" });
+      for (const f of memcachedClients(run)) assert.equal(f.inputs.environment.variables.MEMCACHED_TLS, "on", f.name);
+      const task = run.one("aws:ecs/taskDefinition:TaskDefinition");
+      const containers = JSON.parse(task.inputs.containerDefinitions) as Array<{ environment?: Array<{ name: string; value: string }> }>;
+      const env = containers.flatMap((c) => c.environment ?? []);
+      assert.ok(env.some((e) => e.name === "MEMCACHED_CONFIG_ENDPOINT"));
+      assert.deepEqual(env.filter((e) => e.name === "MEMCACHED_TLS").map((e) => e.value), ["on"]);
+    });
+  });
 
   it("reports every problem at once", () => {
     const problems = problemsOf({ natMode: "x", azCount: "9", lambdaMemoryMb: "1" });

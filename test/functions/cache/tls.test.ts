@@ -197,3 +197,96 @@ describe("cache/memcached over TLS (real memcached -Z, self-signed certificate)"
       + `new connection + first get p50 plain ${q(connect.plain, 0.5)} µs, TLS ${q(connect.tls, 0.5)} µs`);
   });
 });
+
+// ElastiCache's shape of a TLS cluster (issue 15 item 4 review): nodes named `0001.<cluster>.<id>.<region>.cache.amazonaws.com`
+// (in TLS clusters the node number comes first: memcache-plus PR #111 by an ElastiCache engineer), certificates
+// issued by a CA rather than self-signed, and, per awslabs/aws-elasticache-cluster-client-memcached-for-java
+// issue #44, a wildcard over the cluster's suffix. A loopback TLS "configuration endpoint" answers
+// `config get cluster` with such a name and the real memcached's IP: the client connects to the IP and checks
+// the certificate against the discovered name.
+describe("cache/memcached over TLS: ElastiCache-shaped discovery (CA-issued wildcard certificate, node names from discovery)", function () {
+  this.timeout(60_000);
+  const SUFFIX = "mycluster.abc123.use1.cache.amazonaws.com";
+  let dir = "";
+  let proc: ChildProcess | undefined;
+  let nodePort = 0;
+  let caPem = "";
+  const servers: import("node:tls").Server[] = [];
+  const caches: TwoTierCache[] = [];
+
+  before(async function () {
+    if (!memcachedHasTls()) this.skip();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "memcached-tls-ec-"));
+    const f = (n: string): string => path.join(dir, n);
+    const run = (args: string[]): void => { execFileSync("openssl", args, { stdio: "ignore" }); };
+    run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", f("ca.key"), "-out", f("ca.pem"),
+      "-subj", "/CN=test root", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    const leaf = (name: string, san: string): void => {
+      run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${name}`]);
+      fs.writeFileSync(f(`${name}.ext`), `subjectAltName=${san}\n`);
+      run(["x509", "-req", "-in", f(`${name}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f(`${name}.pem`), "-extfile", f(`${name}.ext`)]);
+    };
+    leaf("node", `DNS:*.${SUFFIX}`); // no IP entry: only the discovered name can match
+    leaf("cfg", "IP:127.0.0.1");
+    caPem = fs.readFileSync(f("ca.pem"), "utf8");
+    nodePort = await freePort();
+    const userArgs = process.getuid && process.getuid() === 0 ? ["-u", "root"] : [];
+    proc = spawn("memcached", ["-l", `127.0.0.1:${nodePort}`, "-Z", "-o", `ssl_chain_cert=${f("node.pem")},ssl_key=${f("node.key")}`, "-U", "0", "-m", "16", ...userArgs], { stdio: "ignore" });
+    await listening(nodePort, Date.now() + 5000);
+  });
+
+  after(async () => {
+    await Promise.all(caches.map((c) => c.close()));
+    for (const s of servers) s.close();
+    if (proc && proc.exitCode === null) {
+      const p = proc;
+      await new Promise<void>((r) => { p.once("exit", () => r()); p.kill("SIGKILL"); });
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A TLS configuration endpoint on loopback answering `config get cluster` with `entries`. */
+  async function configEndpoint(entries: string): Promise<number> {
+    const tlsMod = await import("node:tls");
+    const port = await freePort();
+    const body = `1\n${entries}\n\r\n`;
+    const server = tlsMod.createServer({ key: fs.readFileSync(path.join(dir, "cfg.key")), cert: fs.readFileSync(path.join(dir, "cfg.pem")) }, (s) => {
+      s.on("data", (d: Buffer) => { if (d.toString().startsWith("config get cluster")) s.write(`CONFIG cluster 0 ${Buffer.byteLength(body)}\r\n${body}END\r\n`); });
+      s.on("error", () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+    return port;
+  }
+
+  const mk = (namespace: string, cfgPort: number): TwoTierCache => {
+    const c = createTwoTierCache({ namespace, l1: { maxEntries: 0 }, upstream: { bulkhead: false },
+      memcached: { configEndpoint: `127.0.0.1:${cfgPort}`, tls: { ca: caPem }, opTimeoutMs: 500, connectTimeoutMs: 1000 } });
+    caches.push(c);
+    return c;
+  };
+
+  it("parses a node name that starts with its number and verifies the node's wildcard certificate against it while connecting to the IP", async () => {
+    const cfg = await configEndpoint(`0001.${SUFFIX}|127.0.0.1|${nodePort}`);
+    const a = mk("ec-tls", cfg);
+    await a.memcached!.whenReady();
+    assert.deepEqual(a.memcached!.topology(), { source: "discovery", version: 1, nodes: [`127.0.0.1:${nodePort}`] });
+    assert.equal((await a.getOrLoad("k", async () => "v1")).source, "MISS");
+    const b = mk("ec-tls", cfg);
+    const hit = await b.getOrLoad("k", async () => "other");
+    assert.equal(hit.source, "HIT-L2", "written and read over TLS, certificate accepted for 0001.<suffix>");
+  });
+
+  it("a discovered name the node's certificate does not cover is a miss (no plaintext, no unchecked TLS)", async () => {
+    const cfg = await configEndpoint(`0001.othercluster.abc123.use1.cache.amazonaws.com|127.0.0.1|${nodePort}`);
+    const rec = recorder();
+    const c = createTwoTierCache({ namespace: "ec-tls", l1: { maxEntries: 0 }, upstream: { bulkhead: false }, logger: rec.logger, metrics: rec.metrics,
+      memcached: { configEndpoint: `127.0.0.1:${cfg}`, tls: { ca: caPem }, opTimeoutMs: 500, connectTimeoutMs: 1000 } });
+    caches.push(c);
+    await c.memcached!.whenReady();
+    let loads = 0;
+    assert.equal((await c.getOrLoad("k", async () => { loads++; return "v"; })).source, "MISS");
+    assert.equal(loads, 1);
+    assert.ok(rec.count(METRIC.error) >= 1);
+  });
+});
