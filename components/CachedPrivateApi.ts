@@ -594,9 +594,14 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       const keep = { parent: this, retainOnDelete: true };
       const role = new aws.iam.Role(`${name}-apigw-logs`, {
         description: "API Gateway account-wide role to write CloudWatch Logs",
-        // The trust AWS documents ("Set up CloudWatch logging"), without conditions: whether API Gateway
-        // sends aws:SourceAccount when it assumes this role is not documented, and if it does not,
-        // UpdateAccount fails on the first deploy.
+        // The trust AWS documents, without conditions (checked 2026-11: "Set up CloudWatch logging for REST
+        // APIs", https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html, and the
+        // AWS::ApiGateway::Account example show no aws:SourceAccount/aws:SourceArn, and API Gateway has no
+        // confused-deputy page listing keys it sends). A positive condition on a key the service does not
+        // send never matches: UpdateAccount would refuse the role ("does not have required permissions") and
+        // access logs would stop. API Gateway is reported NOT to send aws:SourceAccount when it assumes
+        // integration roles (aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws#479).
+        // Add the condition only once AWS documents it for this role.
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",
           Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -651,7 +656,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       .apply(([p, r, a, id, s]) => ({ partition: p, region: r, accountId: a, apiId: id, stageName: s }));
     const invalidationPolicy = new aws.iam.Policy(`${name}-invalidate`, {
       description: `Invalidate cached entries of ${this.apiName} stage ${stageName} (Cache-Control: max-age=0)`,
-      policy: arnContext.apply((ctx) => JSON.stringify(invalidationPolicyDocument(ctx, routes))),
+      policy: arnContext.apply((ctx) => JSON.stringify(invalidationPolicyDocument(ctx, routes, settings.authorization))),
       tags,
     }, child);
     this.invalidationPolicyArn = invalidationPolicy.arn;

@@ -393,16 +393,31 @@ export function invalidateCacheResourceArns(ctx: ApiArnContext, routes: readonly
   return [...new Set(cached.map((r) => `${prefix}${executeApiRoutePath(r)}`))].sort();
 }
 
-/** Managed policy document for the content-writing service: invalidate cached entries, nothing else. */
-export function invalidationPolicyDocument(ctx: ApiArnContext, routes: readonly NormalizedRoute[]): Record<string, unknown> {
+/**
+ * Managed policy document for the content-writing service: invalidate cached entries, nothing else.
+ * With `AWS_IAM` methods the invalidation is itself a signed GET that API Gateway first authorises as
+ * `execute-api:Invoke` (same account: the resource policy names the account, which delegates to the
+ * caller's IAM policies), so the document also grants Invoke on exactly the same GET resources; without
+ * it a writer holding only this policy gets 403 before the cache is looked at.
+ */
+export function invalidationPolicyDocument(ctx: ApiArnContext, routes: readonly NormalizedRoute[], authorization: ApiAuthorization = "NONE"): Record<string, unknown> {
+  const resources = invalidateCacheResourceArns(ctx, routes);
   return {
     Version: "2012-10-17",
-    Statement: [{
-      Sid: "InvalidateCachedRoutes",
-      Effect: "Allow",
-      Action: ["execute-api:InvalidateCache"],
-      Resource: invalidateCacheResourceArns(ctx, routes),
-    }],
+    Statement: [
+      {
+        Sid: "InvalidateCachedRoutes",
+        Effect: "Allow",
+        Action: ["execute-api:InvalidateCache"],
+        Resource: resources,
+      },
+      ...(authorization === "AWS_IAM" ? [{
+        Sid: "InvokeCachedRoutesToInvalidate",
+        Effect: "Allow",
+        Action: ["execute-api:Invoke"],
+        Resource: resources,
+      }] : []),
+    ],
   };
 }
 

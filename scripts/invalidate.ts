@@ -48,7 +48,8 @@ export const USAGE = `Usage:
                           still name the API; flush mode: the API Gateway control-plane endpoint).
                           https, or http to a loopback address only (127.0.0.0/8, [::1], localhost)
   --lambda-endpoint-url <url>
-                          Lambda control-plane endpoint for the invocation of the API function (same rule)
+                          Lambda control-plane endpoint for the invocation of the API function (same rule).
+                          AWS_ENDPOINT_URL* variables and endpoint_url in ~/.aws/config are ignored: use these
   --no-wait               Do not wait between the layers (faster, but the stage cache may fetch the old value
                           again from an environment that still holds it in memory)
   --timeout-ms <n>        Request timeout (default 10000)
@@ -215,6 +216,12 @@ export function extractApiOutputs(raw: unknown, stack: string): ApiOutputs {
   } catch {
     throw new CliError(`stack ${stack}: output ${STACK_OUTPUT_KEYS.invokeUrl} is not a URL`);
   }
+  // Without --endpoint-url the signed invalidation goes to this URL: the same rule as for the flags
+  // (https, or http to this machine only), or a hand-edited outputs file would send it in clear.
+  if (invokeUrl.protocol !== "https:" && !(invokeUrl.protocol === "http:" && isLoopbackHost(invokeUrl.hostname))) {
+    throw new CliError(`stack ${stack}: output ${STACK_OUTPUT_KEYS.invokeUrl} ${JSON.stringify(invokeUrl.href)} must be https (http only to a loopback address): the invalidation request is SigV4-signed`);
+  }
+  if (invokeUrl.username || invokeUrl.password) throw new CliError(`stack ${stack}: output ${STACK_OUTPUT_KEYS.invokeUrl} must not contain credentials`);
   const fromHost = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(invokeUrl.hostname)?.[1];
   const region = typeof o[STACK_OUTPUT_KEYS.region] === "string" && o[STACK_OUTPUT_KEYS.region] !== "" ? (o[STACK_OUTPUT_KEYS.region] as string) : fromHost;
   if (!region) throw new CliError(`stack ${stack}: no ${STACK_OUTPUT_KEYS.region} output and no region in ${invokeUrl.hostname}`);
@@ -348,7 +355,8 @@ export function interpretResponse(
   const route = ctx.path.split("?")[0].replace(/^\//, "");
   if (res.status === 403) {
     throw new CliError(`HTTP 403${id}: the caller lacks execute-api:InvalidateCache on arn:aws:execute-api:${ctx.region}:<account>:${ctx.apiId}/${ctx.stageName}/GET/${route}. `
-      + `Attach the stack's invalidation policy (output apiInvalidationPolicyArn) to this identity. `
+      + `Attach the stack's invalidation policy (output apiInvalidationPolicyArn) to this identity `
+      + `(with apiAuthorization AWS_IAM it also grants the execute-api:Invoke the signed GET needs; redeploy if the policy predates that). `
       + `(A 403 also comes back when the request does not arrive through the API's VPC endpoint.)${body ? ` Response: ${body}` : ""}`);
   }
   throw new CliError(`HTTP ${res.status}${id}: the invalidation request failed.${body ? ` Response: ${body}` : ""}`);
@@ -402,15 +410,26 @@ async function resolveCredentials(deps: Deps): Promise<Credentials> {
   }
 }
 
+/**
+ * Configuration of the AWS SDK clients (Lambda, API Gateway). The endpoint is the checked flag or the
+ * SDK's regional https default: `ignoreConfiguredEndpointUrls` stops the SDK from taking one from
+ * AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> or `endpoint_url` in ~/.aws/config, which would bypass the
+ * https-or-loopback rule of the flags (an `http://` value there sends the signed call in clear).
+ */
+export function sdkClientConfig(region: string, credentials: Credentials, endpoint: URL | undefined, timeoutMs: number) {
+  return {
+    region,
+    credentials,
+    endpoint: endpoint?.toString(),
+    ignoreConfiguredEndpointUrls: true,
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and waits on.
+    requestHandler: { requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  };
+}
+
 async function flush(outputs: ApiOutputs, options: CliOptions, credentials: Credentials): Promise<string> {
   const { APIGatewayClient, FlushStageCacheCommand } = await import("@aws-sdk/client-api-gateway");
-  const client = new APIGatewayClient({
-    region: outputs.region,
-    credentials,
-    endpoint: options.endpointUrl?.toString(),
-    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and waits on.
-    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
-  });
+  const client = new APIGatewayClient(sdkClientConfig(outputs.region, credentials, options.endpointUrl, options.timeoutMs));
   try {
     const res = await client.send(new FlushStageCacheCommand({ restApiId: outputs.apiId, stageName: outputs.stageName }));
     return `Flushed the whole cache of stage ${outputs.stageName} (API ${outputs.apiId}): HTTP ${res.$metadata.httpStatusCode}${res.$metadata.requestId ? ` (request id ${res.$metadata.requestId})` : ""}. API Gateway empties the cache asynchronously (typically within a few minutes); it refills on the next requests.`;
@@ -475,11 +494,8 @@ async function invokeControl(outputs: ApiOutputs, options: CliOptions, credentia
   }
   const { LambdaClient, InvokeCommand } = await import("@aws-sdk/client-lambda");
   const client = new LambdaClient({
-    region: outputs.region,
-    credentials,
-    endpoint: options.lambdaEndpointUrl?.toString(),
+    ...sdkClientConfig(outputs.region, credentials, options.lambdaEndpointUrl, options.timeoutMs),
     maxAttempts: 1, // an invalidation is repeated by the operator, not by the SDK behind their back
-    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
   });
   try {
     const res = await client.send(new InvokeCommand({

@@ -669,6 +669,37 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
     assert.notEqual(other.one(T.deployment).inputs.triggers.redeployment, runs.dev.one(T.deployment).inputs.triggers.redeployment);
   });
 
+  it("AWS_IAM: signed callers only; the invalidation policy alone lets the writer send its signed GET (Invoke + InvalidateCache)", async () => {
+    const run = await runApi("dev", baseArgs({ authorization: "AWS_IAM" }));
+    const api = run.one(T.restApi);
+    for (const m of run.ofType(T.method)) assert.equal(m.inputs.authorization, "AWS_IAM", m.name);
+    const resourcePolicy = JSON.parse(run.one(T.restApiPolicy).inputs.policy) as { Statement: (PolicyStatement & { Sid: string; Principal: unknown })[] };
+    const allowInvoke = resourcePolicy.Statement.find((st) => st.Sid === "AllowInvokeThroughOwnVpcEndpoint")!;
+    assert.deepEqual(allowInvoke.Principal, { AWS: `arn:aws:iam::${ACCOUNT}:root` }, "the account, which delegates to the callers' IAM policies");
+    const policy = JSON.parse(run.one(T.policy, "invalidate").inputs.policy) as { Statement: PolicyStatement[] };
+    const prefix = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${api.id}/dev/GET/`;
+    const routes = [`${prefix}items`, `${prefix}items/*`, `${prefix}items/*/reviews`];
+    assert.deepEqual(policy.Statement.map((st) => [st.Effect, st.Action, st.Resource]), [
+      ["Allow", ["execute-api:InvalidateCache"], routes],
+      ["Allow", ["execute-api:Invoke"], routes],
+    ], "an AWS_IAM method authorises the invalidating GET as an Invoke first");
+    // NONE keeps the policy to InvalidateCache only (nothing to invoke with).
+    const none = JSON.parse(runs.dev.one(T.policy, "invalidate").inputs.policy) as { Statement: PolicyStatement[] };
+    assert.deepEqual(none.Statement.map((st) => st.Action), [["execute-api:InvalidateCache"]]);
+  });
+
+  it("the account CloudWatch role: the trust AWS documents (no aws:SourceAccount/SourceArn: not documented for this role), the managed policy", () => {
+    const run = runs.prod;
+    const role = run.one("aws:iam/role:Role", "apigw-logs");
+    assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    const attachment = run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "apigw-logs");
+    assert.equal(attachment.inputs.policyArn, "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs");
+    assert.equal(run.one(T.account).inputs.cloudwatchRoleArn, `arn:aws:mock:${REGION}:${ACCOUNT}:api-prod-apigw-logs`);
+  });
+
   it("creates no cache cluster when nothing is cached, and names the VPC CIDR when no client SG is given", async () => {
     const run = await runApi("dev", baseArgs({ routes: [{ path: "/items", method: "POST" }], cacheTtlSeconds: 0, clientSecurityGroupIds: undefined }));
     const stage = run.one(T.stage);

@@ -17,6 +17,7 @@ import {
   main,
   parseArgs,
   redact,
+  sdkClientConfig,
   signRequest,
 } from "../../scripts/invalidate";
 import { createTwoTierCache, type TwoTierCache } from "../../functions/cache";
@@ -248,6 +249,48 @@ describe("invalidate CLI: pure parts", () => {
     assert.throws(() => extractApiOutputs({ vpcId: "vpc-1" }, "dev"), /stack dev has no CachedPrivateApi outputs \(missing apiId, apiStageName, apiInvokeUrl\)/);
     assert.throws(() => extractApiOutputs({ ...OUTPUTS, apiInvokeUrl: "nope" }, "dev"), /apiInvokeUrl is not a URL/);
     assert.throws(() => extractApiOutputs([], "dev"), /not a JSON object/);
+  });
+
+  it("refuses an invoke URL output that would send the signed invalidation in clear (http to another host)", () => {
+    for (const url of ["http://192.0.2.10/dev", `http://${API_HOST}/dev`, "http://10.0.0.5:8080/dev", "ftp://x/dev"]) {
+      assert.throws(() => extractApiOutputs({ ...OUTPUTS, apiInvokeUrl: url }, "dev"),
+        (e: unknown) => e instanceof CliError && e.exitCode === 2 && /output apiInvokeUrl .* must be https \(http only to a loopback address\)/.test(e.message), url);
+    }
+    assert.throws(() => extractApiOutputs({ ...OUTPUTS, apiInvokeUrl: `https://user:pw@${API_HOST}/dev` }, "dev"), /must not contain credentials/);
+    assert.equal(extractApiOutputs({ ...OUTPUTS, apiInvokeUrl: "http://127.0.0.1:8080/dev" }, "dev").invokeUrl.port, "8080");
+  });
+
+  it("the SDK clients ignore AWS_ENDPOINT_URL* (an http value there would bypass the https-or-loopback rule)", async () => {
+    const { LambdaClient, InvokeCommand } = await import("@aws-sdk/client-lambda");
+    const { APIGatewayClient, FlushStageCacheCommand } = await import("@aws-sdk/client-api-gateway");
+    const creds = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET };
+    /** Where the client would send the request: captured after endpoint resolution, nothing is sent. */
+    const target = async (client: InstanceType<typeof LambdaClient> | InstanceType<typeof APIGatewayClient>, command: unknown): Promise<string> => {
+      let seen = "";
+      client.middlewareStack.add((() => async (args: { request: { protocol: string; hostname: string; port?: number } }) => {
+        seen = `${args.request.protocol}//${args.request.hostname}${args.request.port ? `:${args.request.port}` : ""}`;
+        throw new Error("captured");
+      }) as never, { step: "build" });
+      await assert.rejects((client as { send(c: unknown): Promise<unknown> }).send(command), /captured/);
+      client.destroy();
+      return seen;
+    };
+    const saved = { all: process.env.AWS_ENDPOINT_URL, lambda: process.env.AWS_ENDPOINT_URL_LAMBDA };
+    process.env.AWS_ENDPOINT_URL = "http://192.0.2.10:8080";
+    process.env.AWS_ENDPOINT_URL_LAMBDA = "http://192.0.2.11:8080";
+    try {
+      const invoke = new InvokeCommand({ FunctionName: "api-dev-fn", Payload: new Uint8Array() });
+      const flushCmd = new FlushStageCacheCommand({ restApiId: API_ID, stageName: "dev" });
+      assert.equal(await target(new LambdaClient(sdkClientConfig("us-east-1", creds, undefined, 1000)), invoke), "https://lambda.us-east-1.amazonaws.com");
+      assert.equal(await target(new APIGatewayClient(sdkClientConfig("us-east-1", creds, undefined, 1000)), flushCmd), "https://apigateway.us-east-1.amazonaws.com");
+      // The flags still apply.
+      assert.equal(await target(new LambdaClient(sdkClientConfig("us-east-1", creds, new URL("http://127.0.0.1:9"), 1000)), invoke), "http://127.0.0.1:9");
+      // Control: the SDK's default would have taken the variables.
+      assert.equal(await target(new LambdaClient({ ...sdkClientConfig("us-east-1", creds, undefined, 1000), ignoreConfiguredEndpointUrls: false }), invoke), "http://192.0.2.11:8080");
+    } finally {
+      if (saved.all === undefined) delete process.env.AWS_ENDPOINT_URL; else process.env.AWS_ENDPOINT_URL = saved.all;
+      if (saved.lambda === undefined) delete process.env.AWS_ENDPOINT_URL_LAMBDA; else process.env.AWS_ENDPOINT_URL_LAMBDA = saved.lambda;
+    }
   });
 
   it("builds GET <stage><path> to the API host with Cache-Control: max-age=0", () => {
@@ -542,6 +585,15 @@ describe("invalidate CLI against a real loopback server", function () {
     assert.equal(c.code, 2);
     assert.match(c.stderr, /^invalidate: --endpoint-url "http:\/\/192\.0\.2\.10:8080": http is allowed only to a loopback address .*use https/);
     assert.equal(server.received.length, before, "no request, signed or not, left the tool");
+  });
+
+  it("exits 2 when the invoke URL output is http to another host, before anything is invoked or sent", async () => {
+    const clear = path.join(dir, "clear.json");
+    fs.writeFileSync(clear, JSON.stringify({ ...OUTPUTS, apiInvokeUrl: "http://192.0.2.10:8080/dev" }));
+    const c = await runInProcess(["--stack", "dev", "--path", "/items/42", "--outputs-file", clear, "--lambda-endpoint-url", server.url]);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /^invalidate: stack dev: output apiInvokeUrl "http:\/\/192\.0\.2\.10:8080\/dev" must be https/);
+    assert.equal(server.received.length, 0, "not even the memcached invocation");
   });
 
   it("exits 2 when the stack has no API outputs or no API function, the outputs file is missing, or the pulumi CLI is absent", async () => {
