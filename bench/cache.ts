@@ -17,6 +17,7 @@ import { Client } from "memjs";
 import { startMemcached } from "../test/support/memcached";
 import { startUpstream } from "../test/support/upstream";
 import { createTwoTierCache, fetchUpstream, type TwoTierCache, type CacheSource } from "../functions/cache";
+import { mulberry32 } from "../test/support/prng";
 
 const now = (): bigint => process.hrtime.bigint();
 const usSince = (t: bigint): number => Number(now() - t) / 1000;
@@ -36,17 +37,7 @@ function stats(samples: number[]): LatencyStats {
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Deterministic PRNG (mulberry32) so every run draws the same Zipf sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 function zipfSampler(n: number, s: number, rand: () => number): () => number {
   const cdf: number[] = [];

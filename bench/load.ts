@@ -27,6 +27,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ChildProcess, spawn } from "node:child_process";
+import { mulberry32 } from "../test/support/prng";
 
 export const REPO = path.resolve(__dirname, "..");
 
@@ -164,17 +165,7 @@ export function installSignalHandlers(): void {
 // ---------------------------------------------------------------------------------------------
 // The stack under test.
 
-/** Deterministic PRNG (mulberry32), so every run draws the same route sequence. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** A realistic small item for `/items/{id}?lang=` (about 300 bytes of JSON). */
 export function itemBody(url: string): string {

@@ -22,6 +22,7 @@ import { extractLambdaArchive, type ExtractedLambda } from "./support/lambdaArch
 import { startMemcached, type MemcachedServer } from "./support/memcached";
 import { runProgram, type ProgramRun } from "./support/program";
 import { startUpstream, type Upstream } from "./support/upstream";
+import { mulberry32 } from "./support/prng";
 
 interface ProxyResponse {
   statusCode: number;
@@ -30,16 +31,8 @@ interface ProxyResponse {
 }
 type ProxyHandler = (event: unknown, context?: unknown) => Promise<ProxyResponse>;
 
-/** mulberry32: reproducible randomness, so a failure names an input that fails again. */
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Reproducible randomness, so a failure names an input that fails again. */
+const prng = mulberry32;
 
 /** Pieces of hostile paths: separators, dots and their encodings, lookalikes, control characters. */
 const HOSTILE_TOKENS = [

@@ -8,6 +8,7 @@ import {
 } from "../../../functions/cache/breaker";
 import { bulkheadAdmit, bulkheadLeaveQueue, bulkheadRelease, normalizeBulkheadPolicy } from "../../../functions/cache/bulkhead";
 import { gateAdmit, gateCancel, gateComplete, gateLeaveQueue, gatePeek, gateSlowCall, initialGate, type Admission, type GatePolicy, type GateState, type GateTicket } from "../../../functions/cache/admission";
+import { mulberry32 } from "../../support/prng";
 
 const P: BreakerPolicy = { failureThreshold: 3, openMs: 1000, maxOpenMs: 4000, backoffMultiplier: 2, probeTimeoutMs: 5000, slowCallMs: 1000 };
 const T0 = 1_000_000;
@@ -283,16 +284,6 @@ describe("cache/admission (breaker + bulkhead, pure)", () => {
 // Seeded randomized simulation of the gate as the shell drives it (admit, queue, drain on release,
 // waiter timeouts, cancels), with a world that is healthy, failing or hanging in turns.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GateImpl {
   admit: typeof gateAdmit;
