@@ -110,6 +110,34 @@ export function s3EndpointPolicy(partition: string, region: string, accountId: s
 }
 
 /**
+ * Permissions of the flow-log delivery role (pure): the VPC guide's minimum ("IAM role for publishing flow
+ * logs to CloudWatch Logs": CreateLogGroup, CreateLogStream, PutLogEvents, DescribeLogGroups,
+ * DescribeLogStreams) scoped to the one log group, except DescribeLogGroups, which supports no
+ * resource-level permissions (Service Authorization Reference, CloudWatch Logs) and so needs "*" (an
+ * exception the policy pack lists). CreateLogGroup is left out on purpose: the group is managed here with a
+ * retention, and a group the service re-created after a deletion would keep records forever.
+ */
+export function flowLogDeliveryPolicy(logGroupArn: string): Record<string, unknown> {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "WriteFlowLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        Resource: [logGroupArn, `${logGroupArn}:*`],
+      },
+      {
+        Sid: "FindLogGroup",
+        Effect: "Allow",
+        Action: ["logs:DescribeLogGroups"],
+        Resource: "*",
+      },
+    ],
+  };
+}
+
+/**
  * A VPC over 2+ AZs: public and private subnets per AZ, one Internet Gateway, NAT per AZ (or one),
  * a private route table per AZ, and an S3 gateway endpoint so S3 traffic skips NAT data charges.
  * Built from `@pulumi/aws` primitives (not awsx.ec2.Vpc) so every child is visible and testable.
@@ -126,6 +154,13 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
   readonly privateRouteTableIds: pulumi.Output<string[]>;
   readonly natGatewayIds: pulumi.Output<string[]>;
   readonly s3EndpointId: pulumi.Output<string>;
+  /**
+   * Id of the AWS-managed S3 prefix list (`com.amazonaws.<region>.s3`) the S3 gateway endpoint routes: a
+   * security-group egress rule to it (`prefixListId`, tcp 443) reaches S3 without opening 443 to 0.0.0.0/0.
+   * Its weight against the rules-per-group quota is 1 (VPC guide, AWS-managed prefix lists). Allowed on any
+   * port by the policy `no-open-egress` (a gateway endpoint's list is AWS-managed).
+   */
+  readonly s3PrefixListId: pulumi.Output<string>;
   /** Flow log group name, when `flowLogs` is not "off". */
   readonly flowLogGroupName?: pulumi.Output<string>;
 
@@ -277,18 +312,12 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
           }],
         })),
       }, child);
-      new aws.iam.RolePolicy(`${name}-flow-logs`, {
+      const delivery = new aws.iam.RolePolicy(`${name}-flow-logs`, {
         role: role.id,
-        policy: logGroup.arn.apply((arn) => JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Sid: "WriteFlowLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            Resource: [arn, `${arn}:*`],
-          }],
-        })),
+        policy: logGroup.arn.apply((arn) => JSON.stringify(flowLogDeliveryPolicy(arn))),
       }, child);
+      // CreateFlowLogs checks that the role may deliver to the group ("Access Denied for LogDestination"),
+      // so the role's permissions must exist first; the flow log's inputs alone (role.arn) do not order it.
       new aws.ec2.FlowLog(`${name}-flow-logs`, {
         vpcId: vpc.id,
         trafficType: flowLogs === "all" ? "ALL" : "REJECT",
@@ -297,7 +326,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
         iamRoleArn: role.arn,
         maxAggregationInterval: 600,
         tags: { Name: `${name}-flow-logs` },
-      }, child);
+      }, { parent: this, dependsOn: [delivery] });
       this.flowLogGroupName = logGroup.name;
     }
 
@@ -344,6 +373,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
     this.privateRouteTableIds = pulumi.all(privateRouteTables.map((rt) => rt.id));
     this.natGatewayIds = pulumi.all(natGateways.map((n) => n.id));
     this.s3EndpointId = s3Endpoint.id;
+    this.s3PrefixListId = s3Endpoint.prefixListId;
     this.registerOutputs({
       vpcId: this.vpcId,
       vpcCidrBlock: this.vpcCidrBlock,
@@ -354,6 +384,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       privateRouteTableIds: this.privateRouteTableIds,
       natGatewayIds: this.natGatewayIds,
       s3EndpointId: this.s3EndpointId,
+      s3PrefixListId: this.s3PrefixListId,
       flowLogGroupName: this.flowLogGroupName,
     });
   }

@@ -390,6 +390,14 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
       driver: "VPC flow logs (vended logs ingestion)", component: g.component(flowLogs[0]), quantity: a.flowLogGbPerMonth, unit: "GB", unitUsd: p.cloudwatchLogsIngestGb.usd, basis: "assumption",
       detail: `flowLogGbPerMonth; traffic ${modes} (REJECT is usually a small fraction of ALL); vended-log volume tiers ignored (first tier)`,
     });
+    // "Data ingestion and archival charges for vended logs apply" (VPC guide, flow-logs-cwl): the records stay
+    // for the destination group's retention, which the general storage line (logsGbPerMonth) does not count.
+    const groups = flowLogs.flatMap((f) => g.referenced(f, "logDestination", T.logGroup));
+    const retention = groups.length > 0 ? Math.max(...groups.map((l) => num(l.inputs.retentionInDays, 3653))) : 3653;
+    add({
+      driver: "VPC flow logs storage", component: g.component(flowLogs[0]), quantity: a.flowLogGbPerMonth * (retention / 30), unit: "GB-months", unitUsd: p.cloudwatchLogsStorageGbMonth.usd, basis: "assumption",
+      detail: `steady state: flowLogGbPerMonth × ${retention} days retention / 30 (uncompressed, an upper bound)${groups.length > 0 ? "" : "; destination log group not found, 10 years assumed"}`,
+    });
   }
   if (a.customMetrics > 0 && g.ofType(T.lambda).length > 0) {
     add({ driver: "CloudWatch custom metrics (EMF)", component: "stack", quantity: a.customMetrics, unit: "metrics", unitUsd: p.cloudwatchCustomMetricMonth.usd, basis: "assumption", detail: "customMetrics" });

@@ -406,12 +406,14 @@ function isInternetFacingAlb(r: PolicyResource): boolean {
 
 export const worldWebIngressOnlyOnAlb: StackValidationPolicy = {
   name: "world-web-ingress-only-on-internet-facing-alb",
-  description: "A security group that admits the internet on tcp 80/443 is attached to internet-facing Application Load Balancers only (no task, function, endpoint or internal load balancer shares it).",
+  description: "A security group that admits the internet on tcp 80/443 (a world range, or a managed prefix list, whose entries may hold 0.0.0.0/0) is attached to internet-facing "
+    + "Application Load Balancers only (no task, function, endpoint or internal load balancer shares it).",
   enforcementLevel: "mandatory",
   severity: "critical",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     for (const i of stackPermissions(args.resources, "ingress")) {
-      const world = worldSources(i);
+      // no-world-ingress lets a prefix list through on 80/443 only for this check: it is as open as the world.
+      const world = [...worldSources(i), ...(i.prefixLists.length > 0 ? [prefixListText(i.prefixLists)] : [])];
       if (world.length === 0 || !isWebPort(i)) continue;
       const where = i.group ? `security group ${i.group.name}` : "a security group outside this stack";
       const attached = i.group ? attachmentsOf(args.resources, i.group) : [];
@@ -571,6 +573,12 @@ export const DEFAULT_IAM_WILDCARD_EXCEPTIONS: readonly IamWildcardException[] = 
     reason: "the failover's failback reads the ALB's demand (RequestCount, TargetResponseTime; functions/failover/iam.ts, limited to the stack's region by aws:RequestedRegion); "
       + "GetMetricData supports no resource-level permissions "
       + "(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html)",
+  },
+  {
+    action: "logs:DescribeLogGroups", resource: "*",
+    reason: "the VPC flow-log delivery role (components/MultiAzNetwork.ts flowLogDeliveryPolicy): part of the minimum the VPC guide lists "
+      + "(https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html); DescribeLogGroups supports no resource-level permissions "
+      + "(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
   },
 ];
 
@@ -786,7 +794,8 @@ function blank(v: unknown): boolean {
 export const lambdaPermissionSourceArn: ResourceValidationPolicy = {
   name: "lambda-permission-source-arn",
   description: "Every Lambda permission for an AWS service principal (elasticloadbalancing, events, apigateway, s3, sns: any *.amazonaws.com) sets sourceArn to the resource that invokes the function, "
-    + "and sourceAccount too for s3.amazonaws.com (bucket ARNs name no account); without them any resource of that service, in any AWS account, can invoke the function (confused deputy). "
+    + "with the account named in the ARN (or sourceAccount set), and sourceAccount too for s3.amazonaws.com (bucket ARNs name no account); without them any resource of that service, in any AWS account, "
+    + "can invoke the function (confused deputy). Principal \"*\" needs sourceArn, sourceAccount or principalOrgId. "
     + "https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html ; https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",
   enforcementLevel: "mandatory",
   severity: "high",
@@ -795,6 +804,14 @@ export const lambdaPermissionSourceArn: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     if (args.type !== T.lambdaPermission) return;
     const principal = get(args.props, "principal");
+    if (typeof principal === "string" && principal.trim() === "*") {
+      // Principal "*" lets every AWS account (and, with a function URL, anyone) invoke unless a condition narrows it.
+      if (blank(get(args.props, "sourceArn")) && blank(get(args.props, "sourceAccount")) && blank(get(args.props, "principalOrgId"))) {
+        report(`permission ${args.name} lets principal "*" invoke function ${show(get(args.props, "function") ?? "?")} with no sourceArn, sourceAccount or principalOrgId: `
+          + "anyone with AWS credentials can invoke it; name the service principal (and sourceArn) or the account that calls it");
+      }
+      return;
+    }
     if (typeof principal !== "string" || !isServicePrincipal(principal)) return;
     const service = principal.trim().split(".")[0].toLowerCase();
     const what = SOURCE_ARN_OF[service] ?? `${service} resource`;
@@ -804,6 +821,10 @@ export const lambdaPermissionSourceArn: ResourceValidationPolicy = {
       report(`${subject} with sourceArn = unset, so any ${service} resource in any AWS account can invoke it; set sourceArn to the ARN of the ${what} that invokes it`);
     } else if (typeof sourceArn === "string" && isEveryResource(sourceArn)) {
       report(`${subject} with sourceArn = ${sourceArn}, which matches every resource; set sourceArn to the ARN of the ${what} that invokes it`);
+    } else if (typeof sourceArn === "string" && service !== "s3" && /[*?]/.test(sourceArn.split(":")[4] ?? "") && blank(get(args.props, "sourceAccount"))) {
+      // arn:aws:events:us-east-1:*:rule/x matches that rule name in every account: the confused deputy again.
+      report(`${subject} with sourceArn = ${sourceArn}, whose account field is a wildcard, so a ${what} of that name in any AWS account can invoke it; `
+        + "name the account in the ARN, or set sourceAccount");
     }
     if (service === "s3" && blank(get(args.props, "sourceAccount"))) {
       report(`${subject} with sourceAccount = unset; a bucket ARN names no account, so a bucket of that name in another account (e.g. re-created after yours is deleted) could invoke it; `
@@ -1438,12 +1459,63 @@ export const interfaceEndpointsDeleteBeforeReplace: ResourceValidationPolicy = {
   },
 };
 
+// ---- S3 gateway endpoint ----------------------------------------------------------------------------
+
+const S3_ACCOUNT_KEYS = ["aws:resourceaccount", "s3:resourceaccount"];
+
+/**
+ * Why an S3 gateway endpoint's policy lets the VPC reach buckets of any account, or undefined. Allow
+ * statements must name buckets (no "*", arn:aws:s3:::*) or carry a StringEquals aws:ResourceAccount /
+ * s3:ResourceAccount condition; no Allow with NotResource; a missing policy is AWS's full-access default.
+ */
+export function s3EndpointPolicyProblems(policy: unknown): string[] {
+  if (policy === UNKNOWN) return [];
+  if (blank(policy)) return ["has no endpoint policy, so AWS applies full access: anything in the VPC can read and write any bucket of any account through it, without passing the NAT"];
+  const doc = policyDocument(policy);
+  if (doc === undefined) return ["has an endpoint policy that is not valid JSON"];
+  const problems: string[] = [];
+  items(get(doc, "Statement")).forEach((st, index) => {
+    if (get(st, "Effect") !== "Allow") return;
+    const label = `statement ${str(get(st, "Sid")) || `#${index + 1}`}`;
+    if (get(st, "NotResource") !== undefined) {
+      problems.push(`${label}: Allow with NotResource reaches every other bucket, in any account`);
+      return;
+    }
+    const every = items(get(st, "Resource")).filter((r): r is string => typeof r === "string" && (isEveryResource(r) || /^arn:[^:]+:s3:::[*?]/.test(r)));
+    if (every.length === 0) return;
+    const equals = get(get(st, "Condition"), "StringEquals");
+    const keys = equals !== undefined && equals !== UNKNOWN && typeof equals === "object" && equals !== null ? Object.keys(equals).map((k) => k.toLowerCase()) : [];
+    if (!keys.some((k) => S3_ACCOUNT_KEYS.includes(k))) {
+      problems.push(`${label}: Resource ${quoted(every)} without a StringEquals aws:ResourceAccount (or s3:ResourceAccount) condition reaches buckets of every account`);
+    }
+  });
+  return problems;
+}
+
+export const s3GatewayEndpointScoped: ResourceValidationPolicy = {
+  name: "s3-gateway-endpoint-scoped",
+  description: "An S3 gateway endpoint has an endpoint policy that reaches only named buckets or buckets of named accounts (aws:ResourceAccount / s3:ResourceAccount), not AWS's full-access default: "
+    + "otherwise the endpoint is an exfiltration path to any bucket that skips the NAT. Allowing ECR's layer bucket (prod-<region>-starport-layer-bucket) by name is fine. "
+    + "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html ; https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  remediationSteps: "MultiAzNetwork sets this policy unless restrictS3EndpointToAccount is false (components/MultiAzNetwork.ts s3EndpointPolicy); keep ECR's layer bucket allowed for Fargate image pulls.",
+  validateResource: (args, report) => {
+    if (args.type !== T.vpcEndpoint) return;
+    const type = get(args.props, "vpcEndpointType");
+    const service = get(args.props, "serviceName");
+    if (type !== "Gateway" || typeof service !== "string" || !/\.s3$/.test(service)) return;
+    for (const problem of s3EndpointPolicyProblems(get(args.props, "policy"))) report(`endpoint ${args.name} (${service}) ${problem}`);
+  },
+};
+
 /** Every policy of the pack, in the order they are reported. */
 export const policies: ArchitecturePolicy[] = [
   noWorldIngress,
   worldWebIngressOnlyOnAlb,
   memcachedIngressFromSecurityGroups,
   noOpenEgress,
+  s3GatewayEndpointScoped,
   iamNoWildcards,
   lambdaPermissionSourceArn,
   lambdaTimeout,

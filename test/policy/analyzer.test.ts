@@ -276,12 +276,16 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
     assert.match(message(urn(rolePolicy, "svc-dev-failover")), /^role policy svc-dev-failover: statement FailoverEcsService: Resource "\*" \(every resource\) with write action\(s\) ecs:UpdateService/);
     assert.match(message(urn(attachment, "svc-dev-api-vpc")), /^attachment svc-dev-api-vpc: attaches AWS-managed policy arn:aws:iam::aws:policy\/AdministratorAccess/);
     assert.match(message(urn(permission, "svc-dev-failover-tick")), /^permission svc-dev-failover-tick lets events\.amazonaws\.com invoke function svc-dev-failover with sourceArn = unset, so any events resource in any AWS account can invoke it/);
-    // The defaults of allowedWildcards are what let the failover's read-only Describe*/GetMetricData on "*" pass.
+    // The defaults of allowedWildcards are what let the failover's read-only Describe*/GetMetricData on "*" pass,
+    // and the flow-log delivery role's logs:DescribeLogGroups (no resource-level permissions).
     try {
       await engine.configure({ "iam-no-wildcards": { level: MANDATORY, properties: { allowedWildcards: [] } } });
       const strict = await engine.preview(dev.resources);
-      assert.ok(strict.length > 0 && strict.every((d) => d.policy === "iam-no-wildcards" && d.urn === urn(rolePolicy, "svc-dev-failover")), JSON.stringify(strict));
-      assert.match(violation(strict[0]), /^role policy svc-dev-failover: statement FailoverDescribeLoadBalancing: Resource "\*" \(every resource\) with read action\(s\) elasticloadbalancing:DescribeListeners/);
+      const exempted = [urn(rolePolicy, "svc-dev-failover"), urn(rolePolicy, "net-dev-flow-logs")];
+      assert.ok(strict.length > 0 && strict.every((d) => d.policy === "iam-no-wildcards" && exempted.includes(d.urn)), JSON.stringify(strict));
+      assert.deepEqual([...new Set(strict.map((d) => d.urn))].sort(), [...exempted].sort());
+      assert.match(violation(strict.find((d) => d.urn === exempted[0])!), /^role policy svc-dev-failover: statement FailoverDescribeLoadBalancing: Resource "\*" \(every resource\) with read action\(s\) elasticloadbalancing:DescribeListeners/);
+      assert.match(violation(strict.find((d) => d.urn === exempted[1])!), /^role policy net-dev-flow-logs: statement FindLogGroup: Resource "\*" \(every resource\) with read action\(s\) logs:DescribeLogGroups/);
     } finally {
       await engine.configure({});
     }

@@ -28,6 +28,7 @@ import {
   privateApiRestrictedToEndpoint,
   privatePolicyProblem,
   productionResilience,
+  s3GatewayEndpointScoped,
   s3NoPublicAcl,
   s3PrivateAndEncrypted,
   stageCacheDefaultEncrypted,
@@ -241,6 +242,15 @@ describe("policy pack", function () {
       await assertFails(worldWebIngressOnlyOnAlb, bad, /api-dev-alb-from-vpclink opens port 80 of security group svc-dev-alb-sg to 0\.0\.0\.0\/0, and the group is also attached to svc-dev$/);
     });
 
+    it("treats a prefix list on 80/443 like the world: fails it on the internal ALB's group (no-world-ingress lets 80/443 prefix lists through to this check)", async () => {
+      const bad = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "api-dev-alb-from-vpclink", (p) => { delete p.referencedSecurityGroupId; p.prefixListId = "pl-0123456789abcdef0"; });
+      assert.equal((await verdict(noWorldIngress, bad)).status, "pass", "no-world-ingress leaves 80/443 to this policy");
+      await assertFails(worldWebIngressOnlyOnAlb, bad,
+        /^api-dev-alb-from-vpclink opens port 80 of security group svc-dev-alb-sg to prefix list pl-0123456789abcdef0, and the group is also attached to svc-dev$/);
+      const unknownList = mutate(dev.resources, (r) => r.type === T.ingressRule && r.name === "api-dev-alb-from-vpclink", (p) => { delete p.referencedSecurityGroupId; p.prefixListId = UNKNOWN_STRING; });
+      await assertFails(worldWebIngressOnlyOnAlb, firstPreview(unknownList), /api-dev-alb-from-vpclink opens port 80 of security group svc-dev-alb-sg to prefix list \(unknown at preview\)/);
+    });
+
     it("passes an internet-facing ALB on 80/443, and fails when the ALB's group is also on the tasks", async () => {
       const facing = await runProgram("dev", { albInternetFacing: "true", albCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc", albDomainName: "api.example.com" });
       const worldRules = facing.resources.filter((r) => r.type === T.ingressRule && r.inputs.cidrIpv4 === "0.0.0.0/0");
@@ -369,6 +379,34 @@ describe("policy pack", function () {
     });
   });
 
+  describe("s3-gateway-endpoint-scoped", () => {
+    const s3Endpoint = (r: MockResource): boolean => r.type === T.vpcEndpoint && r.inputs.vpcEndpointType === "Gateway";
+    const doc = (...Statement: Array<Record<string, unknown>>): string => JSON.stringify({ Version: "2012-10-17", Statement });
+    it("passes both stacks: this account's buckets and ECR's layer bucket by name", async () => {
+      for (const run of [dev, prod]) {
+        assert.equal(run.ofType(T.vpcEndpoint).filter(s3Endpoint).length, 1);
+        await assertPasses(s3GatewayEndpointScoped, run.resources);
+        await assertPasses(s3GatewayEndpointScoped, firstPreview(run.resources));
+      }
+    });
+    it("fails no policy (AWS's full-access default), \"*\" or arn:aws:s3:::* without an account condition, and NotResource", async () => {
+      await assertFails(s3GatewayEndpointScoped, mutate(dev.resources, s3Endpoint, (p) => { delete p.policy; }),
+        /^endpoint net-dev-s3 \(com\.amazonaws\.us-east-1\.s3\) has no endpoint policy, so AWS applies full access/);
+      await assertFails(s3GatewayEndpointScoped, mutate(dev.resources, s3Endpoint, (p) => { p.policy = doc({ Effect: "Allow", Principal: "*", Action: "s3:*", Resource: "*" }); }),
+        /statement #1: Resource "\*" without a StringEquals aws:ResourceAccount \(or s3:ResourceAccount\) condition reaches buckets of every account/);
+      await assertFails(s3GatewayEndpointScoped, mutate(dev.resources, s3Endpoint, (p) => {
+        p.policy = doc({ Sid: "Any", Effect: "Allow", Principal: "*", Action: "s3:PutObject", Resource: "arn:aws:s3:::*/*", Condition: { StringEquals: { "aws:PrincipalAccount": "123456789012" } } });
+      }), /statement Any: Resource "arn:aws:s3:::\*\/\*" without a StringEquals aws:ResourceAccount/);
+      await assertFails(s3GatewayEndpointScoped, mutate(dev.resources, s3Endpoint, (p) => { p.policy = doc({ Effect: "Allow", Principal: "*", Action: "s3:*", NotResource: "arn:aws:s3:::secret/*" }); }),
+        /Allow with NotResource/);
+      // s3:ResourceAccount works as well as the global key; named buckets need no condition; a Deny is never a problem.
+      await assertPasses(s3GatewayEndpointScoped, mutate(dev.resources, s3Endpoint, (p) => {
+        p.policy = doc({ Effect: "Allow", Principal: "*", Action: "s3:*", Resource: "*", Condition: { StringEquals: { "s3:ResourceAccount": ["123456789012"] } } },
+          { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::my-bucket/*" }, { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: "*" });
+      }));
+    });
+  });
+
   describe("iam-no-wildcards", () => {
     const rolePolicy = (name: string) => (r: MockResource): boolean => r.type === T.iamRolePolicy && r.name === name;
     const doc = (...Statement: Array<Record<string, unknown>>): string => JSON.stringify({ Version: "2012-10-17", Statement });
@@ -397,7 +435,7 @@ describe("policy pack", function () {
       const failover = rolePolicy("svc-dev-failover");
       const widened = mutate(dev.resources, failover, (p) => { p.policy = (p.policy as string).split("\"svc-dev-id\"").join("\"*\""); });
       await assertFails(iamNoWildcards, widened,
-        /^role policy svc-dev-failover: statement FailoverEcsService: Resource "\*" \(every resource\) with write action\(s\) ecs:UpdateService and read action\(s\) ecs:DescribeServices; allowed on every resource: elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth, cloudwatch:DescribeAlarms, cloudwatch:GetMetricData \(config allowedWildcards\)/);
+        /^role policy svc-dev-failover: statement FailoverEcsService: Resource "\*" \(every resource\) with write action\(s\) ecs:UpdateService and read action\(s\) ecs:DescribeServices; allowed on every resource: elasticloadbalancing:DescribeListeners, elasticloadbalancing:DescribeTargetHealth, cloudwatch:DescribeAlarms, cloudwatch:GetMetricData, logs:DescribeLogGroups \(config allowedWildcards\)/);
       await assertFails(iamNoWildcards, mutate(dev.resources, rolePolicy("api-dev-large-read"), (p) => { p.policy = doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::*" }); }),
         /statement #1: Resource "arn:aws:s3:::\*" \(every resource\) with read action\(s\) s3:GetObject/);
       await assertFails(iamNoWildcards, mutate(dev.resources, (r) => r.type === T.iamPolicy && r.name === "api-dev-flush", (p) => { p.policy = doc({ Effect: "Allow", Action: "apigateway:DELETE", Resource: ["*"] }); }),
@@ -476,6 +514,17 @@ describe("policy pack", function () {
       await assertFails(lambdaPermissionSourceArn, s3(() => undefined),
         /^permission svc-dev-failover-tick lets s3\.amazonaws\.com invoke function svc-dev-failover with sourceAccount = unset; a bucket ARN names no account/);
       await assertPasses(lambdaPermissionSourceArn, s3((p) => { p.sourceAccount = "123456789012"; }));
+    });
+    it("fails a sourceArn whose account is a wildcard (that rule name in any account), unless sourceAccount is set; fails principal \"*\" without a condition", async () => {
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.sourceArn = "arn:aws:events:us-east-1:*:rule/svc-dev-tick"; }),
+        /^permission svc-dev-failover-tick lets events\.amazonaws\.com invoke function svc-dev-failover with sourceArn = arn:aws:events:us-east-1:\*:rule\/svc-dev-tick, whose account field is a wildcard/);
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-alb-invoke"), (p) => { p.sourceArn = "arn:aws:elasticloadbalancing:us-east-1:??????????12:targetgroup/x/1"; }),
+        /whose account field is a wildcard/);
+      await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.sourceArn = "arn:aws:events:us-east-1:*:rule/svc-dev-tick"; p.sourceAccount = "123456789012"; }));
+      await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.sourceArn = "arn:aws:events:us-east-1:123456789012:rule/*"; }));
+      await assertFails(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = "*"; delete p.sourceArn; }),
+        /^permission svc-dev-failover-tick lets principal "\*" invoke function svc-dev-failover with no sourceArn, sourceAccount or principalOrgId/);
+      await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = "*"; delete p.sourceArn; p.principalOrgId = "o-abc123"; }));
     });
     it("passes account principals, and a sourceArn unknown at preview (it is set)", async () => {
       await assertPasses(lambdaPermissionSourceArn, mutate(dev.resources, permission("svc-dev-failover-tick"), (p) => { p.principal = "123456789012"; delete p.sourceArn; }));
