@@ -264,7 +264,11 @@ export function newPhaseAccumulator(name: PhaseName, startMs: number): PhaseAccu
 }
 
 export interface BreakerView {
-  /** ms after the phase start when the first miss answered by the breaker was sent; null = never. */
+  /**
+   * ms after the phase start when the breaker was first seen open: the earliest moment a miss came
+   * back answered by it (sent + latency). A miss sent before that but answered by the breaker waited
+   * for it to open (queued behind the hung calls): it belongs to the time before. null = never.
+   */
   openedAfterMs: number | null;
   /**
    * Misses sent from that moment on: how many, the share the breaker answered (503 + Retry-After or
@@ -288,17 +292,18 @@ export function breakerView(misses: readonly MissRecord[], unansweredAfter: (fro
     allOkFromMs = lastBad + 1 < sorted.length ? Math.round(sorted[lastBad + 1].sentMs) : null;
   }
   if (!first) return { openedAfterMs: null, afterOpen: { misses: 0, breakerShare: null, breakerP99Ms: null, p99Ms: null, unanswered: 0 }, allOkFromMs };
-  const after = sorted.filter((m) => m.sentMs >= first.sentMs);
+  const openedAt = Math.min(...sorted.filter((m) => m.breaker).map((m) => m.sentMs + m.latencyMs));
+  const after = sorted.filter((m) => m.sentMs >= openedAt);
   const answered = after.filter((m) => m.breaker);
   const breakerN = answered.length;
   return {
-    openedAfterMs: Math.round(first.sentMs),
+    openedAfterMs: Math.round(openedAt),
     afterOpen: {
       misses: after.length,
       breakerShare: after.length ? Math.round((breakerN / after.length) * 10000) / 10000 : null,
       breakerP99Ms: r1(percentile(answered.map((m) => m.latencyMs), 99)),
       p99Ms: r1(percentile(after.map((m) => m.latencyMs), 99)),
-      unanswered: unansweredAfter(first.sentMs),
+      unanswered: unansweredAfter(openedAt),
     },
     allOkFromMs,
   };

@@ -237,14 +237,28 @@ describe("bench/chaos model: verdicts against issue 12's targets", () => {
       { sentMs: 5000, latencyMs: 30, status: 200, breaker: false, ok: true },
     ];
     const b = breakerView(misses, () => 0);
-    assert.equal(b.openedAfterMs, 3100);
-    assert.equal(b.afterOpen.misses, 4);
-    assert.equal(b.afterOpen.breakerShare, 0.5);
+    assert.equal(b.openedAfterMs, 3102); // the first breaker answer came back at 3100 + 2
+    assert.equal(b.afterOpen.misses, 3);
+    assert.equal(b.afterOpen.breakerShare, 0.3333);
     assert.equal(b.afterOpen.breakerP99Ms, 4);
     assert.equal(b.afterOpen.p99Ms, 3000);
     assert.equal(b.allOkFromMs, 5000);
     assert.equal(breakerView(misses.slice(0, 5), () => 0).allOkFromMs, null);
     assert.equal(breakerView([], () => 0).openedAfterMs, null);
+  });
+
+  it("breakerView: a miss that waited for the breaker to open (queued behind hung calls) does not count as answered once it was open", () => {
+    const misses: MissRecord[] = [
+      // Sent 1 ms into the hang, answered by the breaker only when it opened, 1 s later.
+      { sentMs: 1, latencyMs: 1010, status: 503, breaker: true, ok: false },
+      { sentMs: 500, latencyMs: 511, status: 503, breaker: true, ok: false },
+      { sentMs: 1020, latencyMs: 3, status: 503, breaker: true, ok: false },
+      { sentMs: 1100, latencyMs: 5, status: 503, breaker: true, ok: false },
+    ];
+    const b = breakerView(misses, () => 0);
+    assert.equal(b.openedAfterMs, 1011);
+    assert.equal(b.afterOpen.misses, 2);
+    assert.equal(b.afterOpen.breakerP99Ms, 5);
   });
 
   it("counts answers: breaker answers are 503 + Retry-After or STALE; unclean = non-2xx without our JSON error", () => {
