@@ -47,7 +47,7 @@ export interface TrafficAssumptions {
   apiCacheHitRatio: number;
   /** Average response size, KB (ALB processed bytes, execute-api endpoint bytes). */
   avgResponseKb: number;
-  /** Average request size, KB (execute-api endpoint bytes). */
+  /** Average request size, KB (ALB processed bytes, execute-api endpoint bytes): both directions are billed. */
   avgRequestKb: number;
   /** Share of ALB requests served by the Lambda target (0..1); the rest by Fargate. */
   lambdaShareOfBackend: number;
@@ -128,6 +128,8 @@ const T = {
   taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
   stage: "aws:apigateway/stage:Stage",
   restApi: "aws:apigateway/restApi:RestApi",
+  method: "aws:apigateway/method:Method",
+  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
   endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   flowLog: "aws:ec2/flowLog:FlowLog",
@@ -142,8 +144,22 @@ const T = {
 } as const;
 
 const SECONDS_PER_HOUR = 3600;
-/** ALB LCU dimensions (per LCU): new connections/s, GB/h processed for instance/IP targets and for Lambda targets. */
+/**
+ * ALB LCU dimensions (per LCU): new connections/s, GB/h processed for instance/IP targets and for Lambda targets.
+ * "Processed bytes: the number of bytes processed by the load balancer in GB for HTTP(S) requests and
+ * responses" (https://aws.amazon.com/elasticloadbalancing/pricing/): request and response bytes both count.
+ */
 export const LCU = { newConnectionsPerSecond: 25, gbPerHour: 1, lambdaGbPerHour: 0.4 } as const;
+
+/**
+ * Metrics API Gateway publishes per method × stage (dimensions ApiName, Method, Resource, Stage) once detailed
+ * CloudWatch metrics (`metricsEnabled`) are on. Those are billed as CloudWatch custom metrics; the ApiName and
+ * ApiName+Stage metrics stay free. Source: API Gateway developer guide, "Amazon API Gateway dimensions and
+ * metrics" (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html):
+ * "API Gateway will not send these metrics unless you have explicitly enabled detailed CloudWatch metrics ...
+ * Enabling such metrics will incur additional charges to your account" (CloudWatch pricing: custom metrics).
+ */
+export const API_GATEWAY_DETAILED_METRICS = ["Count", "4XXError", "5XXError", "Latency", "IntegrationLatency", "CacheHitCount", "CacheMissCount"] as const;
 
 function num(v: unknown, fallback = 0): number {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
@@ -259,18 +275,30 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
     add({ driver: "API Gateway REST requests", component: g.component(restApis[0]), quantity: a.apiRequestsPerMonth / 1e6, unit: "million requests", unitUsd: p.apiGatewayRestRequestsMillion.usd, basis: "assumption", detail: "apiRequestsPerMonth (stage cache hits are billed requests too)" });
   }
   const backendRequests = a.apiRequestsPerMonth * (restApis.length > 0 && stageCached ? 1 - a.apiCacheHitRatio : 1);
+  for (const s of stages) {
+    const metered = detailedMetricMethods(g, s);
+    if (metered.methods === 0) continue;
+    const perMethod = API_GATEWAY_DETAILED_METRICS.length;
+    add({
+      driver: `API Gateway detailed metrics (stage ${String(s.inputs.stageName ?? s.name)})`, component: g.component(s), quantity: metered.methods * perMethod, unit: "metrics",
+      unitUsd: p.cloudwatchCustomMetricMonth.usd, basis: "resources",
+      detail: `${metered.methods} method(s) with metricsEnabled (${metered.how}) × ${perMethod} metrics (${API_GATEWAY_DETAILED_METRICS.join(", ")}), billed as custom metrics; `
+        + "an hour in which a method gets no request is not billed",
+    });
+  }
 
   // ---- ALB
   for (const lb of g.ofType(T.lb)) {
     add({ driver: "ALB hours", component: g.component(lb), quantity: H, unit: "ALB-hours", unitUsd: p.albHour.usd, basis: "resources" });
     const perSecond = backendRequests / (H * SECONDS_PER_HOUR);
-    const gbPerHour = (backendRequests * a.avgResponseKb) / (1024 * 1024) / H;
+    // Processed bytes count both directions: the request the ALB forwards and the response it returns.
+    const gbPerHour = (backendRequests * (a.avgRequestKb + a.avgResponseKb)) / (1024 * 1024) / H;
     const connectionLcu = perSecond / LCU.newConnectionsPerSecond;
     const bytesLcu = (gbPerHour * a.lambdaShareOfBackend) / LCU.lambdaGbPerHour + (gbPerHour * (1 - a.lambdaShareOfBackend)) / LCU.gbPerHour;
     const lcu = Math.max(connectionLcu, bytesLcu);
     add({
       driver: "ALB capacity units (LCU)", component: g.component(lb), quantity: lcu * H, unit: "LCU-hours", unitUsd: p.albLcuHour.usd, basis: "assumption",
-      detail: `${round(perSecond, 2)} req/s (one new connection each), ${round(gbPerHour, 4)} GB/h → ${round(lcu, 4)} LCU`,
+      detail: `${round(perSecond, 2)} req/s (one new connection each), ${round(gbPerHour, 4)} GB/h (avgRequestKb + avgResponseKb) → ${round(lcu, 4)} LCU`,
     });
   }
 
@@ -413,6 +441,26 @@ export function estimateMonthlyCost(resources: MockResource[], prices: PriceTabl
   const fixedUsd = sum(lines.filter((l) => l.basis === "resources"));
   const usageUsd = sum(lines.filter((l) => l.basis === "assumption"));
   return { region: prices.region, currency: prices.currency, asOf: prices.asOf, lines, fixedUsd, usageUsd, totalUsd: fixedUsd + usageUsd, assumptions, notes, unpriced };
+}
+
+/**
+ * Methods of `stage` that publish detailed metrics: every method of its REST API when a `*\/*` method
+ * setting has `metricsEnabled` (less those a method-specific setting turns off), else one per
+ * method-specific setting that turns them on.
+ */
+function detailedMetricMethods(g: Graph, stage: MockResource): { methods: number; how: string } {
+  const settings = g.dependents(T.methodSettings, "stageName", stage);
+  const enabled = (m: MockResource): boolean | undefined => (m.inputs.settings as Record<string, unknown> | undefined)?.metricsEnabled as boolean | undefined;
+  const all = settings.find((m) => m.inputs.methodPath === "*/*");
+  const specific = settings.filter((m) => m !== all);
+  const api = g.referenced(stage, "restApi", T.restApi)[0];
+  if (all && enabled(all) === true) {
+    const methods = api ? g.dependents(T.method, "restApi", api).length : 0;
+    const off = specific.filter((m) => enabled(m) === false).length;
+    return { methods: Math.max(0, methods - off), how: `"*/*" on ${methods} method(s) of the API${off > 0 ? `, ${off} turned off` : ""}` };
+  }
+  const on = new Set(specific.filter((m) => enabled(m) === true).map((m) => String(m.inputs.methodPath)));
+  return { methods: on.size, how: "method-specific settings" };
 }
 
 function usdText(n: number): string {

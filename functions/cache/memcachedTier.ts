@@ -1,4 +1,5 @@
 import { Client, Server } from "memjs";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { Socket } from "node:net";
 import { connectTls, parseHostPort, queryClusterConfig, shouldApplyConfig, nodeId, type MemcachedTlsOptions } from "./discovery";
 import { availability, isEjected, recordFailure, recordSuccess, startProbe, type NodeHealth } from "./health";
@@ -54,8 +55,9 @@ export interface MemcachedOptions {
    * Speak TLS to every node and to the configuration endpoint (ElastiCache memcached created with
    * in-transit encryption, engine >= 1.6.12). `true`: Node's CA bundle, certificates checked against
    * the nodes' DNS names (from discovery) or the hosts given; or options (a private CA, a fixed name).
-   * memjs has no TLS: each memjs Server's connect routine is replaced by one that opens a TLS socket
-   * (memjs internals: `_socket`, `connected`, `connectCallbacks`, `responseHandler`, `error`). Default false.
+   * memjs 1.3.2 has no TLS and no public way to hand it a socket: with this option (and only then)
+   * {@link useTls} replaces each node client's connect routine by one that opens a TLS socket; the memjs
+   * internals it needs are listed there. Default false.
    */
   tls?: boolean | MemcachedTlsOptions;
 }
@@ -123,12 +125,18 @@ export interface MemcachedTier {
   close(): Promise<void>;
 }
 
-/** memjs internals we rely on (not in its type definitions). */
-interface ServerInternals {
+// ---- TLS transport: the ONLY place that touches memjs internals ------------------------------------
+
+/**
+ * The memjs 1.3.2 internals {@link useTls} needs (lib/memjs/server.js), and nothing else in this file
+ * uses: the `sock(sasl, go)` method it replaces; the state that method shares with the rest of the
+ * Server (`_socket`, `connected`, `timeoutSet`, `connectCallbacks`: memjs's write path, its response
+ * timeout handler and `error()` read and reset them); `options.conntimeout/keepAlive/keepAliveDelay`;
+ * and the methods the socket feeds (`responseHandler(data)`, `error(err)`, `onConnect(go)`).
+ */
+interface TlsServerInternals {
   connected?: boolean;
   _socket?: Socket;
-  username?: string;
-  password?: string;
   timeoutSet?: boolean;
   connectCallbacks?: ((socket: Socket) => void)[];
   options: { conntimeout: number; keepAlive: boolean; keepAliveDelay: number };
@@ -139,13 +147,17 @@ interface ServerInternals {
 }
 
 /**
- * Make a memjs Server connect over TLS: a replacement of memjs 1.3.2's `Server.prototype.sock`
- * (lib/memjs/server.js) with `tls.connect` instead of `net.connect`, the same state transitions
- * otherwise (no SASL: ElastiCache memcached has none). memjs offers no way to inject a socket, so this
- * depends on its private fields; test/functions/cache/tls.test.ts runs it against a real TLS memcached.
+ * Make a node's memjs client connect over TLS. memjs 1.3.2 has neither a TLS option nor a socket
+ * factory or hook (its Server constructor options are timeout, conntimeout, keepAlive, keepAliveDelay,
+ * username, password), so this replaces `Server.prototype.sock` on the client's one Server
+ * (`client.servers[0]`) by a copy of memjs's own that calls `tls.connect` instead of `net.connect`, with
+ * the same state transitions otherwise (no SASL: ElastiCache memcached has none). The memjs version is
+ * pinned (package.json); test/functions/cache/tls.test.ts runs this against a real TLS memcached.
+ * (An in-process plaintext-to-TLS loopback proxy would avoid the internals but adds a hop to every
+ * operation and an unauthenticated local listener per node.)
  */
-function useTls(server: Server, host: string, port: number, tlsOptions: MemcachedTlsOptions, servername: string | undefined): void {
-  const self = server as unknown as ServerInternals;
+function useTls(client: Client, host: string, port: number, tlsOptions: MemcachedTlsOptions, servername: string | undefined, onOpen: (socket: Socket) => void): void {
+  const self = client.servers[0] as unknown as TlsServerInternals;
   self.sock = (sasl, go) => {
     if (!self._socket) {
       self.connected = false;
@@ -157,6 +169,7 @@ function useTls(server: Server, host: string, port: number, tlsOptions: Memcache
         self.connected = true;
         s.setTimeout(0); // the connect timeout is over
         self.timeoutSet = false;
+        onOpen(s);
         go(s);
         const waiting = self.connectCallbacks ?? [];
         self.connectCallbacks = [];
@@ -193,6 +206,60 @@ function useTls(server: Server, host: string, port: number, tlsOptions: Memcache
   };
 }
 
+// ---- node clients (memjs public API only) ----------------------------------------------------------
+
+/**
+ * Node's built-in diagnostics channel published by `net.connect` with `{ socket }` for every new TCP
+ * client socket (Node ≥ 16, documented under diagnostics_channel "Built-in channels"). memjs 1.3.2
+ * opens its connection with `net.connect` synchronously inside `get`/`set`/`add`/`delete` when it
+ * has none, so a socket announced while we are inside such a call is that client's. If that ever
+ * stops being true, nothing breaks: `socket` stays unknown, "connected" falls back to `warm`, writes
+ * are not corked, and `close()` relies on memjs's `Client#close`.
+ */
+const NODE_SOCKETS = "net.client.socket";
+
+/** The environment variables memjs takes SASL credentials from when a server has none. */
+const SASL_ENV = ["MEMCACHIER_USERNAME", "MEMCACHE_USERNAME", "MEMCACHIER_PASSWORD", "MEMCACHE_PASSWORD"] as const;
+
+/**
+ * Run `create` with memjs's SASL fallback variables hidden: memjs reads them in its Server constructor
+ * (synchronously), and ElastiCache memcached has no SASL, so credentials meant for something else
+ * must not make it try. Restored before returning; nothing else runs in between.
+ */
+function withoutSaslEnv<T>(create: () => T): T {
+  const saved = SASL_ENV.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string] as const);
+  if (saved.length === 0) return create();
+  for (const [k] of saved) delete process.env[k];
+  try {
+    return create();
+  } finally {
+    for (const [k, v] of saved) process.env[k] = v;
+  }
+}
+
+/** One memcached node: its own memjs Client (one Server, one connection), created and closed by us. */
+interface NodeClient {
+  readonly id: string;
+  readonly client: Client;
+  /**
+   * The client's connection, as observed from outside memjs: Node's public `net.client.socket`
+   * diagnostics channel announces every socket `net.connect` creates, and memjs creates its socket
+   * synchronously inside the operation call we make (see {@link NODE_SOCKETS}); with TLS, our own
+   * transport hands it over once the handshake is done. Used for Node's socket API only (`readyState`,
+   * `cork`, `destroy`); undefined until seen.
+   */
+  socket?: Socket;
+  /**
+   * An answer came back on this client (the fallback for "connected" while `socket` is unknown). A
+   * client whose connection failed is replaced, never reused.
+   */
+  warm: boolean;
+  /** Operations in flight on it. */
+  pending: number;
+  /** Replaced or removed from the topology: closed once `pending` is 0. */
+  retired: boolean;
+}
+
 type OpOutcome<R> = { ok: true; value: R } | { ok: false; reason: string; nodeFailure: boolean };
 
 /** An error of memjs's own status handling ("MemJS SET: Value too large"): the node is fine. */
@@ -206,8 +273,9 @@ function errorText(err: unknown): string {
 }
 
 /**
- * Create the memcached tier: one memjs Client whose `getServer` is replaced by a consistent-hash
- * ring lookup, fed by Auto Discovery or a static list.
+ * Create the memcached tier: one memjs Client per node (memjs's public API: `Client.create`, `get`,
+ * `set`, `add`, `delete`, `close`), routed by our own consistent-hash ring, fed by Auto Discovery or a
+ * static list. Node health, ejection and replacement of failed connections are ours too.
  */
 export function createMemcachedTier(options: MemcachedOptions, telemetry: Telemetry, clock: () => number = Date.now): MemcachedTier {
   const o = { ...MEMCACHED_DEFAULTS, ...stripUndefined(options) };
@@ -221,34 +289,37 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   const st = {
     closed: false,
     ring: buildRing([], o.virtualNodes) as HashRing,
-    servers: [] as Server[],
-    serverById: new Map<string, Server>(),
+    /** clients[i] is the client of ring.nodes[i]; swapped together with the ring. */
+    clients: [] as NodeClient[],
+    clientById: new Map<string, NodeClient>(),
     addressById: new Map<string, { host: string; port: number; servername?: string }>(),
     health: new Map<string, NodeHealth>(),
-    pending: new Map<Server, number>(),
-    retired: new Set<Server>(),
+    /** Replaced or removed clients still running operations (closed when the last one settles). */
+    retired: new Set<NodeClient>(),
     inflight: 0,
     drainWaiters: [] as (() => void)[],
     topology: undefined as TopologyInfo | undefined,
     refreshing: undefined as Promise<void> | undefined,
     lastRefreshAt: 0,
     discoverySocket: undefined as Socket | undefined,
-    routedKey: undefined as string | undefined,
-    routedIdx: -1,
+    /** The client whose operation call is running right now (sockets announced meanwhile are its). */
+    calling: undefined as NodeClient | undefined,
     readyResolve: undefined as (() => void) | undefined,
     ready: undefined as Promise<void> | undefined,
   };
   st.ready = new Promise<void>((resolve) => { st.readyResolve = resolve; });
 
-  const client = new Client([], {
+  const clientOptions = {
     retries: 1, // memjs retries nothing: we decide (a failed op is a miss)
-    failover: false, // ejection is ours (ring-aware), not memjs's "next index" walk
+    failover: false, // one server per client: ejection is ours (ring-aware)
     expires: 0,
     logger: { log: (...args: unknown[]) => telemetry.log("debug", "memjs", { detail: args.map(String).join(" ") }) },
-  });
-  // memjs >= 1.3.1: getServer(key) must return an index into client.servers (the .d.ts says string; the code uses it as an index).
-  (client as unknown as { getServer: (key: string) => number }).getServer = (key: string) =>
-    key === st.routedKey ? st.routedIdx : route(key, false);
+    // Server options (memjs takes them in seconds).
+    timeout: o.opTimeoutMs / 1000,
+    conntimeout: o.connectTimeoutMs / 1000,
+    keepAlive: o.keepAlive,
+    keepAliveDelay: 30,
+  };
 
   /**
    * Ring lookup skipping ejected nodes. With `claimProbe`, a node whose retry time is over is
@@ -265,37 +336,48 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     });
   }
 
-  function createServer(id: string): Server {
-    const addr = st.addressById.get(id) as { host: string; port: number; servername?: string };
-    const server = new Server(addr.host, addr.port, undefined, undefined, {
-      timeout: o.opTimeoutMs / 1000,
-      conntimeout: o.connectTimeoutMs / 1000,
-      keepAlive: o.keepAlive,
-      keepAliveDelay: 30,
-    });
-    // memjs falls back to MEMCACHIER_* env credentials for SASL; ElastiCache memcached has no SASL.
-    (server as unknown as ServerInternals).username = undefined;
-    (server as unknown as ServerInternals).password = undefined;
-    if (tlsOptions) useTls(server, addr.host, addr.port, tlsOptions, addr.servername);
-    return server;
+  const onNodeSocket = (message: unknown): void => {
+    const node = st.calling;
+    const socket = (message as { socket?: Socket } | undefined)?.socket;
+    if (node && socket && !node.retired) node.socket = socket;
+  };
+  subscribe(NODE_SOCKETS, onNodeSocket);
+
+  /** The node's connection is open (an operation on it needs no connect time). */
+  function isOpen(node: NodeClient): boolean {
+    const s = node.socket;
+    return s ? !s.destroyed && s.readyState === "open" : node.warm;
   }
 
-  function destroyServer(server: Server): void {
-    const internals = server as unknown as ServerInternals;
+  function createClient(id: string): NodeClient {
+    const addr = st.addressById.get(id) as { host: string; port: number; servername?: string };
+    const client = withoutSaslEnv(() => addr.host.includes(":")
+      // Client.create parses "host:port" by splitting on ":", so an IPv6 node gets memjs's exported
+      // Server and Client constructors (what Client.create calls) instead.
+      ? new Client([new Server(addr.host, addr.port, undefined, undefined, clientOptions)], clientOptions)
+      : Client.create(`${addr.host}:${addr.port}`, clientOptions));
+    const node: NodeClient = { id, client, warm: false, pending: 0, retired: false };
+    if (tlsOptions) useTls(client, addr.host, addr.port, tlsOptions, addr.servername, (socket) => { if (!node.retired) node.socket = socket; });
+    return node;
+  }
+
+  function closeClient(node: NodeClient): void {
     try {
-      internals._socket?.destroy();
+      node.client.close(); // memjs Client#close: ends its connection
+      node.socket?.destroy(); // and do not wait for a hung node's FIN
     } catch {
       // already gone
     }
   }
 
-  /** Stop using a Server object; its socket is destroyed once its in-flight operations are settled. */
-  function retire(server: Server): void {
-    if ((st.pending.get(server) ?? 0) === 0) {
-      st.pending.delete(server);
-      destroyServer(server);
+  /** Stop using a node's client; it is closed once its in-flight operations are settled. */
+  function retire(node: NodeClient): void {
+    node.retired = true;
+    if (node.pending === 0) {
+      st.retired.delete(node);
+      closeClient(node);
     } else {
-      st.retired.add(server);
+      st.retired.add(node);
     }
   }
 
@@ -308,24 +390,24 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     }
     const ring = buildRing(ids, o.virtualNodes);
     const keep = new Set(ring.nodes);
-    const serverById = new Map<string, Server>();
-    const servers = ring.nodes.map((id) => {
-      const s = st.serverById.get(id) ?? createServer(id);
-      serverById.set(id, s);
-      return s;
+    // A node that stays keeps its client (and connection); a new node gets one; a removed node's is closed.
+    const clientById = new Map<string, NodeClient>();
+    const clients = ring.nodes.map((id) => {
+      const c = st.clientById.get(id) ?? createClient(id);
+      clientById.set(id, c);
+      return c;
     });
-    for (const [id, s] of st.serverById) {
+    for (const [id, c] of st.clientById) {
       if (!keep.has(id)) {
-        retire(s);
+        retire(c);
         st.health.delete(id);
         st.addressById.delete(id);
       }
     }
-    // Swap everything in one synchronous step: getServer always sees a matching ring/servers pair.
+    // Swap everything in one synchronous step: a lookup always sees a matching ring/clients pair.
     st.ring = ring;
-    st.servers = servers;
-    st.serverById = serverById;
-    (client as unknown as { servers: Server[] }).servers = servers;
+    st.clients = clients;
+    st.clientById = clientById;
     st.topology = { source, version, nodes: [...ring.nodes] };
     telemetry.log("info", "memcached topology", { source, version, nodes: ring.nodes });
     st.readyResolve?.();
@@ -376,18 +458,18 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     if (gap >= o.discoveryIntervalMs || (afterError && gap >= o.discoveryMinIntervalMs)) void refresh();
   }
 
-  function onNodeFailure(id: string, server: Server, err: unknown): void {
-    if (st.serverById.get(id) !== server) return; // a failure of a connection we already replaced
+  function onNodeFailure(id: string, node: NodeClient, err: unknown): void {
+    if (st.clientById.get(id) !== node) return; // a failure of a client we already replaced
     const now = clock();
     const { health, ejected } = recordFailure(st.health.get(id), now, policy);
     st.health.set(id, health);
-    // Start over on a fresh connection: memjs's socket state after errors/timeouts is not to be trusted
+    // Start over with a fresh client: memjs's socket state after errors/timeouts is not to be trusted
     // (memjs issues #117, #162), and an orphaned request there would never call back.
-    const fresh = createServer(id);
-    const idx = st.servers.indexOf(server);
-    if (idx >= 0) st.servers[idx] = fresh;
-    st.serverById.set(id, fresh);
-    retire(server);
+    const fresh = createClient(id);
+    const idx = st.clients.indexOf(node);
+    if (idx >= 0) st.clients[idx] = fresh;
+    st.clientById.set(id, fresh);
+    retire(node);
     if (ejected) {
       telemetry.log("warn", "memcached node ejected", { node: id, failures: health.failures, retryAfterMs: policy.retryAfterMs, error: errorText(err) });
       telemetry.metric(METRIC.nodeEjected);
@@ -397,8 +479,8 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     maybeRefresh(now, true);
   }
 
-  function onNodeSuccess(id: string, server: Server): void {
-    if (st.serverById.get(id) !== server) return;
+  function onNodeSuccess(id: string, node: NodeClient): void {
+    if (st.clientById.get(id) !== node) return;
     const h = st.health.get(id);
     if (h && (h.failures > 0 || isEjected(h))) {
       if (isEjected(h)) telemetry.log("info", "memcached node back", { node: id });
@@ -429,11 +511,11 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   }
 
   /**
-   * Run one memjs operation on the node owning `key`, bounded by `budget` ms; `map` turns the
-   * outcome into the method's result. Never rejects. `start` must call memjs synchronously (so
-   * getServer sees the same routing decision). One promise per operation on the hot path.
+   * Run one memjs operation on the client of the node owning `key` (or `forceNode`), bounded by
+   * `budget` ms; `map` turns the outcome into the method's result. Never rejects. One promise per
+   * operation on the hot path.
    */
-  function run<R, T>(key: string, budget: number, start: (cb: (err: unknown, value?: R) => void) => void, map: (o: OpOutcome<R>) => T, forceNode?: string): Promise<T> {
+  function run<R, T>(key: string, budget: number, start: (client: Client, cb: (err: unknown, value?: R) => void) => void, map: (o: OpOutcome<R>) => T, forceNode?: string): Promise<T> {
     if (st.closed) return Promise.resolve(map({ ok: false, reason: "closed", nodeFailure: false }));
     const t0 = clock();
     maybeRefresh(t0, false);
@@ -451,12 +533,12 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
     const idx = forceNode === undefined ? route(key, true) : st.ring.nodes.indexOf(forceNode);
     if (idx < 0) return Promise.resolve(map({ ok: false, reason: forceNode === undefined ? "no memcached node available" : `unknown node ${forceNode}`, nodeFailure: false }));
     const id = st.ring.nodes[idx];
-    const server = st.servers[idx];
-    const connected = (server as unknown as ServerInternals).connected === true;
-    const fullMs = o.opTimeoutMs + (connected ? 0 : o.connectTimeoutMs);
+    const node = st.clients[idx];
+    const open = isOpen(node);
+    const fullMs = o.opTimeoutMs + (open ? 0 : o.connectTimeoutMs);
     const timerMs = Math.min(budget, fullMs);
-    const concurrent = st.pending.get(server) ?? 0;
-    st.pending.set(server, concurrent + 1);
+    const concurrent = node.pending;
+    node.pending++;
     opStarted();
 
     return new Promise<T>((resolve) => {
@@ -467,14 +549,10 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
         if (done) return;
         done = true;
         clearTimeout(timer);
-        const left = (st.pending.get(server) ?? 1) - 1;
-        if (left > 0) st.pending.set(server, left);
-        else {
-          st.pending.delete(server);
-          if (st.retired.delete(server)) destroyServer(server);
-        }
-        if (outcome.ok) onNodeSuccess(id, server);
-        else if (outcome.nodeFailure) onNodeFailure(id, server, err);
+        node.pending--;
+        if (node.pending === 0 && st.retired.delete(node)) closeClient(node);
+        if (outcome.ok) onNodeSuccess(id, node);
+        else if (outcome.nodeFailure) onNodeFailure(id, node, err);
         opEnded();
         let result: T;
         try {
@@ -491,25 +569,28 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
         // caller's deadline does not.
         settle({ ok: false, reason: `timeout after ${timerMs} ms`, nodeFailure: timerMs >= fullMs }, new Error(`memcached op timed out after ${timerMs} ms`));
       }, timerMs);
-      st.routedKey = key;
-      st.routedIdx = idx;
-      // Under concurrency, batch the writes of one tick into one syscall: cork the connected socket,
+      // Under concurrency, batch the writes of one tick into one syscall: cork the open socket,
       // uncork on nextTick. A lone request (the Lambda case) is written at once.
-      const sock = connected && concurrent > 0 ? (server as unknown as ServerInternals)._socket : undefined;
+      const sock = open && concurrent > 0 ? node.socket : undefined;
       if (sock && !sock.destroyed && sock.writableCorked === 0) {
         sock.cork();
         process.nextTick(() => sock.uncork());
       }
+      st.calling = node;
       try {
-        start((err, value) => {
-          if (err) settle({ ok: false, reason: errorText(err), nodeFailure: !isProtocolStatusError(err) }, err);
+        start(node.client, (err, value) => {
+          if (err && !isProtocolStatusError(err)) {
+            settle({ ok: false, reason: errorText(err), nodeFailure: true }, err);
+            return;
+          }
+          node.warm = true; // the node answered (a status such as "value too large" is an answer too)
+          if (err) settle({ ok: false, reason: errorText(err), nodeFailure: false }, err);
           else settle({ ok: true, value: value as R });
         });
       } catch (err) {
         settle({ ok: false, reason: errorText(err), nodeFailure: false }, err);
       } finally {
-        st.routedKey = undefined;
-        st.routedIdx = -1;
+        st.calling = undefined;
       }
     });
   }
@@ -519,7 +600,7 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   else applyNodes(staticNodes, "static", -1);
 
   function get(key: string, budget: number, node?: string): Promise<L2GetResult> {
-    return run<Buffer | null, L2GetResult>(key, budget, (cb) => client.get(key, (err, value) => cb(err, value)), (out) => {
+    return run<Buffer | null, L2GetResult>(key, budget, (client, cb) => client.get(key, (err, value) => cb(err, value)), (out) => {
       if (!out.ok) return { kind: "error", reason: out.reason };
       if (!out.value) return { kind: "miss" };
       return { kind: "hit", raw: out.value.toString("utf8"), bytes: out.value.length };
@@ -527,18 +608,18 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
   }
 
   function set(key: string, value: string, exptime: number, budget: number, node?: string): Promise<boolean> {
-    return run<boolean | null, boolean>(key, budget, (cb) => client.set(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => out.ok && out.value === true, node);
+    return run<boolean | null, boolean>(key, budget, (client, cb) => client.set(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => out.ok && out.value === true, node);
   }
 
   function add(key: string, value: string, exptime: number, budget: number, node?: string): Promise<L2AddResult> {
-    return run<boolean | null, L2AddResult>(key, budget, (cb) => client.add(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => {
+    return run<boolean | null, L2AddResult>(key, budget, (client, cb) => client.add(key, value, { expires: exptime }, (err, ok) => cb(err, ok)), (out) => {
       if (!out.ok) return "error";
       return out.value ? "stored" : "exists";
     }, node);
   }
 
   function del(key: string, budget: number, node?: string): Promise<L2DeleteResult> {
-    return run<boolean | null, L2DeleteResult>(key, budget, (cb) => client.delete(key, (err, ok) => cb(err, ok)), (out) => {
+    return run<boolean | null, L2DeleteResult>(key, budget, (client, cb) => client.delete(key, (err, ok) => cb(err, ok)), (out) => {
       if (!out.ok) return "error";
       return out.value === true ? "deleted" : "missing";
     }, node);
@@ -591,12 +672,12 @@ export function createMemcachedTier(options: MemcachedOptions, telemetry: Teleme
         return;
       }
       st.closed = true;
+      unsubscribe(NODE_SOCKETS, onNodeSocket);
       st.discoverySocket?.destroy();
       // Never quit() under in-flight requests (memjs: quit races them); they are bounded by our timers.
       await drained();
-      for (const s of [...st.servers, ...st.retired]) destroyServer(s);
+      for (const c of [...st.clients, ...st.retired]) closeClient(c);
       st.retired.clear();
-      st.pending.clear();
       st.readyResolve?.();
     },
   };

@@ -74,8 +74,14 @@ function stack(): MockResource[] {
   add("aws:cloudwatch/metricAlarm:MetricAlarm", "simple", { metricName: "Errors" });
   add("aws:cloudwatch/metricAlarm:MetricAlarm", "ratio", { metricQueries: [{ id: "m1", metric: {} }, { id: "m2", metric: {} }, { id: "e1", expression: "m1/m2" }] });
   add("aws:cloudwatch/logGroup:LogGroup", "logs", { retentionInDays: 14 });
-  add("aws:apigateway/restApi:RestApi", "rest", {});
-  add("aws:apigateway/stage:Stage", "stage", { cacheClusterEnabled: true, cacheClusterSize: "6.1" });
+  const rest = add("aws:apigateway/restApi:RestApi", "rest", {});
+  for (const [name, httpMethod] of [["GET-items", "GET"], ["ANY-proxy", "ANY"], ["GET-health", "GET"]]) {
+    add("aws:apigateway/method:Method", name, { restApi: "rest-id", httpMethod }, { restApi: [rest] });
+  }
+  const stage = add("aws:apigateway/stage:Stage", "stage", { restApi: "rest-id", stageName: "live", cacheClusterEnabled: true, cacheClusterSize: "6.1" }, { restApi: [rest] });
+  // Detailed metrics on every method ("*/*"); the cached route's own settings keep them on (no extra method).
+  add("aws:apigateway/methodSettings:MethodSettings", "settings-all", { restApi: "rest-id", stageName: "live", methodPath: "*/*", settings: { metricsEnabled: true } }, { restApi: [rest], stageName: [stage] });
+  add("aws:apigateway/methodSettings:MethodSettings", "settings-items", { restApi: "rest-id", stageName: "live", methodPath: "items/GET", settings: { metricsEnabled: true, cachingEnabled: true } }, { restApi: [rest], stageName: [stage] });
   return list;
 }
 
@@ -103,9 +109,14 @@ describe("cost estimate", () => {
       ["API Gateway cache 6.1 GB", 146.00], //     730 h × 0.20
       ["API Gateway REST requests", 35.00], //     10 M × 3.50
       ["ALB hours", 16.425], //                    730 h × 0.0225
-      // backend = 10 M × (1 − 0.8) = 2 M; 2 M × 10 KB = 19.0735 GB / 730 h = 0.0261281 GB/h;
-      // Lambda target: / 0.4 = 0.0653203 LCU (beats 0.761 req/s / 25 = 0.0304); × 730 h × 0.008
-      ["ALB capacity units (LCU)", 0.38147],
+      // backend = 10 M × (1 − 0.8) = 2 M; processed bytes are request + response: 2 M × (1 + 10) KB
+      // = 22,000,000 KB / 1,048,576 = 20.98083 GB / 730 h = 0.0287409 GB/h; Lambda target: / 0.4
+      // = 0.0718522 LCU (beats 0.761 req/s / 25 = 0.0304); × 730 h × 0.008 = 0.41961669921875
+      // (the response bytes alone gave 0.38147: 10 KB instead of 11 KB)
+      ["ALB capacity units (LCU)", 0.41961669921875],
+      // detailed metrics ("*/*" metricsEnabled) on 3 methods × 1 stage × 7 metrics (Count, 4XXError, 5XXError,
+      // Latency, IntegrationLatency, CacheHitCount, CacheMissCount) = 21 custom metrics × 0.30
+      ["API Gateway detailed metrics (stage live)", 6.30],
       ["Fargate vCPU hours", 47.2748], //          2 tasks × 1 vCPU × 730 h × 0.03238
       ["Fargate memory GB-hours", 10.3952], //     2 tasks × 2 GB × 730 h × 0.00356
       ["ECS Container Insights metrics (enabled)", 6.00], // 1 service × 20 metrics × 0.30
@@ -127,10 +138,12 @@ describe("cost estimate", () => {
     it("has exactly those lines (no ECR, S3 or dashboard line without such resources)", () => {
       assert.deepEqual(est.lines.map((l) => l.driver).sort(), expected.map(([d]) => d).sort());
     });
-    it("fixed $392.8369272 + usage $43.22204201 = total $436.05896921 (scheduled failover requests are fixed)", () => {
-      close(est.fixedUsd, 392.8369272, "fixed");
-      close(est.usageUsd, 43.22204201, "usage");
-      close(est.totalUsd, 436.05896921, "total");
+    it("fixed $399.1369272 + usage $43.26018898 = total $442.39711618 (scheduled failover requests are fixed)", () => {
+      // fixed: 392.8369272 before detailed metrics + 6.30 (21 metrics × 0.30) = 399.1369272
+      // usage: 43.22204201 with response-only LCU bytes − 0.3814697265625 + 0.41961669921875 = 43.26018898265625
+      close(est.fixedUsd, 399.1369272, "fixed");
+      close(est.usageUsd, 43.26018898265625, "usage");
+      close(est.totalUsd, 442.39711618265625, "total");
       assert.deepEqual(est.unpriced, []);
     });
     it("splits duration above provisioned concurrency: average concurrency 4 with 1 provisioned", () => {
@@ -173,7 +186,7 @@ describe("cost estimate", () => {
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       close(line(est, "execute-api endpoint data processing"), ((10_000_000 * 11) / (1024 * 1024)) * 0.01, "104.9 GB × 0.01");
     });
-    it("dev: fixed cost is $116.09376 by hand", async () => {
+    it("dev: fixed cost is $126.59376 by hand", async () => {
       const run = await runProgram("dev");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       // NAT 1×730×0.045 = 32.85; EIP 730×0.005 = 3.65; execute-api endpoint 2 AZ×730×0.01 = 14.60;
@@ -182,10 +195,12 @@ describe("cost estimate", () => {
       // rate(1 minute) = 43,800 requests × 0.20 / M = 0.00876; 16 alarm metrics × 0.10 = 1.60 (throttles,
       // concurrency, 3 × p99 duration, failover errors: 1 each; ALB 5xx rate, Lambda target errors,
       // failover throttled/dropped events: 2 each; API cache hit ratio, API 5xx rate: 2 each); 1 dashboard = 3.00.
-      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 6.00 + 0.00876 + 1.60 + 3.00, "dev fixed");
+      // API Gateway detailed metrics ("*/*" metricsEnabled): 5 methods (GET /health, GET /runtime, ANY /{proxy+},
+      // GET /items/{id}, GET /_large/{key+}) × 1 stage × 7 metrics = 35 custom metrics × 0.30 = 10.50.
+      close(est.fixedUsd, 32.85 + 3.65 + 14.60 + 23.36 + 14.60 + 16.425 + 6.00 + 0.00876 + 1.60 + 3.00 + 10.50, "dev fixed");
       close(line(est, "Fargate vCPU hours"), 0, "dev runs no Fargate task at baseline");
     });
-    it("prod: fixed cost is $629.83 by hand, and costs more than dev at the same traffic", async () => {
+    it("prod: fixed cost is $640.33 by hand, and costs more than dev at the same traffic", async () => {
       const run = await runProgram("prod");
       const est = estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS);
       const fixed = 3 * 730 * 0.045 //  NAT per AZ
@@ -199,7 +214,8 @@ describe("cost estimate", () => {
         + 2 * 1 * 730 * 3600 * 0.0000033334 // 2 provisioned environments × 1 GB
         + 1 * 20 * 0.3 //               Container Insights, 1 service
         + (43_800 / 1e6) * 0.2 //        failover tick requests
-        + 16 * 0.1 + 3; //               alarm metrics (as dev), dashboard
+        + 16 * 0.1 + 3 //                alarm metrics (as dev), dashboard
+        + 5 * 7 * 0.3; //                API Gateway detailed metrics: 5 methods × 7 metrics (as dev)
       close(est.fixedUsd, fixed, "prod fixed");
       const dev = estimateMonthlyCost((await runProgram("dev")).resources, PRICES, ASSUMPTIONS);
       assert.ok(est.totalUsd > dev.totalUsd);
@@ -208,6 +224,50 @@ describe("cost estimate", () => {
       const run = await runProgram("dev", { cacheNodeType: "cache.r5.large" });
       assert.throws(() => estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS),
         (err: Error) => err instanceof PricingError && /node type cache\.r5\.large .* priced types: cache\.t4g\.micro/.test(err.message));
+    });
+  });
+
+  // Issue 13: two fixes found by an independent hand computation.
+  describe("issue 13: ALB processed bytes and API Gateway detailed metrics", () => {
+    it("ALB LCU bytes count request and response bytes (Lambda and Fargate targets)", () => {
+      // ELB pricing: "Processed bytes: the number of bytes processed by the load balancer in GB for HTTP(S)
+      // requests and responses". 10 M requests × (1 − 0.8) = 2 M reach the ALB, each 9 KB in + 1 KB out:
+      // 2 M × 10 KB = 20,000,000 KB / 1,048,576 = 19.0735 GB / 730 h = 0.0261281 GB/h;
+      // half to Lambda (÷ 0.4), half to Fargate (÷ 1): 0.0261281 × (0.5 / 0.4 + 0.5) = 0.0457241 LCU,
+      // more than 2 M / 2,628,000 s / 25 = 0.0304414 LCU of new connections; × 730 h × 0.008 = 0.26702880859375.
+      // Response bytes alone (2 M × 1 KB) gave 0.0045724 LCU, so the connections won: 0.0304414 × 730 × 0.008 = 0.17778.
+      const est = estimateMonthlyCost(stack(), PRICES, { ...ASSUMPTIONS, avgRequestKb: 9, avgResponseKb: 1, lambdaShareOfBackend: 0.5 });
+      close(line(est, "ALB capacity units (LCU)"), 0.26702880859375, "LCU from 10 KB per request");
+      assert.match(est.lines.find((l) => l.driver === "ALB capacity units (LCU)")!.detail ?? "", /avgRequestKb \+ avgResponseKb/);
+    });
+    it("bills 7 custom metrics per method × stage with detailed metrics on", () => {
+      // 3 methods × 1 stage × 7 metrics = 21 metrics × 0.30 = 6.30 a month, paid whatever the traffic assumptions.
+      const est = estimateMonthlyCost(stack(), PRICES, { ...ASSUMPTIONS, apiRequestsPerMonth: 0 });
+      const l = est.lines.find((x) => x.driver === "API Gateway detailed metrics (stage live)")!;
+      assert.equal(l.quantity, 21);
+      assert.equal(l.basis, "resources");
+      close(l.monthlyUsd, 6.30, "21 × 0.30");
+    });
+    it("counts the methods a method-specific setting turns off, or only those turned on without */*", () => {
+      const edit = (fn: (r: MockResource) => MockResource): MockResource[] => stack().map(fn);
+      const setting = (r: MockResource, name: string, metricsEnabled: boolean): MockResource =>
+        r.name === name ? { ...r, inputs: { ...r.inputs, settings: { ...(r.inputs.settings as object), metricsEnabled } } } : r;
+      // "*/*" on, items/GET off: 2 methods × 7 = 14 metrics × 0.30 = 4.20
+      close(line(estimateMonthlyCost(edit((r) => setting(r, "settings-items", false)), PRICES, ASSUMPTIONS), "API Gateway detailed metrics (stage live)"), 4.20, "2 methods");
+      // "*/*" off, items/GET on: 1 method × 7 = 7 metrics × 0.30 = 2.10
+      close(line(estimateMonthlyCost(edit((r) => setting(r, "settings-all", false)), PRICES, ASSUMPTIONS), "API Gateway detailed metrics (stage live)"), 2.10, "1 method");
+      // both off: no line
+      const off = estimateMonthlyCost(edit((r) => setting(setting(r, "settings-all", false), "settings-items", false)), PRICES, ASSUMPTIONS);
+      assert.ok(!off.lines.some((l) => l.driver.startsWith("API Gateway detailed metrics")));
+    });
+    it("the real stacks pay for 35 detailed metrics each (5 methods × 7)", async () => {
+      for (const stackName of ["dev", "prod"]) {
+        const est = estimateMonthlyCost((await runProgram(stackName)).resources, PRICES, ASSUMPTIONS);
+        const l = est.lines.find((x) => x.driver.startsWith("API Gateway detailed metrics"))!;
+        assert.ok(l, `${stackName} has a detailed-metrics line`);
+        assert.equal(l.quantity, 35, stackName);
+        close(l.monthlyUsd, 10.50, `${stackName}: 35 × 0.30`);
+      }
     });
   });
 

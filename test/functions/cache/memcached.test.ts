@@ -1,12 +1,15 @@
 // The memcached tier against REAL memcached processes: placement over several nodes, node loss and
 // restart, hung nodes, graceful server close (memjs #162), stuck connects (memjs #117), close() under
-// load, hostile keys and oversized values.
+// load, hostile keys and oversized values; one memjs client per node (public API only), created and
+// closed as discovery adds and removes nodes.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 import { startMemcached, type MemcachedServer } from "../../support/memcached";
 import { startUpstream, type Upstream } from "../../support/upstream";
 import { createTwoTierCache, fetchUpstream, METRIC, type TwoTierCache, type TwoTierCacheOptions } from "../../../functions/cache";
-import { currItems, memcachedStats, nodeHasKey, recorder, sleep, spawnMemcached } from "./helpers";
+import { configReply, currItems, memcachedStats, nodeHasKey, recorder, sleep, spawnMemcached, startFakeConfigEndpoint } from "./helpers";
 
 const FAST = { opTimeoutMs: 100, connectTimeoutMs: 100, retryFailedNodeAfterMs: 400 };
 
@@ -40,7 +43,7 @@ describe("cache/memcached tier (real memcached)", function () {
     await Promise.all(trio.map((m) => m.stop()));
   });
 
-  it("spreads keys over all nodes exactly where the ring puts them (getServer override)", async () => {
+  it("spreads keys over all nodes exactly where the ring puts them (our ring, one memjs client per node)", async () => {
     const addrs = trio.map((m) => m.address);
     const before = await Promise.all(addrs.map(currItems));
     const cache = track(mk("spread", addrs));
@@ -321,6 +324,97 @@ describe("cache/memcached tier (real memcached)", function () {
     const after = await Promise.all(addrs.map(async (a) => Number((await memcachedStats(a)).curr_connections)));
     assert.deepEqual(after, baseline, "connections left open");
     assert.equal((await cache.getOrLoad("after-close", async () => 1)).value, 1);
+  });
+
+  it("one client per node: a discovery update closes a removed node's connection, keeps the others', and connects an added node", async () => {
+    const [a, b] = trio;
+    const entry = (m: MemcachedServer) => ({ host: "localhost", ip: "127.0.0.1", port: Number(m.address.split(":")[1]) });
+    const endpoint = await startFakeConfigEndpoint(configReply(1, [entry(a), entry(b)]));
+    try {
+      const stats = async (m: MemcachedServer) => {
+        const st = await memcachedStats(m.address);
+        return { curr: Number(st.curr_connections), total: Number(st.total_connections) };
+      };
+      const base = { a: await stats(a), b: await stats(b) };
+      const cache = track(mk("perNode", [], { memcached: { configEndpoint: endpoint.address } }));
+      await cache.memcached!.whenReady();
+      const keys = keysOf(60, "pn");
+      for (const k of keys) await cache.getOrLoad(k, async () => k);
+      const busy = { a: await stats(a), b: await stats(b) };
+      // One connection per node (stats' own connection is the +1 on curr; total counts it too).
+      assert.equal(busy.a.total - base.a.total, 2, "one client connection to a (+ this stats call)");
+      assert.equal(busy.b.total - base.b.total, 2, "one client connection to b (+ this stats call)");
+
+      endpoint.reply = configReply(2, [entry(a)]);
+      await cache.memcached!.refresh();
+      assert.deepEqual(cache.memcached!.topology()!.nodes, [a.address]);
+      for (const k of keys) assert.equal((await cache.getOrLoad(k, async () => k)).value, k);
+      await sleep(50);
+      const after = { a: await stats(a), b: await stats(b) };
+      assert.equal(after.b.curr, base.b.curr, "the removed node's connection is closed");
+      assert.equal(after.a.total - busy.a.total, 1, "the staying node kept its connection (only this stats call is new)");
+
+      endpoint.reply = configReply(3, [entry(a), entry(b)]);
+      await cache.memcached!.refresh();
+      for (const k of keys) await cache.getOrLoad(`${k}-again`, async () => k);
+      const back = await stats(b);
+      assert.equal(back.curr - base.b.curr, 1, "the added node gets one new client connection");
+      assert.equal(back.total - after.b.total, 2, "one new connection to b (+ this stats call)");
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it("ignores memjs's SASL fallback variables (ElastiCache memcached has no SASL) and leaves them as they were", async () => {
+    const names = ["MEMCACHIER_USERNAME", "MEMCACHIER_PASSWORD"] as const;
+    const saved = names.map((n) => process.env[n]);
+    process.env.MEMCACHIER_USERNAME = "someone";
+    process.env.MEMCACHIER_PASSWORD = "secret";
+    // A pass-through proxy in front of memcached records the opcode of every binary request header
+    // (plain memcached answers SASL commands with an error that memjs shrugs off, so only the wire shows it).
+    const opcodes: number[] = [];
+    const [host, port] = trio[0].address.split(":");
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(port), host);
+      let pending = Buffer.alloc(0);
+      client.on("data", (d: Buffer) => {
+        pending = Buffer.concat([pending, d]);
+        while (pending.length >= 24 && pending[0] === 0x80) {
+          const total = 24 + pending.readUInt32BE(8);
+          if (pending.length < total) break;
+          opcodes.push(pending[1]);
+          pending = pending.subarray(total);
+        }
+        upstream.write(d);
+      });
+      upstream.on("data", (d: Buffer) => client.write(d));
+      for (const sock of [client, upstream]) { sock.on("error", () => undefined); sock.on("close", () => { client.destroy(); upstream.destroy(); }); }
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    try {
+      const cache = track(mk("sasl-env", [`127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]));
+      assert.equal((await cache.getOrLoad("k", async () => "v")).source, "MISS");
+      assert.equal((await cache.getOrLoad("k", async () => "other")).source, "HIT-L2");
+      assert.ok(opcodes.length > 0, "requests went through the proxy");
+      assert.deepEqual(opcodes.filter((op) => op === 0x20 || op === 0x21), [], "no SASL list/auth request was sent");
+      assert.equal(process.env.MEMCACHIER_USERNAME, "someone");
+      assert.equal(process.env.MEMCACHIER_PASSWORD, "secret");
+    } finally {
+      names.forEach((n, i) => { if (saved[i] === undefined) delete process.env[n]; else process.env[n] = saved[i]; });
+      await Promise.all(caches.splice(0).map((c) => c.close()));
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+
+  it("uses memjs through its public API only, outside the opt-in TLS transport", () => {
+    const source = fs.readFileSync(path.join(__dirname, "../../../functions/cache/memcachedTier.ts"), "utf8");
+    const start = source.indexOf("// ---- TLS transport");
+    const end = source.indexOf("// ---- node clients");
+    assert.ok(start > 0 && end > start, "the TLS transport section is marked");
+    const rest = (source.slice(0, start) + source.slice(end)).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+    for (const internal of ["getServer", "_socket", ".connected", "connectCallbacks", "timeoutSet", "responseHandler", ".username", ".password", "client.servers", "as unknown as"]) {
+      assert.ok(!rest.includes(internal), `memcachedTier.ts uses ${internal} outside useTls`);
+    }
   });
 
   it("hostile keys never reach memcached as protocol errors", async () => {
