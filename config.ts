@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { API_AUTHORIZATIONS, validateCacheSize, validateCacheTtl, validateThrottle, type ApiAuthorization, type CacheSizeGb } from "./components/apiRoutes";
 import { AVAILABILITY_TABLES_CHECKED, isAzId, regionProblems, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix, zoneProblems, type ZoneRequirement } from "./components/awsAvailability";
 import { cidrContains, parseCidr, subnetCapacity } from "./components/cidr";
-import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./functions/api/routes";
+import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./app/routes";
 
 export const PROJECT = "serverless-cache";
 
@@ -109,6 +109,11 @@ export interface CacheClusterConfig {
    * a change replaces the cluster (empty cache, new endpoints).
    */
   transitEncryption: boolean;
+  /**
+   * Pulumi `protect` on the memcached cluster: `pulumi destroy` and any change that would replace it
+   * (node type, AZ mode, TLS) fail until it is turned off in an `up` of its own. True in prod.
+   */
+  protect: boolean;
 }
 
 export interface CacheHandlerConfig {
@@ -328,6 +333,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
   const transitRaw = c.optional("cacheTransitEncryption") ?? "false";
   if (transitRaw !== "true" && transitRaw !== "false") c.fail("cacheTransitEncryption", transitRaw, "must be true or false");
   const transitEncryption = transitRaw === "true";
+  const cacheProtect = c.boolean("cacheProtect");
   if (transitEncryption) {
     if (engineVersion && MEMCACHED_ENGINE_VERSIONS.includes(engineVersion) && compareEngineVersions(engineVersion, MEMCACHED_TLS_MIN_ENGINE_VERSION) < 0) {
       const allowed = MEMCACHED_ENGINE_VERSIONS.filter((v) => compareEngineVersions(v, MEMCACHED_TLS_MIN_ENGINE_VERSION) >= 0);
@@ -448,7 +454,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints, flowLogs },
     api,
     alarmEmail,
-    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately, transitEncryption },
+    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately, transitEncryption, protect: cacheProtect },
     cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb, reservedConcurrency: cacheReservedConcurrency },
     service,
     logRetentionDays,

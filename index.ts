@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CacheFunction } from "./components/CacheFunction";
 import { backendBasePath, CachedPrivateApi, LARGE_RESPONSE_PATH } from "./components/CachedPrivateApi";
 import { HybridLambdaFargateService } from "./components/HybridLambdaFargateService";
-import { MemcachedCluster } from "./components/MemcachedCluster";
+import { DEMO_APP_PACKAGES, demoApp } from "./app";
+import { legacyClientRuleName, MemcachedCluster } from "./components/MemcachedCluster";
 import { MultiAzNetwork } from "./components/MultiAzNetwork";
 import { loadAwsProviderSettings, loadStackConfig, STACK_ZONE_REQUIREMENTS } from "./config";
 
@@ -60,6 +61,7 @@ const cache = new MemcachedCluster(`cache-${stack}`, {
   engineVersion: config.cache.engineVersion,
   applyImmediately: config.cache.applyImmediately,
   transitEncryption: config.cache.transitEncryption,
+  protect: config.cache.protect,
 }, withProvider);
 
 const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
@@ -68,6 +70,8 @@ const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   memcachedNodes: cache.nodeEndpoints,
   memcachedConfigurationEndpoint: cache.configurationEndpoint,
   memcachedSecurityGroupId: cache.securityGroupId,
+  // The rule memcached admits this function with; formerly cache.allowFrom("cache-handler", ...), moved here by alias.
+  memcachedIngressRule: { name: legacyClientRuleName(`cache-${stack}`, "cache-handler"), previousParent: cache.urn },
   memcachedTls: cache.transitEncryption,
   upstreamUrl: config.cacheHandler.upstreamUrl,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
@@ -78,17 +82,30 @@ const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   logRetentionDays: config.logRetentionDays,
   alarmActions,
 }, withProvider);
-cache.allowFrom("cache-handler", cacheFunction.securityGroupId);
 
 const service = new HybridLambdaFargateService(`svc-${stack}`, {
   vpcId: network.vpcId,
   vpcCidrBlock: network.vpcCidrBlock,
   privateSubnetIds: network.privateSubnetIds,
   publicSubnetIds: network.publicSubnetIds,
-  memcached: cache,
+  // Plain data; the rules admitting the service used to be the cluster's children: aliased by urn + name.
+  memcached: {
+    configurationEndpoint: cache.configurationEndpoint,
+    nodeEndpoints: cache.nodeEndpoints,
+    securityGroupId: cache.securityGroupId,
+    transitEncryption: cache.transitEncryption,
+    port: cache.port,
+    urn: cache.urn,
+    name: `cache-${stack}`,
+  },
+  // The program's own app (app/), passed as any user's app would be.
+  app: demoApp,
+  appPackages: DEMO_APP_PACKAGES,
+  appEnvironment: {
+    UPSTREAM_ITEM_PATH: config.service.upstreamItemPath,
+    API_DEBUG_ROUTES: config.service.debugRoutes ? "on" : "off",
+  },
   upstreamUrl: config.cacheHandler.upstreamUrl,
-  upstreamItemPath: config.service.upstreamItemPath,
-  debugRoutes: config.service.debugRoutes,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
   cacheTtlSeconds: config.cacheHandler.ttlSeconds,
   basePath: backendBasePath(stageName),

@@ -3,9 +3,9 @@
  *
  * One run, one machine, one memcached; every number is a side-by-side comparison from this run:
  *
- *   1. HTTP, container mode. Our server as the container image runs it (functions/ built with
- *      tsconfig.container.json's options into a temp dir, `node --enable-source-maps dist/api/main.js`,
- *      a child process; `--ts-node` runs `functions/api/main.ts` as `npm start` does instead) on a
+ *   1. HTTP, container mode. Our server as the container image runs it (the build context the
+ *      component generates, in a temp dir: `node __index.js` with SERVERLESS_CACHE_RUNTIME=container,
+ *      a child process; `--ts-node` runs `app/main.ts` as `npm start` does instead) on a
  *      warmed cached route, `/items/1?lang=en` (an L1 hit), against a bare `node:http` server (plain
  *      JavaScript, another child process) answering the same body bytes with the same headers.
  *      autocannon (in this process) loads each for the same duration and connections, in alternating
@@ -32,7 +32,7 @@ import * as path from "node:path";
 import {
   AutocannonResult,
   REPO,
-  buildContainerDist,
+  buildContainerContext,
   cleanup,
   httpGet,
   installSignalHandlers,
@@ -194,8 +194,10 @@ function areaOf(url: string, fn: string): string {
     if (/^(url|querystring)/.test(mod)) return "node: url";
     return `node: ${mod}`;
   }
-  const ours = /\/(?:functions|dist)\/(api|cache)\/[^/]+$/.exec(url);
-  if (ours) return `ours: functions/${ours[1]}`;
+  const ours = /\/(?:functions|dist)\/(platform|cache)\/[^/]+$/.exec(url) ?? /\/app\/()[^/]+$/.exec(url);
+  if (ours) return ours[1] ? `ours: functions/${ours[1]}` : "ours: app";
+  // The generated context: platform, cache and app serialized into one file.
+  if (/\/__index\.js$/.test(url)) return "ours: __index.js (serialized)";
   return url.replace(/^file:\/\//, "");
 }
 
@@ -220,7 +222,7 @@ function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number): ProfileS
   const frameOf = (n: CpuProfileNode): string => {
     const cf = n.callFrame;
     const file = cf.url
-      ? cf.url.replace(/^file:\/\//, "").replace(REPO + "/", "").replace(/^.*node_modules\//, "").replace(/^.*\/dist\/(api|cache)\/(.*)\.js$/, "functions/$1/$2.js (built)")
+      ? cf.url.replace(/^file:\/\//, "").replace(REPO + "/", "").replace(/^.*node_modules\//, "").replace(/^.*\/(__index\.js)$/, "$1 (serialized)")
       : "";
     return `${cf.functionName || "(anonymous)"}${file ? ` ${file}:${cf.lineNumber + 1}` : ""}`;
   };
@@ -291,23 +293,25 @@ function percentile(sorted: Float64Array, p: number): number {
 type AlbLike = { statusCode: number; body: string; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]> };
 
 /**
- * `apiDir`: the directory of the app's modules to load (the build's dist/api, or functions/api under
- * ts-node). Variants, measured in alternating order in the same loop:
+ * The demo app on the platform's Lambda entry, from the sources (ts-node), built as the deployed
+ * factory builds it (`createLambdaEntry(demoApp, env)`). Variants, measured in alternating order in the same loop:
  *   - the ALB handler with the single- and the multi-value fixture (what Lambda runs per event);
  *   - `app.fetch` with an equivalent Request (the same app without the ALB adapter);
  *   - `cache.getOrLoad` of the same key, an L1 hit (the floor: no HTTP shape at all).
  */
-async function lambdaBench(apiDir: string, memcachedAddress: string, upstreamUrl: string, iterations: number, rounds: number): Promise<LambdaStats[]> {
-  const { lambdaDepsFromEnv } = require(path.join(apiDir, "lambdaEntry")) as typeof import("../functions/api/lambdaEntry");
-  const { createLambdaHandler } = require(path.join(apiDir, "lambda")) as typeof import("../functions/api/lambda");
-  const { createApp } = require(path.join(apiDir, "app")) as typeof import("../functions/api/app");
-  const { itemCacheRequest } = require(path.join(apiDir, "routes")) as typeof import("../functions/api/routes");
-  const { requestCacheKey } = require(path.join(apiDir, "..", "cache")) as typeof import("../functions/cache");
-  // Built exactly as the function's factory builds it (createApiLambdaHandler = createLambdaHandler(lambdaDepsFromEnv(env))).
-  const deps = lambdaDepsFromEnv({ UPSTREAM_URL: upstreamUrl, MEMCACHED_SERVERS: memcachedAddress, CACHE_NAMESPACE: "bench-lambda" });
+async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterations: number, rounds: number): Promise<LambdaStats[]> {
+  const { createLambdaEntry } = require("../functions/platform/entry") as typeof import("../functions/platform/entry");
+  const { jsonLineLog } = require("../functions/platform/log") as typeof import("../functions/platform/log");
+  const { createTwoTierCache, requestCacheKey } = require("../functions/cache") as typeof import("../functions/cache");
+  const { demoApp } = require("../app") as typeof import("../app");
+  const { itemCacheRequest } = require("../app/routes") as typeof import("../app/routes");
+  const env = { UPSTREAM_URL: upstreamUrl, MEMCACHED_SERVERS: memcachedAddress, CACHE_NAMESPACE: "bench-lambda" };
+  const made: { cache?: ReturnType<typeof createTwoTierCache> } = {};
+  const handler = createLambdaEntry(demoApp, env, (o) => (made.cache = createTwoTierCache(o)));
+  const deps = { cache: made.cache as ReturnType<typeof createTwoTierCache> };
   onCleanup({ name: "lambda cache", stop: () => deps.cache.close() });
-  const handler = createLambdaHandler(deps);
-  const app = createApp({ ...deps, runtime: "lambda" });
+  // The same app without the ALB adapter, on the same cache.
+  const app = await demoApp({ cache: deps.cache, log: jsonLineLog, runtime: "lambda", env });
   const context = {
     getRemainingTimeInMillis: () => 10000,
     awsRequestId: "00000000-0000-4000-8000-000000000000",
@@ -342,7 +346,7 @@ async function lambdaBench(apiDir: string, memcachedAddress: string, upstreamUrl
       variant: "app.fetch, no ALB adapter",
       what: "new Request(same URL and headers) + arrayBuffer()",
       run: async () => {
-        const res = await app.fetch(new Request(fetchUrl, { headers: single.headers }), { deadline: Date.now() + 9500 });
+        const res = await app.fetch(new Request(fetchUrl, { headers: single.headers }), { deadline: Date.now() + 9500, requestId: "bench", runtime: "lambda" });
         await res.arrayBuffer();
       },
     },
@@ -357,7 +361,7 @@ async function lambdaBench(apiDir: string, memcachedAddress: string, upstreamUrl
   await handler(single, context);
   albHitOrThrow("single", (await handler(single, context)) as AlbLike);
   albHitOrThrow("multi", (await handler(multi, context)) as AlbLike);
-  const viaFetch = await app.fetch(new Request(fetchUrl, { headers: single.headers }), {});
+  const viaFetch = await app.fetch(new Request(fetchUrl, { headers: single.headers }), { deadline: Date.now() + 9500, requestId: "bench", runtime: "lambda" });
   hitOrThrow("app.fetch", viaFetch.status, viaFetch.headers.get("x-cache"));
   if ((await deps.cache.getOrLoad(key, loaderNeverCalled)).source !== "HIT-L1") throw new Error("the floor variant is not an L1 hit");
   for (const v of variants) for (let i = 0; i < 3000; i++) await v.run(); // JIT warm-up
@@ -424,17 +428,17 @@ async function main(): Promise<void> {
   onCleanup({ name: "upstream", stop: () => up.close() });
   const serverEnv = { UPSTREAM_URL: up.url, MEMCACHED_SERVERS: mc.address, LOG_LEVEL: "error", PORT: "0" };
 
-  log("building functions/ as the container image does (tsconfig.container.json) into a temp dir...");
-  const dist = buildContainerDist();
+  log("generating the container build context as the component does (serialized hybridEntry(demoApp) + node_modules) into a temp dir...");
+  const dist = await buildContainerContext();
   const bareJs = path.join(dist.dir, "bare-server.js");
   fs.writeFileSync(bareJs, BARE_SERVER_JS);
-  // Ours as the image runs it (`node --enable-source-maps dist/api/main.js`), or as `npm start` does.
-  const ourScript = args.tsNode ? "functions/api/main.ts" : dist.main;
-  const ourArgs = args.tsNode ? [] : ["--enable-source-maps"];
-  const ourLabel = args.tsNode ? "ours (npm start: ts-node main.ts)" : "ours (built main.js)";
+  // Ours as the image runs it (`node __index.js` of the generated context), or as `npm start` does.
+  const ourScript = args.tsNode ? "app/main.ts" : dist.main;
+  const ourArgs: string[] = [];
+  const ourLabel = args.tsNode ? "ours (npm start: ts-node app/main.ts)" : "ours (generated context: node __index.js)";
 
   log(`starting ${ourLabel}...`);
-  const ours = await spawnServer(ourScript, { ...serverEnv, CACHE_NAMESPACE: "bench-ours" }, { nodeArgs: ourArgs, name: "our server" });
+  const ours = await spawnServer(ourScript, { ...serverEnv, CACHE_NAMESPACE: "bench-ours", SERVERLESS_CACHE_RUNTIME: "container" }, { nodeArgs: ourArgs, name: "our server" });
   const first = await httpGet(ours.url + ROUTE);
   const warm = await httpGet(ours.url + ROUTE);
   if (first.status !== 200 || warm.status !== 200 || warm.headers["x-cache"] !== "HIT-L1") {
@@ -478,7 +482,7 @@ async function main(): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-prof-"));
     onCleanup({ name: "profile dir", stop: () => fs.rmSync(dir, { recursive: true, force: true }) });
     log(`ratio ${round(ratio, 2)}: profiling our server (--cpu-prof, 5 s under the same load)...`);
-    const prof = await spawnServer(ourScript, { ...serverEnv, CACHE_NAMESPACE: "bench-prof" }, {
+    const prof = await spawnServer(ourScript, { ...serverEnv, CACHE_NAMESPACE: "bench-prof", SERVERLESS_CACHE_RUNTIME: "container" }, {
       nodeArgs: [...ourArgs, "--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "200"],
       name: "profiled server",
     });
@@ -506,11 +510,10 @@ async function main(): Promise<void> {
   await ours.stop();
   await bare.stop();
   log(`Lambda mode: createLambdaHandler in-process, ${args.lambdaIterations} calls × ${args.rounds} rounds per variant...`);
-  const apiDir = args.tsNode ? path.join(REPO, "functions/api") : path.join(path.dirname(dist.main));
   // The hits measured are L1 hits and never touch memcached, but say so if it went away (on a shared
   // machine something else may kill memcached processes): then the first MISS skipped L2.
   const memcachedBefore = await reachable(mc.port);
-  const lambda = await lambdaBench(apiDir, mc.address, up.url, args.lambdaIterations, args.rounds);
+  const lambda = await lambdaBench(mc.address, up.url, args.lambdaIterations, args.rounds);
   const memcachedAfter = await reachable(mc.port);
   const memcachedNote = memcachedBefore && memcachedAfter ? undefined : `memcached was ${memcachedBefore ? "" : "not "}reachable before and ${memcachedAfter ? "" : "not "}reachable after the Lambda part (stopped from outside?)`;
 

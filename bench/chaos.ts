@@ -3,7 +3,7 @@
  *
  * Fault injection against the local container server under a steady load, on loopback: two real
  * memcached nodes (MEMCACHED_SERVERS holds both), a controllable upstream (bench/chaos/upstream.ts) and
- * the container server `functions/api/main.ts` as a child process, as `npm start` runs it. The key
+ * the container server `app/main.ts` as a child process, as `npm start` runs it. The key
  * set is warmed first; then one autocannon load runs through a scripted timeline of phases
  * (bench/chaos/model.ts PHASES): baseline; upstream failing (500), slow, hanging, back; memcached
  * node A killed, A restarted (empty), node B frozen (SIGSTOP), B resumed (SIGCONT). The upstream
@@ -32,7 +32,7 @@
  *   --rate <n>            cap the total request rate (default: none, closed loop as fast as it goes)
  *   --phases <a,b,...>    run only these phases (catalogue order kept)
  *   --upstream-limit <n>  judge the bulkhead: the upstream must never see more concurrent requests
- *   --server <script>     server to start instead of functions/api/main.ts (the tests' broken server)
+ *   --server <script>     server to start instead of app/main.ts (the tests' broken server)
  *   --server-env K=V      extra environment for the server (repeatable), e.g. breaker settings
  *   --out <file>          JSON results (default bench/results/chaos.json); the SVG is written next to it
  */
@@ -111,7 +111,7 @@ export function parseChaosArgs(argv: string[]): ChaosArgs {
     slowMs: 2000,
     clientTimeoutS: 5,
     phases: PHASES.map((p) => p.name),
-    server: "functions/api/main.ts",
+    server: "app/main.ts",
     serverEnv: {},
     out: path.join(REPO, "bench/results/chaos.json"),
   };

@@ -30,7 +30,8 @@
  * executed on the first miss), so the bundle is a single file that still loads got only on a miss.
  *
  * Run: npm run bench:cold   (COLD_N=<processes per variant and path>, default 25, at least 20;
- * COLD_ZIP=node to size with the node:zlib writer instead of `zip`)
+ * COLD_ZIP=node to size with the node:zlib writer instead of `zip`; COLD_ONLY=api,cache,failover to
+ * measure only some functions)
  * Writes bench/results/cold-start.json.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -310,7 +311,9 @@ async function main(): Promise<void> {
   const table: string[] = [];
   const targets: string[] = [];
   try {
-    for (const spec of FUNCTIONS) {
+    // COLD_ONLY=api (or cache, failover; comma-separated): measure only those functions.
+    const only = (process.env.COLD_ONLY ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+    for (const spec of FUNCTIONS.filter((f) => only.length === 0 || only.includes(f.key))) {
       const fn = run.one(FUNCTION_TYPE, spec.namePart);
       const lambda = await extractLambdaArchive(fn.inputs.code);
       extracted.push(lambda);
@@ -364,6 +367,9 @@ async function main(): Promise<void> {
         MEMCACHED_SERVERS: memcached.address,
         MEMCACHED_CONFIG_ENDPOINT: memcached.address,
         UPSTREAM_URL: upstream.url,
+        // No SSM here: the entry keys themselves (CACHE_MAC_KEYS wins over CACHE_MAC_KEY_PARAMETER).
+        // With only the parameter, keys never load and every read is a miss (no HIT-L2).
+        CACHE_MAC_KEYS: Buffer.alloc(32, 5).toString("base64"),
         COLD_TIMEOUT_MS: String((fn.inputs.timeout ?? 10) * 1000),
       };
       const envFor = (p: Path, n: string, trace = false): Record<string, string> => ({

@@ -4,7 +4,7 @@
  *
  * With no `--url` it starts, all on loopback: a real memcached (test/support/memcached), a local
  * upstream answering fast JSON (test/support/upstream), and the container server — by default
- * `functions/api/main.ts` as a child process, exactly as `npm start` runs it (`--in-process` runs
+ * `app/main.ts` as a child process, exactly as `npm start` runs it (`--in-process` runs
  * `startContainerServer` in this process instead, sharing the CPU with the load generator). It then
  * drives the server with autocannon (programmatic API) over a mix of routes and prints a table.
  *
@@ -231,37 +231,25 @@ export async function spawnServer(script: string, env: Record<string, string>, o
 }
 
 /**
- * The container image's build of functions/ (`tsc -p tsconfig.container.json`, run by
- * `node --enable-source-maps dist/api/main.js`), made in a temp dir: each file transpiled with the
- * same compiler options (TypeScript's transpileModule, no type check, about a second), with a
- * `node_modules` symlink to the repo's. Removed by the cleanup.
+ * The container image's content, generated as the component generates it for `pulumi up`
+ * (components/lambdaPackaging.ts `writeContainerContext`: `hybridEntry(demoApp)` serialized into
+ * `__index.js`, the Lambda's package set in node_modules, the generic Dockerfile), in a temp dir.
+ * Run it as the image does: `node __index.js` with SERVERLESS_CACHE_RUNTIME=container. Removed by the cleanup.
  */
-export function buildContainerDist(): { dir: string; main: string } {
-  const ts = require("typescript") as typeof import("typescript");
-  const configPath = path.join(REPO, "tsconfig.container.json");
-  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); },
+export async function buildContainerContext(): Promise<{ dir: string; main: string }> {
+  const { writeContainerContext, lambdaCodePathOptions } = require("../components/lambdaPackaging") as typeof import("../components/lambdaPackaging");
+  const { GENERIC_DOCKERFILE, PLATFORM_PACKAGES } = require("../components/HybridLambdaFargateService") as typeof import("../components/HybridLambdaFargateService");
+  const { hybridEntry } = require("../functions/platform/entry") as typeof import("../functions/platform/entry");
+  const { DEMO_APP_PACKAGES, demoApp } = require("../app") as typeof import("../app");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "api-context-"));
+  onCleanup({ name: "container context", stop: () => fs.rmSync(root, { recursive: true, force: true }) });
+  const context = await writeContainerContext({
+    factory: hybridEntry(demoApp),
+    codePathOptions: lambdaCodePathOptions({ uses: [...new Set([...PLATFORM_PACKAGES, ...DEMO_APP_PACKAGES])] }),
+    dir: path.join(root, "context"),
+    dockerfile: GENERIC_DOCKERFILE,
   });
-  if (!parsed) throw new Error("cannot read tsconfig.container.json");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-dist-"));
-  onCleanup({ name: "dist dir", stop: () => fs.rmSync(dir, { recursive: true, force: true }) });
-  const outDir = path.join(dir, "dist");
-  const rootDir = path.join(REPO, "functions");
-  for (const file of parsed.fileNames) {
-    if (file.endsWith(".d.ts")) continue;
-    const rel = path.relative(rootDir, file);
-    const target = path.join(outDir, rel.replace(/\.ts$/, ".js"));
-    const out = ts.transpileModule(fs.readFileSync(file, "utf8"), {
-      compilerOptions: { ...parsed.options, outDir: path.dirname(target) },
-      fileName: file,
-    });
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, out.outputText);
-    if (out.sourceMapText) fs.writeFileSync(`${target}.map`, out.sourceMapText);
-  }
-  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return { dir, main: path.join(outDir, "api", "main.js") };
+  return { dir: context.dir, main: path.join(context.dir, "__index.js") };
 }
 
 export interface LocalStack {
@@ -300,12 +288,13 @@ export async function startLocalStack(opts: { inProcess?: boolean; env?: Record<
   };
   if (opts.inProcess) {
     const { createTwoTierCache } = require("../functions/cache") as typeof import("../functions/cache");
-    const { apiSettingsFromEnv, cacheOptionsFromSettings } = require("../functions/api/env") as typeof import("../functions/api/env");
-    const { startContainerServer } = require("../functions/api/server") as typeof import("../functions/api/server");
+    const { cacheOptionsFromSettings } = require("../functions/platform/env") as typeof import("../functions/platform/env");
+    const { apiSettingsFromEnv } = require("../app/settings") as typeof import("../app/settings");
+    const { startDemoContainerServer } = require("../app/server") as typeof import("../app/server");
     const s = apiSettingsFromEnv({ ...env, PORT: "0" });
     const cache = createTwoTierCache(cacheOptionsFromSettings(s));
     onCleanup({ name: "cache", stop: () => cache.close() });
-    const server = await startContainerServer(
+    const server = await startDemoContainerServer(
       {
         cache,
         upstreamUrl: s.upstreamUrl,
@@ -323,7 +312,7 @@ export async function startLocalStack(opts: { inProcess?: boolean; env?: Record<
     onCleanup({ name: "container server", stop: () => server.close(2000) });
     return { url: server.url, memcachedAddress: mc.address, upstreamUrl: up.url, mode: "in-process", serverPid: process.pid, upstreamRequests: () => upstreamCount };
   }
-  const child = await spawnServer("functions/api/main.ts", { ...env, PORT: "0" }, { nodeArgs: opts.nodeArgs, name: "container server (main.ts)" });
+  const child = await spawnServer("app/main.ts", { ...env, PORT: "0" }, { nodeArgs: opts.nodeArgs, name: "container server (app/main.ts)" });
   return { url: child.url, memcachedAddress: mc.address, upstreamUrl: up.url, mode: "child-process", serverPid: child.pid, upstreamRequests: () => upstreamCount };
 }
 
@@ -444,7 +433,7 @@ async function main(): Promise<void> {
   let stack: LocalStack | undefined;
   let base = args.url;
   if (!base) {
-    process.stderr.write(`starting memcached, upstream and the container server (${args.inProcess ? "in-process" : "child process: functions/api/main.ts"})...\n`);
+    process.stderr.write(`starting memcached, upstream and the container server (${args.inProcess ? "in-process" : "child process: app/main.ts"})...\n`);
     stack = await startLocalStack({ inProcess: args.inProcess });
     base = stack.url;
     process.stderr.write(`started: memcached ${stack.memcachedAddress}, upstream ${stack.upstreamUrl}, server ${stack.url} (pid ${stack.serverPid})\n`);

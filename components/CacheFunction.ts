@@ -4,8 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { lambdaLogLevels } from "./lambdaDefaults";
-import { lambdaCodePathOptions } from "./lambdaPackaging";
+import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
+
+/**
+ * What the cache Lambda loads at run time. Installed as a package by another program, this code is
+ * `require`d from node_modules by name (Pulumi's closure serializer), so the package itself ships too.
+ */
+const CACHE_FUNCTION_PACKAGES = [
+  "memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics",
+  ...(installedPackageOf(__dirname) !== undefined ? [installedPackageOf(__dirname) as string] : []),
+];
+
+const isPlain = <T>(v: pulumi.Input<T>): v is T => !pulumi.Output.isInstance(v) && !(v instanceof Promise);
 
 /**
  * The SSM SecureString holding the keys that authenticate one cache namespace's memcached entries
@@ -37,6 +48,17 @@ export function readParameterPolicy(name: string, role: aws.iam.Role, parameter:
   }, { parent });
 }
 
+/**
+ * Arguments of {@link CacheFunction}, following Pulumi's guidance for packaged components: plain data
+ * only (no methods, no class instances), `Input<T>` wherever an Output can be given.
+ *
+ * Plain on purpose (they shape what is created, so they must be known when the component is built):
+ * `upstreamUrl` (its port decides the egress rules, and whether an extra 443 rule for SSM exists),
+ * `timeoutSeconds` (the p99 alarm's threshold), `memcachedTls` (whether MEMCACHED_TLS is set),
+ * `alarmActions` (a list of Inputs) and the `name` of `memcachedIngressRule`. Every other argument is an
+ * Input: a plain value is checked when the component is constructed, an Output when it resolves (so at
+ * preview when it is known then).
+ */
 export interface CacheFunctionArgs {
   /** VPC of the function's security group. */
   vpcId: pulumi.Input<string>;
@@ -52,22 +74,43 @@ export interface CacheFunctionArgs {
    * @default false
    */
   memcachedTls?: boolean;
-  /** memcached security group: the function may open 11211 to it and nowhere else in the VPC. */
+  /**
+   * memcached security group (MemcachedCluster `securityGroupId`): the function may open 11211 to it and
+   * nowhere else in the VPC, and the component adds the matching ingress rule to it (TCP 11211 from the
+   * function's own group) as its own child.
+   */
   memcachedSecurityGroupId: pulumi.Input<string>;
-  /** Upstream base URL (http/https). Its port decides the function's only internet egress rule. */
+  /**
+   * The ingress rule this function adds to the memcached security group.
+   * - `name`: the rule's resource name. Plain; once a stack has the rule, keep it.
+   * - `previousParent`: the URN of the component the rule was a child of before (the MemcachedCluster,
+   *   whose removed `allowFrom(client, sg)` created `<cluster>-from-<client>`, see `legacyClientRuleName`).
+   *   Given it, the rule gets an alias `{ name, parent: previousParent }`, so `pulumi up` moves the existing
+   *   rule in the state instead of replacing it: a replacement would fail, since AWS refuses a second
+   *   identical rule while the old one still exists. It may be removed once every stack has run `up`.
+   * Migrating a stack built with `cache.allowFrom("cache-handler", fn.securityGroupId)`:
+   * `memcachedIngressRule: { name: legacyClientRuleName(clusterName, "cache-handler"), previousParent: cache.urn }`.
+   * @default { name: "<name>-memcached-ingress" } (no alias: new stacks)
+   */
+  memcachedIngressRule?: { name?: string; previousParent?: pulumi.Input<pulumi.URN> };
+  /**
+   * Upstream base URL (http/https). Its port decides the function's only internet egress rule.
+   * Plain: the rules are decided from it at construction.
+   */
   upstreamUrl: string;
   /**
-   * Upstream request timeout in ms; must be at least 1 s below `timeoutSeconds`.
+   * Upstream request timeout in ms, a whole number of at least 1 and at least 1 s below `timeoutSeconds`.
    * @default 3000
    */
-  upstreamTimeoutMs?: number;
+  upstreamTimeoutMs?: pulumi.Input<number>;
   /**
-   * Freshness of a cached answer in memcached.
+   * Freshness of a cached answer in memcached, whole seconds, at least 1.
    * @default 300
    */
-  ttlSeconds?: number;
+  ttlSeconds?: pulumi.Input<number>;
   /**
    * Lambda timeout, 1 to 900 s. Small on purpose: a hung function is billed for all of it.
+   * Plain: the p99-duration alarm's threshold is derived from it.
    * @default 10
    */
   timeoutSeconds?: number;
@@ -75,18 +118,18 @@ export interface CacheFunctionArgs {
    * Memory (and so CPU) in MB, 128 to 10240.
    * @default 512
    */
-  memorySize?: number;
+  memorySize?: pulumi.Input<number>;
   /**
    * Reserved concurrency: a hard cap on parallel executions (and so on cost and on connections to
    * memcached), and a guarantee that other functions cannot starve this one.
    * @default 20
    */
-  reservedConcurrency?: number;
+  reservedConcurrency?: pulumi.Input<number>;
   /**
    * CloudWatch Logs retention of the function's log group.
    * @default 14
    */
-  logRetentionDays?: number;
+  logRetentionDays?: pulumi.Input<number>;
   /**
    * SNS topic ARNs notified when the function's p99 duration nears its timeout (and when it recovers).
    * @default []
@@ -94,10 +137,35 @@ export interface CacheFunctionArgs {
   alarmActions?: pulumi.Input<string>[];
 }
 
+function checkWhole(name: string, arg: string, v: unknown, min: number, max?: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || (max !== undefined && v > max)) {
+    throw new Error(`CacheFunction ${name}: ${arg} ${String(v)} must be a whole number ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`);
+  }
+  return v;
+}
+
+/** An Input checked now when plain, and when it resolves otherwise (at preview when it is known then). */
+function checked<T>(value: pulumi.Input<T>, check: (v: T) => void): pulumi.Input<T> {
+  if (isPlain(value)) {
+    check(value);
+    return value;
+  }
+  return pulumi.output(value).apply((v) => {
+    check(v as T);
+    return v;
+  }) as pulumi.Input<T>;
+}
+
 /**
  * The cache Lambda: an inline callback serialized by Pulumi (aws.lambda.CallbackFunction) in the
  * private subnets, answering from memcached or the upstream (lazy loading). Creates its own
- * security group, least-privilege role and log group with retention.
+ * security group (and its ingress rule on the memcached group), least-privilege role and log group
+ * with retention.
+ *
+ * Escape hatches: the children are exposed as readonly fields (`function`, `role`, `securityGroup`,
+ * `logGroup`, `memcachedIngress`, `entryKeys`, `durationAlarm`) for reading any of their outputs; to
+ * CHANGE a child's inputs or options, pass `transforms` in the component's options (Pulumi runs them on
+ * every child, e.g. add a layer or an environment variable to the `aws:lambda/function:Function`).
  */
 export class CacheFunction extends pulumi.ComponentResource {
   readonly functionName: pulumi.Output<string>;
@@ -105,18 +173,40 @@ export class CacheFunction extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
+  /** The Lambda function (an `aws.lambda.CallbackFunction`: type `aws:lambda/function:Function`). */
+  readonly function: aws.lambda.Function;
+  /** The execution role (AWSLambdaVPCAccessExecutionRole + read of `entryKeys` only). */
+  readonly role: aws.iam.Role;
+  /** The function's security group (egress to memcached and the upstream port only). */
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  /** The function's log group (retention `logRetentionDays`). */
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  /** The rule admitting this function's group to memcached (on the memcached security group). */
+  readonly memcachedIngress: aws.vpc.SecurityGroupIngressRule;
+  /** The SSM SecureString with the keys authenticating this function's cache entries. */
+  readonly entryKeys: aws.ssm.Parameter;
+  /** The p99-duration alarm. */
+  readonly durationAlarm: aws.cloudwatch.MetricAlarm;
 
   constructor(name: string, args: CacheFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:functions:CacheFunction", name, {}, opts);
-    const timeoutSeconds = args.timeoutSeconds ?? 10;
-    const upstreamTimeoutMs = args.upstreamTimeoutMs ?? 3000;
-    if (timeoutSeconds < 1 || timeoutSeconds > 900) {
-      throw new Error(`CacheFunction ${name}: timeoutSeconds ${timeoutSeconds} must be from 1 to 900`);
+    const timeoutSeconds = checkWhole(name, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, 900);
+    const upstreamTimeoutMs = checked(args.upstreamTimeoutMs ?? 3000, (ms) => {
+      if (timeoutSeconds < 2) throw new Error(`CacheFunction ${name}: timeoutSeconds ${timeoutSeconds} leaves no room for an upstream timeout at least 1000 ms below it`);
+      checkWhole(name, "upstreamTimeoutMs", ms, 1, timeoutSeconds * 1000 - 1000);
+    });
+    const ttlSeconds = checked(args.ttlSeconds ?? 300, (s) => { checkWhole(name, "ttlSeconds", s, 1, 2_592_000); });
+    const memorySize = checked(args.memorySize ?? 512, (mb) => { checkWhole(name, "memorySize", mb, 128, 10240); });
+    const reservedConcurrency = checked(args.reservedConcurrency ?? 20, (n) => { checkWhole(name, "reservedConcurrency", n, 0); });
+    let upstream: URL;
+    try {
+      upstream = new URL(args.upstreamUrl);
+    } catch {
+      throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an absolute http:// or https:// URL`);
     }
-    if (upstreamTimeoutMs > timeoutSeconds * 1000 - 1000) {
-      throw new Error(`CacheFunction ${name}: upstreamTimeoutMs ${upstreamTimeoutMs} must be at least 1000 ms below the ${timeoutSeconds} s timeout`);
+    if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
+      throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an http:// or https:// URL`);
     }
-    const upstream = new URL(args.upstreamUrl);
     const upstreamPort = Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80));
     const child = { parent: this };
 
@@ -126,6 +216,7 @@ export class CacheFunction extends pulumi.ComponentResource {
       description: `Lambda ${name}: memcached and upstream egress only`,
       tags: { Name: `${name}-lambda` },
     }, child);
+    this.securityGroup = securityGroup;
     new aws.vpc.SecurityGroupEgressRule(`${name}-to-memcached`, {
       securityGroupId: securityGroup.id,
       referencedSecurityGroupId: args.memcachedSecurityGroupId,
@@ -134,6 +225,17 @@ export class CacheFunction extends pulumi.ComponentResource {
       toPort: MEMCACHED_PORT,
       description: "memcached",
     }, child);
+    // The other half: memcached admits this function's group (formerly MemcachedCluster.allowFrom).
+    const ingressName = args.memcachedIngressRule?.name ?? `${name}-memcached-ingress`;
+    const previousParent = args.memcachedIngressRule?.previousParent;
+    this.memcachedIngress = new aws.vpc.SecurityGroupIngressRule(ingressName, {
+      securityGroupId: args.memcachedSecurityGroupId,
+      referencedSecurityGroupId: securityGroup.id,
+      ipProtocol: "tcp",
+      fromPort: MEMCACHED_PORT,
+      toPort: MEMCACHED_PORT,
+      description: `memcached from the cache Lambda ${name}`,
+    }, { parent: this, aliases: previousParent ? [{ name: ingressName, parent: previousParent }] : undefined });
     new aws.vpc.SecurityGroupEgressRule(`${name}-to-upstream`, {
       securityGroupId: securityGroup.id,
       cidrIpv4: "0.0.0.0/0",
@@ -158,6 +260,7 @@ export class CacheFunction extends pulumi.ComponentResource {
       assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }),
       description: `Execution role of the ${name} cache Lambda`,
     }, child);
+    this.role = role;
     // ENI management for VPC functions + writing its logs; nothing else.
     const vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
       role: role.name,
@@ -166,11 +269,13 @@ export class CacheFunction extends pulumi.ComponentResource {
 
     // The keys of this function's cache namespace: only its own role may read them.
     const entryKeys = cacheEntryKeyParameter(name, `the cache Lambda ${name}`, this);
+    this.entryKeys = entryKeys;
     const readEntryKeys = readParameterPolicy(`${name}-entry-keys`, role, entryKeys, this);
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       retentionInDays: args.logRetentionDays ?? 14,
     }, child);
+    this.logGroup = logGroup;
 
     const fn = new aws.lambda.CallbackFunction(`${name}`, {
       description: "Two-tier cached proxy for the upstream API (serialized by Pulumi)",
@@ -178,8 +283,8 @@ export class CacheFunction extends pulumi.ComponentResource {
       runtime: aws.lambda.Runtime.NodeJS22dX,
       architectures: ["arm64"],
       timeout: timeoutSeconds,
-      memorySize: args.memorySize ?? 512,
-      reservedConcurrentExecutions: args.reservedConcurrency ?? 20,
+      memorySize,
+      reservedConcurrentExecutions: reservedConcurrency,
       vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [securityGroup.id] },
       // Powertools Logger: warnings and errors only (the level Lambda passes it); EMF metrics are not filtered.
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, ...lambdaLogLevels("WARN") },
@@ -188,8 +293,8 @@ export class CacheFunction extends pulumi.ComponentResource {
           MEMCACHED_SERVERS: pulumi.output(args.memcachedNodes).apply((nodes) => nodes.join(",")),
           MEMCACHED_CONFIG_ENDPOINT: args.memcachedConfigurationEndpoint,
           UPSTREAM_URL: args.upstreamUrl,
-          UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs),
-          CACHE_TTL_SECONDS: String(args.ttlSeconds ?? 300),
+          UPSTREAM_TIMEOUT_MS: pulumi.output(upstreamTimeoutMs).apply(String),
+          CACHE_TTL_SECONDS: pulumi.output(ttlSeconds).apply(String),
           // The name, not the keys: read with the function's role at cold start.
           CACHE_MAC_KEY_PARAMETER: entryKeys.name,
           ...(args.memcachedTls ? { MEMCACHED_TLS: "on" } : {}),
@@ -197,11 +302,12 @@ export class CacheFunction extends pulumi.ComponentResource {
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
       callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
-      codePathOptions: lambdaCodePathOptions({ uses: ["memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics"] }),
+      codePathOptions: lambdaCodePathOptions({ uses: CACHE_FUNCTION_PACKAGES }),
     // ENI permissions before the function is created, and until after it is gone (its ENIs go with it).
     }, { parent: this, dependsOn: [logGroup, vpcAccess, readEntryKeys] });
+    this.function = fn;
 
-    p99DurationAlarm(name, fn.name, timeoutSeconds, child, args.alarmActions ?? []);
+    this.durationAlarm = p99DurationAlarm(name, fn.name, timeoutSeconds, child, args.alarmActions ?? []);
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;

@@ -26,7 +26,7 @@ import {
   type ApiAuthorization,
 } from "./apiRoutes";
 import { VPC_LINK_V2_ZONE_IDS, zoneProblem } from "./awsAvailability";
-import { DEFAULT_LARGE_RESPONSE_KEY_PREFIX } from "../functions/api/largeResponse";
+import { DEFAULT_LARGE_RESPONSE_KEY_PREFIX } from "../functions/platform/largeResponse";
 
 export type { RouteSpec } from "./apiRoutes";
 export { validateCacheSize, validateCacheTtl, validateThrottle, deploymentHash, STACK_OUTPUT_KEYS } from "./apiRoutes";
@@ -53,6 +53,20 @@ export function backendBasePath(stageName: string): string {
   return `/${stageName}`;
 }
 
+/**
+ * Arguments of {@link CachedPrivateApi}, following Pulumi's guidance for packaged components: plain data
+ * only (no methods, no class instances), `Input<T>` wherever an Output can be given.
+ *
+ * Plain on purpose, checked when the component is built with an error naming the argument and what is
+ * allowed: `routes` and `proxyFallback` (they generate the resource tree, methods and integrations),
+ * `stageName`, `authorization`, `backend.listenerPort`/`protocol`/`timeoutMilliseconds`/
+ * `largeResponseBucket.keyPrefix`, `cacheSizeGb`, `cacheTtlSeconds`, `throttleRateLimit`/`BurstLimit`,
+ * `unauthorizedCacheControl` and `alarms` thresholds (all part of the deployment hash, the method
+ * settings or alarm names/expressions), `privateDnsEnabled` (it decides `deleteBeforeReplace`),
+ * `restrictEndpointToAccount`, `manageAccountCloudWatchRole`, `accessLogs` (whether resources exist),
+ * `logRetentionDays`, and the lists `clientSecurityGroupIds`/`clientCidrBlocks` (their length is the
+ * number of rules; their elements are Inputs). Everything else is an Input.
+ */
 export interface CachedPrivateApiArgs {
   /** VPC of the backend ALB; the execute-api endpoint and the VPC link live here. */
   vpcId: pulumi.Input<string>;
@@ -166,8 +180,11 @@ export interface CachedPrivateApiArgs {
    */
   stageName?: string;
   /**
-   * Security groups admitted to the execute-api endpoint on 443 (the BFFs' groups).
-   * More can be added later with {@link CachedPrivateApi.allowFrom}.
+   * Security groups admitted to the execute-api endpoint on 443 (the BFFs' groups): one rule each, named
+   * `<name>-endpoint-from-client-<i>`. A client declared after the API adds its own
+   * `aws.vpc.SecurityGroupIngressRule` on `endpointSecurityGroupId` (tcp 443, `referencedSecurityGroupId`
+   * = its group) instead. (The former `allowFrom(client, sg)` method is gone: component args and surface
+   * are plain data.)
    * @default []
    */
   clientSecurityGroupIds?: pulumi.Input<string>[];
@@ -261,8 +278,8 @@ export interface CachedPrivateApiArgs {
     /** SNS topic ARNs notified on ALARM and OK. @default [] */
     actions?: pulumi.Input<string>[];
   };
-  /** Tags for every taggable child. */
-  tags?: Record<string, string>;
+  /** Tags for every taggable child (keys plain, values Inputs). */
+  tags?: Record<string, pulumi.Input<string>>;
 }
 
 /** Settings derived from the args, validated before anything is registered. */
@@ -370,6 +387,12 @@ export function vpcLinkSubnets(name: string, region: string, subnetIds: string[]
  * - Cache invalidation requires `execute-api:InvalidateCache` (403 otherwise); `invalidationPolicyArn` grants
  *   exactly that on this stage's cached routes. `scripts/invalidate.ts` sends signed invalidations / flushes.
  * - One API, endpoint and stage (named after the stack) per stack; a dashboard and two alarms.
+ *
+ * Escape hatches: the main children are exposed as readonly fields (`restApi`, `stage`, `deployment`,
+ * `vpcEndpoint`, `endpointSecurityGroup`, `vpcLink`, `vpcLinkSecurityGroup`, `accessLogGroup`,
+ * `accountCloudWatch`, `dashboard`, `hitRatioAlarm`, `errorRateAlarm`) for reading any of their outputs;
+ * to CHANGE a child's inputs or options, pass `transforms` in the component's options (Pulumi runs them
+ * on every child, e.g. set the stage's `xrayTracingEnabled`) rather than forking the component.
  */
 export class CachedPrivateApi extends pulumi.ComponentResource {
   readonly apiId: pulumi.Output<string>;
@@ -397,13 +420,40 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
   readonly alarmNames: pulumi.Output<string[]>;
   /** The validated routes with defaults resolved (fallback included). */
   readonly routes: readonly NormalizedRoute[];
-  private readonly name: string;
+  /** The PRIVATE REST API. */
+  readonly restApi: aws.apigateway.RestApi;
+  /** The stage (cache cluster, access logs), named after the stack by default. */
+  readonly stage: aws.apigateway.Stage;
+  /** The deployment (redeployed when `deploymentHash` changes). */
+  readonly deployment: aws.apigateway.Deployment;
+  /** The execute-api interface endpoint. */
+  readonly vpcEndpoint: aws.ec2.VpcEndpoint;
+  /** The endpoint's security group (443 from the clients only). */
+  readonly endpointSecurityGroup: aws.ec2.SecurityGroup;
+  /** The ingress rules on the endpoint's group: client security groups, then client CIDRs. */
+  readonly endpointIngressRules: aws.vpc.SecurityGroupIngressRule[];
+  /** The VPC link V2 to the ALB. */
+  readonly vpcLink: aws.apigatewayv2.VpcLink;
+  /** The VPC link's security group. */
+  readonly vpcLinkSecurityGroup: aws.ec2.SecurityGroup;
+  /** The access log group, when `accessLogs`. */
+  readonly accessLogGroup?: aws.cloudwatch.LogGroup;
+  /**
+   * The account-wide API Gateway CloudWatch role, its policy attachment and the `aws.apigateway.Account`
+   * setting, when `manageAccountCloudWatchRole` (all three `retainOnDelete`).
+   */
+  readonly accountCloudWatch?: { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment; account: aws.apigateway.Account };
+  /** The CloudWatch dashboard. */
+  readonly dashboard: aws.cloudwatch.Dashboard;
+  /** The cache hit ratio alarm. */
+  readonly hitRatioAlarm: aws.cloudwatch.MetricAlarm;
+  /** The 5xx rate alarm. */
+  readonly errorRateAlarm: aws.cloudwatch.MetricAlarm;
 
   constructor(name: string, args: CachedPrivateApiArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate everything before registering anything: bad args throw without leaving a half-built component.
     const settings = resolveSettings(name, args);
     super("serverless-cache:api:CachedPrivateApi", name, {}, opts);
-    this.name = name;
     this.routes = settings.routes;
     const child = { parent: this };
     const stack = pulumi.getStack();
@@ -421,11 +471,20 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       description: `execute-api endpoint of ${this.apiName}: HTTPS from API clients only`,
       tags: { ...tags, Name: `${this.apiName}-endpoint` },
     }, child);
+    this.endpointSecurityGroup = endpointSg;
     this.endpointSecurityGroupId = endpointSg.id;
     const clientSgs = args.clientSecurityGroupIds ?? [];
-    clientSgs.forEach((sg, i) => this.allowFrom(`client-${i}`, sg));
+    // Names kept from the former allowFrom(`client-${i}`): unchanged in existing stacks.
+    const sgRules = clientSgs.map((sg, i) => new aws.vpc.SecurityGroupIngressRule(`${name}-endpoint-from-client-${i}`, {
+      securityGroupId: endpointSg.id,
+      referencedSecurityGroupId: sg,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      description: `HTTPS to the private API from client-${i}`,
+    }, child));
     const clientCidrs = args.clientCidrBlocks ?? (clientSgs.length === 0 ? [args.vpcCidrBlock] : []);
-    clientCidrs.forEach((cidr, i) => new aws.vpc.SecurityGroupIngressRule(`${name}-endpoint-from-cidr-${i}`, {
+    const cidrRules = clientCidrs.map((cidr, i) => new aws.vpc.SecurityGroupIngressRule(`${name}-endpoint-from-cidr-${i}`, {
       securityGroupId: endpointSg.id,
       cidrIpv4: cidr,
       ipProtocol: "tcp",
@@ -433,6 +492,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       toPort: 443,
       description: "HTTPS to the private API from inside the network",
     }, child));
+    this.endpointIngressRules = [...sgRules, ...cidrRules];
 
     const endpointPolicy = (args.restrictEndpointToAccount ?? true)
       ? pulumi.all([partition.partition, region, accountId]).apply(([p, r, a]) => JSON.stringify({
@@ -457,6 +517,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       tags: { ...tags, Name: `${this.apiName}-execute-api` },
     // With private DNS, a deleting endpoint still holds the execute-api name: a replacement must delete first.
     }, { parent: this, deleteBeforeReplace: args.privateDnsEnabled ?? true });
+    this.vpcEndpoint = endpoint;
     this.vpcEndpointId = endpoint.id;
 
     // ---- The API: PRIVATE, associated with the endpoint (which creates the <apiId>-<vpceId> alias).
@@ -466,6 +527,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: [endpoint.id] },
       tags,
     }, child);
+    this.restApi = api;
     this.apiId = api.id;
 
     const policyJson = pulumi.all([api.executionArn, endpoint.id, partition.partition, accountId])
@@ -479,6 +541,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       description: `VPC link of ${this.apiName}: to the ALB listener only`,
       tags: { ...tags, Name: `${this.apiName}-vpclink` },
     }, child);
+    this.vpcLinkSecurityGroup = vpcLinkSg;
     this.vpcLinkSecurityGroupId = vpcLinkSg.id;
     new aws.vpc.SecurityGroupEgressRule(`${name}-vpclink-to-alb`, {
       securityGroupId: vpcLinkSg.id,
@@ -506,6 +569,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       securityGroupIds: [vpcLinkSg.id],
       tags,
     }, child);
+    this.vpcLink = vpcLink;
     this.vpcLinkId = vpcLink.id;
 
     // The integration URI's host: the ALB's name over HTTP; over HTTPS a name its certificate covers.
@@ -578,6 +642,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       description: `${this.apiName}: ${routes.length} routes`,
       triggers: { redeployment: this.deploymentHash },
     }, { parent: this, dependsOn: [...methodsAndIntegrations, resourcePolicy, albIngress] });
+    this.deployment = deployment;
 
     // ---- Stage: cache cluster, access logs; named after the stack.
     const accessLogs = (args.accessLogs ?? true)
@@ -587,6 +652,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
         tags,
       }, child)
       : undefined;
+    this.accessLogGroup = accessLogs;
     const stageDeps: pulumi.Resource[] = [];
     if (args.manageAccountCloudWatchRole) {
       // Account-wide: kept on destroy, or destroying this stack would reset the setting (provider >= 6)
@@ -612,7 +678,9 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
         role: role.name,
         policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
       }, keep);
-      stageDeps.push(new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: role.arn }, { ...keep, dependsOn: [attachment] }));
+      const account = new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: role.arn }, { ...keep, dependsOn: [attachment] });
+      this.accountCloudWatch = { role, attachment, account };
+      stageDeps.push(account);
     }
     const stage = new aws.apigateway.Stage(`${name}-stage`, {
       restApi: api.id,
@@ -624,6 +692,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
       tags,
     }, { parent: this, dependsOn: stageDeps });
+    this.stage = stage;
     this.stageName = stage.stageName;
 
     // ---- Method settings: the stage default (uncached, throttled, metrics on) and one per cached route.
@@ -711,6 +780,7 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
         ],
       })),
     }, child);
+    this.dashboard = dashboard;
     this.dashboardName = dashboard.dashboardName;
 
     const { minRatio, minCacheable, max5xx, min5xxRequests } = settings.alarms;
@@ -754,6 +824,8 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       okActions: actions,
       tags,
     }, child);
+    this.hitRatioAlarm = hitRatioAlarm;
+    this.errorRateAlarm = errorAlarm;
     this.alarmNames = pulumi.all([hitRatioAlarm.name, errorAlarm.name]);
 
     this.registerOutputs({
@@ -892,20 +964,5 @@ export class CachedPrivateApi extends pulumi.ComponentResource {
       ],
     }));
     return { resources: [folder, keyResource, method, integration, ok, missing, failed, okMapping, missingMapping, failedMapping], spec };
-  }
-
-  /**
-   * Admit HTTPS (443) to the execute-api endpoint from one more security group (a BFF).
-   * The rule is a child of this component, named after `clientName`.
-   */
-  allowFrom(clientName: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
-    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-endpoint-from-${clientName}`, {
-      securityGroupId: this.endpointSecurityGroupId,
-      referencedSecurityGroupId: sourceSecurityGroupId,
-      ipProtocol: "tcp",
-      fromPort: 443,
-      toPort: 443,
-      description: `HTTPS to the private API from ${clientName}`,
-    }, { parent: this });
   }
 }

@@ -2,14 +2,17 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { createApiLambdaHandler } from "../functions/api/lambdaEntry";
+import { hybridEntry } from "../functions/platform/entry";
+import { RUNTIME_ENV } from "../functions/platform/env";
+import { HEALTH_PATH } from "../functions/platform/http";
+import type { AppFactory } from "../functions/platform/types";
 import { createFailoverHandlerFromEnv } from "../functions/failover/shell";
 import { failoverIamStatements } from "../functions/failover/iam";
 import { cacheEntryKeyParameter, readParameterPolicy } from "./CacheFunction";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { LAMBDA_LOG_LEVELS } from "./lambdaDefaults";
-import { lambdaCodePathOptions } from "./lambdaPackaging";
-import { MEMCACHED_PORT } from "./MemcachedCluster";
+import { installedPackageOf, lambdaCodePathOptions, writeContainerContext } from "./lambdaPackaging";
+import { MEMCACHED_PORT, legacyClientRuleName } from "./MemcachedCluster";
 
 /** Port the container server listens on (the Fargate target group's port). */
 export const CONTAINER_PORT = 8080;
@@ -18,23 +21,61 @@ function sumOf(id: string, namespace: string, metricName: string, dimensions: Re
   return { id, returnData: false, metric: { namespace, metricName, dimensions, period, stat: "Sum" } };
 }
 
-/** The cheap route the Fargate target group's health check uses. */
-export const HEALTH_PATH = "/health";
+/** The route the Fargate target group's health check uses: answered by the platform before any app. */
+export { HEALTH_PATH };
 
+/**
+ * The npm packages the platform's runtime code loads (functions/platform + functions/cache): the
+ * cache (memjs, lru-cache), the large-response path (the S3 client and presigner, loaded lazily),
+ * the container server's Node adapter (@hono/node-server, loaded only in the container) and hono,
+ * which that adapter requires as a peer dependency (peers are not followed by the packaging, which
+ * walks `dependencies`). `appPackages` are added.
+ */
+export const PLATFORM_PACKAGES = ["memjs", "lru-cache", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner", "@hono/node-server", "hono"];
 
-/** What the service needs from a MemcachedCluster (structural, so tests can pass a stand-in). */
+/**
+ * Variables the component sets for both runtimes: `appEnvironment` may not set them (the platform
+ * reads them; a clash would silently change the platform's behaviour).
+ */
+export const PLATFORM_ENVIRONMENT = [
+  "CACHE_MAC_KEY_PARAMETER", "MEMCACHED_CONFIG_ENDPOINT", "MEMCACHED_SERVERS", "MEMCACHED_TLS", "UPSTREAM_URL",
+  "UPSTREAM_TIMEOUT_MS", "CACHE_TTL_SECONDS", "LARGE_RESPONSE_BUCKET", "LARGE_RESPONSE_LOCATION_PREFIX", "API_BASE_PATH",
+  "PORT", RUNTIME_ENV,
+];
+
+/** The generic Dockerfile copied into every generated build context. */
+export const GENERIC_DOCKERFILE = path.join(__dirname, "..", "Dockerfile");
+
+/**
+ * What the service needs from a memcached cluster: plain data (a MemcachedCluster fits, and so does a
+ * literal for a cluster managed elsewhere). The service admits its two security groups on the
+ * cluster's security group itself.
+ */
 export interface MemcachedAccess {
+  /** `host:port` of the configuration endpoint (auto discovery). */
   configurationEndpoint: pulumi.Input<string>;
+  /** `host:port` of every node (static fallback of discovery). */
   nodeEndpoints: pulumi.Input<string[]>;
+  /** The cluster's security group: the service adds an ingress rule on it for each of its runtimes. */
   securityGroupId: pulumi.Input<string>;
-  /** Admit TCP 11211 from a client security group. */
-  allowFrom(clientName: string, securityGroupId: pulumi.Input<string>): unknown;
   /**
    * The cluster speaks only TLS (MemcachedCluster `transitEncryption`): both runtimes then set
-   * MEMCACHED_TLS=on. Taken from the cluster object, so the clients cannot drift from the cluster.
-   * Default false.
+   * MEMCACHED_TLS=on. Take it from the cluster object, so the clients cannot drift from the cluster.
+   * @default false
    */
   transitEncryption?: boolean;
+  /** TCP port of the nodes. @default 11211 */
+  port?: number;
+  /**
+   * The cluster component's URN and name, for stacks deployed before the service created its own
+   * ingress rules: the rules were then the cluster's children named `<cluster>-from-<service>-lambda`
+   * and `-tasks`. Given both, the new rules alias those, so `pulumi up` moves them in the state
+   * instead of replacing them (a replacement would drop memcached traffic for a moment). Optional:
+   * without them new stacks are the same.
+   */
+  urn?: pulumi.Input<string>;
+  /** See `urn`. */
+  name?: string;
 }
 
 export interface HybridLambdaFargateServiceArgs {
@@ -45,22 +86,36 @@ export interface HybridLambdaFargateServiceArgs {
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Public subnets: used only for an internet-facing ALB. */
   publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** The memcached cluster both runtimes read through; they are admitted into its security group. */
+  /** The memcached cluster both runtimes read through; the service admits them into its security group. */
   memcached: MemcachedAccess;
-  /** Upstream API base URL; its port decides the egress rule of both runtimes. */
+  /**
+   * The app: a factory `(ctx) => ({ fetch(request, info) })` (functions/platform/types.ts), e.g. a Hono
+   * app's `fetch`, or a hand-written one. It runs once per Lambda execution environment and per
+   * container process; `ctx` gives the two-tier cache, the logger, the runtime and the environment.
+   * Serialized once (Pulumi's closure serializer): the Lambda archive and the container image run
+   * the same `__index.js`. Required.
+   */
+  app: AppFactory;
+  /**
+   * The app's own variables, set in both runtimes (Lambda environment, task definition). The
+   * platform's variables (PLATFORM_ENVIRONMENT) cannot be set here.
+   * @default {}
+   */
+  appEnvironment?: Record<string, pulumi.Input<string>>;
+  /**
+   * The npm packages the app's code loads at run time (by name, e.g. ["hono", "got"]), added to the
+   * platform's own (PLATFORM_PACKAGES): each must be in the `dependencies` of the program's
+   * package.json (the nearest above the working directory; devDependencies are never packaged). The
+   * Lambda archive and the container image hold exactly these and their run-time dependencies. Pure
+   * JavaScript only: one context serves arm64 and x86_64, nothing is compiled or installed in the image.
+   * @default []
+   */
+  appPackages?: string[];
+  /**
+   * Upstream base URL the app calls: its port is opened in both runtimes' egress rules, and it is set
+   * as UPSTREAM_URL for the app.
+   */
   upstreamUrl: string;
-  /**
-   * Path of one item below `upstreamUrl`, holding `{id}` once (the app's `/items/{id}` reads it).
-   * @default "/items/{id}"
-   */
-  upstreamItemPath?: string;
-  /**
-   * Serve the test routes `/slow` and `/runtime` in both runtimes (API_DEBUG_ROUTES). false: they answer
-   * 404 like any unknown path, so callers cannot hold the API Lambda busy on purpose (`/slow?ms=5000`)
-   * or read instance details (`/runtime`). Turn it off in production.
-   * @default true
-   */
-  debugRoutes?: boolean;
   /**
    * A path prefix the front door puts before every route, which both runtimes strip before routing:
    * behind CachedPrivateApi this is `backendBasePath(stageName)` ("/dev"), because API Gateway sends the
@@ -84,12 +139,14 @@ export interface HybridLambdaFargateServiceArgs {
    */
   alarmActions?: pulumi.Input<string>[];
   /**
-   * Freshness of cached items, seconds.
+   * Default freshness of cached entries, seconds (CACHE_TTL_SECONDS, read by the platform's cache and
+   * by apps that want it).
    * @default 300
    */
   cacheTtlSeconds?: number;
   /**
-   * Upstream request timeout, ms (the cache library also bounds it by the remaining Lambda time).
+   * Longest upstream load, ms (UPSTREAM_TIMEOUT_MS: the cache's loader timeout, also bounded by the
+   * request's deadline; apps read it too).
    * @default 3000
    */
   upstreamTimeoutMs?: number;
@@ -213,14 +270,15 @@ export interface HybridLambdaFargateServiceArgs {
    */
   logRetentionDays?: number;
   /**
-   * Docker build context containing the Dockerfile of the container runtime.
-   * @default the repository root
+   * Where the container's Docker build context is generated (serialized app, node_modules, the
+   * generic Dockerfile): `<dir>/<stack>/<name>`. Keep it out of version control.
+   * @default ".serverless-cache/containers" below the working directory (the program's directory)
    */
-  dockerContext?: string;
+  containerContextRoot?: string;
 }
 
 /**
- * One app, two runtimes, one ALB: the API runs as a Lambda target and as an ECS Fargate service
+ * One app, two runtimes, one ALB: the app (`args.app`, behind the platform's adapters) runs as a Lambda target and as an ECS Fargate service
  * behind the same listener, which forwards with weights (start: Lambda 1, Fargate 0). Alarms on
  * Lambda throttling feed an EventBridge rule (these alarms only) and a 1-minute schedule, both
  * invoking a failover Lambda that scales Fargate up, moves weight only to healthy targets, and
@@ -343,13 +401,14 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       tags: { Name: `${name}-lambda` },
     }, child);
     const egressPorts = Array.from(new Set([upstreamPort, 443]));
+    const memcachedPort = args.memcached.port ?? MEMCACHED_PORT;
     for (const [who, sg] of [["tasks", taskSg], ["lambda", lambdaSg]] as const) {
       new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-to-memcached`, {
         securityGroupId: sg.id,
         referencedSecurityGroupId: args.memcached.securityGroupId,
         ipProtocol: "tcp",
-        fromPort: MEMCACHED_PORT,
-        toPort: MEMCACHED_PORT,
+        fromPort: memcachedPort,
+        toPort: memcachedPort,
         description: "memcached",
       }, child);
       for (const port of egressPorts) {
@@ -362,7 +421,20 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           description: port === upstreamPort ? `upstream ${upstream.host} and AWS APIs` : "AWS APIs (S3, ECR, logs)",
         }, child);
       }
-      args.memcached.allowFrom(`${name}-${who}`, sg.id);
+      // Admitted on the cluster's security group by a rule of this service (formerly the cluster's
+      // allowFrom: same description, and aliased to that rule when the cluster's urn and name are given).
+      const client = `${name}-${who}`;
+      const legacy = args.memcached.urn !== undefined && args.memcached.name !== undefined
+        ? [{ name: legacyClientRuleName(args.memcached.name, client), parent: args.memcached.urn }]
+        : [];
+      new aws.vpc.SecurityGroupIngressRule(`${name}-memcached-from-${who}`, {
+        securityGroupId: args.memcached.securityGroupId,
+        referencedSecurityGroupId: sg.id,
+        ipProtocol: "tcp",
+        fromPort: memcachedPort,
+        toPort: memcachedPort,
+        description: `memcached from ${client}`,
+      }, { parent: this, aliases: legacy });
     }
 
     // ---- Large responses: the ALB caps a Lambda response at 1 MB; bigger bodies go to S3 + presigned redirect.
@@ -420,7 +492,12 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
     // read by the API Lambda's and the task's roles only (see components/CacheFunction.ts).
     const entryKeys = cacheEntryKeyParameter(name, `the API of ${name} (Lambda and Fargate)`, this);
 
+    const clash = Object.keys(args.appEnvironment ?? {}).filter((k) => PLATFORM_ENVIRONMENT.includes(k) || k.startsWith("AWS_"));
+    if (clash.length > 0) {
+      throw new Error(`HybridLambdaFargateService ${name}: appEnvironment may not set ${clash.join(", ")} (set by the platform)`);
+    }
     const appEnvironment: Record<string, pulumi.Input<string>> = {
+      ...args.appEnvironment,
       // The name, not the keys: each runtime reads them with its own role at cold start.
       CACHE_MAC_KEY_PARAMETER: entryKeys.name,
       MEMCACHED_CONFIG_ENDPOINT: args.memcached.configurationEndpoint,
@@ -429,12 +506,18 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       UPSTREAM_TIMEOUT_MS: String(args.upstreamTimeoutMs ?? 3000),
       CACHE_TTL_SECONDS: String(args.cacheTtlSeconds ?? 300),
       LARGE_RESPONSE_BUCKET: bucket.bucket,
-      ...(args.upstreamItemPath ? { UPSTREAM_ITEM_PATH: args.upstreamItemPath } : {}),
-      API_DEBUG_ROUTES: args.debugRoutes === false ? "off" : "on",
       ...(args.memcached.transitEncryption ? { MEMCACHED_TLS: "on" } : {}),
       ...(args.basePath ? { API_BASE_PATH: args.basePath } : {}),
       ...(args.largeResponseLocationPrefix ? { LARGE_RESPONSE_LOCATION_PREFIX: args.largeResponseLocationPrefix } : {}),
     };
+
+    // ---- One artifact for both runtimes: the platform entry around the app, serialized once by the
+    // Lambda (CallbackFunction) and once, identically, into the container's build context.
+    const entry = hybridEntry(args.app);
+    // Installed as a package by another program, this code is `require`d from node_modules by name: ship it.
+    const self = installedPackageOf(__dirname);
+    const packages = Array.from(new Set([...PLATFORM_PACKAGES, ...(args.appPackages ?? []), ...(self ? [self] : [])])).sort();
+    const codePathOptions = (): pulumi.runtime.CodePathOptions => lambdaCodePathOptions({ uses: packages });
 
     // ---- The Lambda runtime of the app.
     const apiRole = new aws.iam.Role(`${name}-api-role`, {
@@ -459,8 +542,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
       vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [lambdaSg.id] },
       loggingConfig: { logFormat: "JSON", logGroup: apiLogs.name, ...LAMBDA_LOG_LEVELS },
       environment: { variables: appEnvironment },
-      callbackFactory: () => createApiLambdaHandler(process.env),
-      codePathOptions: lambdaCodePathOptions({ uses: ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"] }),
+      callbackFactory: entry,
+      codePathOptions: codePathOptions(),
     // The ENI permissions must exist before the function (create) and outlive it (destroy: its ENIs are
     // released only with them).
     }, { parent: this, dependsOn: [apiLogs, apiVpcAccess, apiEntryKeys] });
@@ -513,10 +596,19 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
         rules: [{ rulePriority: 1, description: "keep the last 10 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } }],
       }),
     }, child);
+    // The build context is generated: the Lambda's __index.js (same factory, same serializer options),
+    // the Lambda's node_modules, the generic Dockerfile. Nothing is compiled or installed in the image.
+    const contextRoot = path.resolve(args.containerContextRoot ?? path.join(process.cwd(), ".serverless-cache", "containers"));
+    const containerContext = pulumi.output(writeContainerContext({
+      factory: entry,
+      codePathOptions: codePathOptions(),
+      dir: path.join(contextRoot, pulumi.getStack(), name),
+      dockerfile: GENERIC_DOCKERFILE,
+    }));
     const image = new awsx.ecr.Image(`${name}-image`, {
       repositoryUrl: repository.repositoryUrl,
-      context: args.dockerContext ?? path.join(__dirname, ".."),
-      dockerfile: path.join(args.dockerContext ?? path.join(__dirname, ".."), "Dockerfile"),
+      context: containerContext.dir,
+      dockerfile: containerContext.dockerfile,
       platform: architecture === "ARM64" ? "linux/arm64" : "linux/amd64",
     }, child);
 
@@ -554,7 +646,8 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
           image: imageUri,
           essential: true,
           portMappings: [{ containerPort: CONTAINER_PORT, protocol: "tcp" }],
-          environment: [...Object.entries(env).map(([k, v]) => ({ name: k, value: v })), { name: "PORT", value: String(CONTAINER_PORT) }],
+          // The image's Dockerfile sets SERVERLESS_CACHE_RUNTIME too; here it is explicit for the task.
+          environment: [...Object.entries(env).map(([k, v]) => ({ name: k, value: v })), { name: "PORT", value: String(CONTAINER_PORT) }, { name: RUNTIME_ENV, value: "container" }],
           // No container health check: a `node -e fetch(...)` probe starts a second Node process every
           // interval on a 0.25 vCPU task, and under the very load that caused a failover its timeouts
           // would get healthy tasks replaced. The target group's HTTP check on /health (ECS stops tasks
@@ -780,7 +873,7 @@ export class HybridLambdaFargateService extends pulumi.ComponentResource {
         },
       },
       callbackFactory: () => createFailoverHandlerFromEnv(process.env),
-      codePathOptions: lambdaCodePathOptions({ uses: ["@aws-sdk/client-cloudwatch", "@aws-sdk/client-ecs", "@aws-sdk/client-elastic-load-balancing-v2"] }),
+      codePathOptions: lambdaCodePathOptions({ uses: ["@aws-sdk/client-cloudwatch", "@aws-sdk/client-ecs", "@aws-sdk/client-elastic-load-balancing-v2", ...(self ? [self] : [])] }),
     }, { parent: this, dependsOn: [failoverLogs, failoverBasicLogs] });
 
     // Every invocation observes afresh, so a stale or retried event is worth nothing: no retries, and an

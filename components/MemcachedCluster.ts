@@ -3,16 +3,42 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const MEMCACHED_PORT = 11211;
 
+/** How the cluster's nodes are placed. */
+export type MemcachedAzMode = "cross-az" | "single-az";
+export const MEMCACHED_AZ_MODES: readonly MemcachedAzMode[] = ["cross-az", "single-az"];
+
+/**
+ * The name the ingress rule for client `clientName` had when `MemcachedCluster.allowFrom` created it
+ * (removed): `<cluster name>-from-<client name>`, a child of the cluster. Clients that now create their
+ * own rule (CacheFunction `memcachedIngressRule`) keep this name and alias the cluster as the rule's
+ * previous parent, so a deployed stack moves the rule in its state instead of replacing it.
+ */
+export function legacyClientRuleName(clusterName: string, clientName: string): string {
+  return `${clusterName}-from-${clientName}`;
+}
+
+/**
+ * Arguments of {@link MemcachedCluster}, following Pulumi's guidance for packaged components: plain
+ * data only (no methods, no class instances), `Input<T>` wherever an Output can be given.
+ *
+ * Plain on purpose (they shape what is created, so they must be known when the component is built):
+ * `allowedSecurityGroupIds` (a list: its length is the number of rules; its elements may be Outputs),
+ * the keys of `parameters` (whether a parameter group exists), `transitEncryption` (clients branch on
+ * it) and `protect` (a resource option). Every other argument is an Input: a plain value is checked
+ * when the component is constructed, an Output when it resolves (at preview when it is known then).
+ */
 export interface MemcachedClusterArgs {
   /** VPC the cluster's security group lives in. */
   vpcId: pulumi.Input<string>;
   /** Private subnets (one per AZ) for the subnet group. Never public subnets. */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** AZs of the network, in order; nodes are spread round-robin over them when `azMode` is "cross-az". */
-  availabilityZones: pulumi.Input<string[]>;
+  availabilityZones: pulumi.Input<pulumi.Input<string>[]>;
   /**
-   * Security groups allowed to reach memcached on TCP 11211 (the functions' and services' groups).
-   * Nothing else is admitted: no CIDR, no world. More can be added later with {@link MemcachedCluster.allowFrom}.
+   * Security groups allowed to reach memcached on TCP 11211, for clients known when the cluster is
+   * declared. Nothing else is admitted: no CIDR, no world. Clients declared after the cluster (they need
+   * its endpoints) create their own ingress rule on `securityGroupId` instead: CacheFunction and
+   * HybridLambdaFargateService do, from the `securityGroupId` they are given.
    * @default []
    */
   allowedSecurityGroupIds?: pulumi.Input<string>[];
@@ -25,10 +51,11 @@ export interface MemcachedClusterArgs {
    */
   nodeType?: pulumi.Input<string>;
   /**
-   * Number of nodes, 1 to 40. Clients hash keys over all nodes; losing one node loses only its share of keys.
+   * Number of nodes, a whole number from 1 to 40. Clients hash keys over all nodes; losing one node
+   * loses only its share of keys.
    * @default 2
    */
-  nodeCount?: number;
+  nodeCount?: pulumi.Input<number>;
   /**
    * - `"cross-az"`: nodes spread over `availabilityZones` (survives an AZ outage with the other nodes); needs 2+ nodes.
    * - `"single-az"`: all nodes in the first AZ (no cross-AZ traffic cost, no AZ resilience).
@@ -37,7 +64,7 @@ export interface MemcachedClusterArgs {
    * round-robin after the existing ones.
    * @default "cross-az"
    */
-  azMode?: "cross-az" | "single-az";
+  azMode?: pulumi.Input<MemcachedAzMode>;
   /**
    * memcached engine version (ElastiCache offers 1.6.6, 1.6.12, 1.6.17, 1.6.22 in the 1.6 family).
    * An upgrade is in place but ALWAYS empties every node; it waits for `maintenanceWindow` unless
@@ -47,10 +74,10 @@ export interface MemcachedClusterArgs {
   engineVersion?: pulumi.Input<string>;
   /**
    * memcached parameters (e.g. `{ max_item_size: "2097152" }`). When set, a parameter group of family
-   * memcached1.6 is created; otherwise the engine default group is used.
+   * memcached1.6 is created; otherwise the engine default group is used. The keys are plain, the values Inputs.
    * @default undefined
    */
-  parameters?: Record<string, string>;
+  parameters?: Record<string, pulumi.Input<string>>;
   /**
    * Weekly maintenance window (UTC), `ddd:hh24:mi-ddd:hh24:mi`, at least 60 minutes.
    * @default "sun:05:00-sun:06:00"
@@ -63,23 +90,47 @@ export interface MemcachedClusterArgs {
    * needed before the next window (config `cacheApplyImmediately`).
    * @default false
    */
-  applyImmediately?: boolean;
+  applyImmediately?: pulumi.Input<boolean>;
   /**
    * In-transit encryption (TLS) between clients and nodes (`transitEncryptionEnabled`). ElastiCache
    * offers it for memcached 1.6.12 and later on some node families only (config.ts checks both) and
    * sets it ONLY when the cluster is created: a change REPLACES the cluster (the provider forces a new
    * resource; new endpoints, every entry gone once). Every client must then speak TLS: pass the same
    * value to CacheFunction and HybridLambdaFargateService (`MEMCACHED_TLS=on`), or they read nothing.
+   * Plain (not an Input): clients decide their configuration from it when they are declared.
    * No extra charge. See docs/cache.md "In-transit encryption".
    * @default false
    */
   transitEncryption?: boolean;
   /**
-   * SNS topic ARNs notified by the cluster's alarms.
-   * @default []
+   * Protect the cluster resource (Pulumi's `protect` option on `aws.elasticache.Cluster` only): while set,
+   * `pulumi destroy` and any change that would delete or replace the cluster (node type, AZ mode, TLS)
+   * fail instead of emptying the cache. Turn it off in its own `up` before such a change. The subnet
+   * group and security group cannot be deleted while the cluster exists anyway. Config `cacheProtect`
+   * (true in prod). When unset, the component's own `protect` option (inherited by children) applies.
+   * @default undefined (inherit from the component's options; false)
+   */
+  protect?: boolean;
+  /**
+   * Not used: the cluster has no alarms of its own (node-level metrics are on the dashboard of docs/cache.md).
+   * @deprecated has no effect; kept so existing callers still compile.
    */
   alarmActions?: pulumi.Input<string>[];
 }
+
+function checkNodes(name: string, nodeCount: unknown, azMode: unknown): void {
+  if (typeof nodeCount !== "number" || !Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 40) {
+    throw new Error(`MemcachedCluster ${name}: nodeCount ${String(nodeCount)} must be a whole number from 1 to 40`);
+  }
+  if (!MEMCACHED_AZ_MODES.includes(azMode as MemcachedAzMode)) {
+    throw new Error(`MemcachedCluster ${name}: azMode ${JSON.stringify(azMode)} must be one of ${MEMCACHED_AZ_MODES.join(", ")}`);
+  }
+  if (azMode === "cross-az" && nodeCount < 2) {
+    throw new Error(`MemcachedCluster ${name}: azMode "cross-az" needs nodeCount >= 2 (got ${nodeCount})`);
+  }
+}
+
+const isPlain = <T>(v: pulumi.Input<T>): v is T => !pulumi.Output.isInstance(v) && !(v instanceof Promise);
 
 /**
  * ElastiCache for memcached across AZs in private subnets, reachable on 11211 only from the
@@ -88,6 +139,14 @@ export interface MemcachedClusterArgs {
  * In-transit TLS is off unless `transitEncryption` is set (the clients then connect with TLS through
  * functions/cache/memcachedTier.ts, since memjs itself has none). Either way traffic stays inside the
  * VPC between security groups that admit only each other.
+ *
+ * Clients get in with their own `aws.vpc.SecurityGroupIngressRule` on {@link securityGroupId} (port
+ * {@link port}, `referencedSecurityGroupId` = the client's group), or through `allowedSecurityGroupIds`.
+ *
+ * Escape hatches: the children are exposed as readonly fields (`cluster`, `securityGroup`,
+ * `subnetGroup`, `parameterGroup`, `ingressRules`) for reading any of their outputs; to CHANGE a child's
+ * inputs or options, pass `transforms` in the component's options (Pulumi runs them on every child, e.g.
+ * set the cluster's `snapshotRetentionLimit` or a tag) rather than forking the component.
  */
 export class MemcachedCluster extends pulumi.ComponentResource {
   /** Configuration endpoint, "host:port"; answers `config get cluster` (auto discovery). */
@@ -97,43 +156,58 @@ export class MemcachedCluster extends pulumi.ComponentResource {
   readonly port: number;
   /** Every node, "host:port", for clients without auto discovery. */
   readonly nodeEndpoints: pulumi.Output<string[]>;
+  /** The cluster's security group: clients add their ingress rule (TCP {@link port}) to it. */
   readonly securityGroupId: pulumi.Output<string>;
   readonly clusterId: pulumi.Output<string>;
   /** Whether the nodes speak only TLS: clients must set MEMCACHED_TLS=on exactly when this is true. */
   readonly transitEncryption: boolean;
-  private readonly name: string;
+  /** The `aws.elasticache.Cluster` (memcached). */
+  readonly cluster: aws.elasticache.Cluster;
+  /** The cluster's security group (no inline rules; no egress). */
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  /** The subnet group on the private subnets. */
+  readonly subnetGroup: aws.elasticache.SubnetGroup;
+  /** The parameter group, when `parameters` is given. */
+  readonly parameterGroup?: aws.elasticache.ParameterGroup;
+  /** The ingress rules created for `allowedSecurityGroupIds`, in order. */
+  readonly ingressRules: aws.vpc.SecurityGroupIngressRule[];
 
   constructor(name: string, args: MemcachedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:cache:MemcachedCluster", name, {}, opts);
     const nodeCount = args.nodeCount ?? 2;
     const azMode = args.azMode ?? "cross-az";
-    if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 40) {
-      throw new Error(`MemcachedCluster ${name}: nodeCount ${nodeCount} must be a whole number from 1 to 40`);
-    }
-    if (azMode === "cross-az" && nodeCount < 2) {
-      throw new Error(`MemcachedCluster ${name}: azMode "cross-az" needs nodeCount >= 2 (got ${nodeCount})`);
-    }
-    this.name = name;
+    // Plain values fail here, at construction; Outputs fail when they resolve (at preview when known).
+    if (isPlain(nodeCount) && isPlain(azMode)) checkNodes(name, nodeCount, azMode);
     this.port = MEMCACHED_PORT;
     this.transitEncryption = args.transitEncryption ?? false;
     const child = { parent: this };
 
     // No inline rules: the provider then removes AWS's default allow-all egress (memcached never
-    // initiates connections), and ingress comes only from SecurityGroupIngressRule resources below.
+    // initiates connections), and ingress comes only from SecurityGroupIngressRule resources.
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
       vpcId: args.vpcId,
       description: `memcached ${name}: TCP ${MEMCACHED_PORT} from client security groups only`,
       tags: { Name: `${name}-memcached` },
     }, child);
+    this.securityGroup = securityGroup;
     this.securityGroupId = securityGroup.id;
-    (args.allowedSecurityGroupIds ?? []).forEach((sg, i) => this.allowFrom(`client-${i}`, sg));
+    // Names kept from the former allowFrom(`client-${i}`): unchanged in existing stacks.
+    this.ingressRules = (args.allowedSecurityGroupIds ?? []).map((sg, i) => new aws.vpc.SecurityGroupIngressRule(
+      legacyClientRuleName(name, `client-${i}`), {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: sg,
+        ipProtocol: "tcp",
+        fromPort: MEMCACHED_PORT,
+        toPort: MEMCACHED_PORT,
+        description: `memcached from client-${i}`,
+      }, child));
 
-    const subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
+    this.subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
       subnetIds: args.subnetIds,
       description: `Private subnets of memcached ${name}`,
     }, child);
 
-    const parameterGroup = args.parameters
+    this.parameterGroup = args.parameters
       ? new aws.elasticache.ParameterGroup(`${name}-params`, {
         family: "memcached1.6",
         description: `Parameters of memcached ${name}`,
@@ -141,31 +215,35 @@ export class MemcachedCluster extends pulumi.ComponentResource {
       }, child)
       : undefined;
 
-    const preferredAzs = pulumi.output(args.availabilityZones).apply((azs) => {
+    const placement = pulumi.all([pulumi.output(args.availabilityZones), nodeCount, azMode]).apply(([azs, count, mode]) => {
+      checkNodes(name, count, mode);
       if (azs.length === 0) throw new Error(`MemcachedCluster ${name}: availabilityZones is empty`);
-      return azMode === "cross-az"
-        ? Array.from({ length: nodeCount }, (_, i) => azs[i % azs.length])
-        : Array.from({ length: nodeCount }, () => azs[0]);
+      const preferred = mode === "cross-az"
+        ? Array.from({ length: count }, (_, i) => azs[i % azs.length])
+        : Array.from({ length: count }, () => azs[0]);
+      return { count, mode, preferred };
     });
 
     const cluster = new aws.elasticache.Cluster(`${name}`, {
       engine: "memcached",
       engineVersion: args.engineVersion ?? "1.6.22",
       nodeType: args.nodeType ?? "cache.t4g.micro",
-      numCacheNodes: nodeCount,
-      azMode,
-      preferredAvailabilityZones: preferredAzs,
+      numCacheNodes: placement.count,
+      azMode: placement.mode,
+      preferredAvailabilityZones: placement.preferred,
       port: MEMCACHED_PORT,
-      subnetGroupName: subnetGroup.name,
+      subnetGroupName: this.subnetGroup.name,
       securityGroupIds: [securityGroup.id],
-      parameterGroupName: parameterGroup?.name,
+      parameterGroupName: this.parameterGroup?.name,
       networkType: "ipv4",
       // Only at creation; a change is a replacement (the provider's ForceNew).
       transitEncryptionEnabled: this.transitEncryption,
       maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
       applyImmediately: args.applyImmediately ?? false,
     // An in-place azMode change is refused (single-az) or moves nothing (cross-az): make it a visible replace.
-    }, { parent: this, replaceOnChanges: ["azMode"] });
+    // `protect` undefined keeps the component's own (inherited) value.
+    }, { parent: this, replaceOnChanges: ["azMode"], ...(args.protect !== undefined ? { protect: args.protect } : {}) });
+    this.cluster = cluster;
 
     this.clusterId = cluster.clusterId;
     this.configurationEndpointHost = cluster.clusterAddress;
@@ -177,20 +255,5 @@ export class MemcachedCluster extends pulumi.ComponentResource {
       securityGroupId: this.securityGroupId,
       clusterId: this.clusterId,
     });
-  }
-
-  /**
-   * Admit TCP 11211 from one more security group (a function or service that uses the cache).
-   * The rule is a child of this component, named after `clientName`.
-   */
-  allowFrom(clientName: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
-    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-from-${clientName}`, {
-      securityGroupId: this.securityGroupId,
-      referencedSecurityGroupId: sourceSecurityGroupId,
-      ipProtocol: "tcp",
-      fromPort: MEMCACHED_PORT,
-      toPort: MEMCACHED_PORT,
-      description: `memcached from ${clientName}`,
-    }, { parent: this });
   }
 }

@@ -1,15 +1,26 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { chooseZones, type ZoneRequirement } from "./awsAvailability";
+import { chooseZones, ZONE_REQUIREMENTS, type ZoneRequirement } from "./awsAvailability";
 import { nthSubnet, parseCidr } from "./cidr";
 
 export type NatMode = "perAz" | "single";
 export type FlowLogMode = "off" | "reject" | "all";
 export const FLOW_LOG_MODES: readonly FlowLogMode[] = ["off", "reject", "all"];
+export const NAT_MODES: readonly NatMode[] = ["perAz", "single"];
 
+/**
+ * Arguments of {@link MultiAzNetwork}, following Pulumi's guidance for packaged components: plain data
+ * only (no methods, no class instances), `Input<T>` wherever an Output can be given.
+ *
+ * Plain on purpose (they decide how many resources exist and how the range is carved, so they must be
+ * known when the component is built; each is checked then, with an error naming it and what is allowed):
+ * `cidrBlock`, `azCount`, `subnetPrefixLength`, `natMode`, `interfaceEndpoints`, `flowLogs`, and
+ * `restrictS3EndpointToAccount` (whether the endpoint has a policy at all). Every
+ * other argument is an Input, checked when it resolves (at preview when it is known then).
+ */
 export interface MultiAzNetworkArgs {
   /**
-   * IPv4 range of the VPC, /16 to /24, in an RFC 1918 range.
+   * IPv4 range of the VPC, /16 to /24, in an RFC 1918 range. Plain: the subnets' ranges are carved from it.
    * @example "10.0.0.0/16"
    */
   cidrBlock: string;
@@ -49,7 +60,7 @@ export interface MultiAzNetworkArgs {
    * components/awsAvailability.ts (copied from the AWS docs, dated).
    * @default ["lambda-vpc"]
    */
-  zoneRequirements?: ZoneRequirement[];
+  zoneRequirements?: pulumi.Input<ZoneRequirement[]>;
   /**
    * AWS services (short names such as "logs", "ecr.api", "ecr.dkr") to reach through interface
    * endpoints in the private subnets instead of NAT. Each costs ~$0.01/hour per AZ (~$7.30/month)
@@ -71,7 +82,7 @@ export interface MultiAzNetworkArgs {
    * Retention of the flow log group, days (a CloudWatch Logs retention value).
    * @default 14
    */
-  flowLogRetentionDays?: number;
+  flowLogRetentionDays?: pulumi.Input<number>;
   /**
    * Endpoint policy on the S3 gateway endpoint: from this VPC, only buckets of this account (and the
    * bucket ECR keeps image layers in, so Fargate can still pull). Without it the endpoint lets anything in
@@ -141,6 +152,12 @@ export function flowLogDeliveryPolicy(logGroupArn: string): Record<string, unkno
  * A VPC over 2+ AZs: public and private subnets per AZ, one Internet Gateway, NAT per AZ (or one),
  * a private route table per AZ, and an S3 gateway endpoint so S3 traffic skips NAT data charges.
  * Built from `@pulumi/aws` primitives (not awsx.ec2.Vpc) so every child is visible and testable.
+ *
+ * Escape hatches: the children are exposed as readonly fields (`vpc`, `publicSubnets`, `privateSubnets`,
+ * `natGateways`, `natEips`, `internetGateway`, `publicRouteTable`, `privateRouteTables`, `s3Endpoint`,
+ * `interfaceEndpoints`, `flowLog`, ...) for reading any of their outputs; to CHANGE a child's inputs or
+ * options, pass `transforms` in the component's options (Pulumi runs them on every child, e.g. tag the
+ * subnets for a load-balancer controller) rather than forking the component.
  */
 export class MultiAzNetwork extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
@@ -163,20 +180,61 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
   readonly s3PrefixListId: pulumi.Output<string>;
   /** Flow log group name, when `flowLogs` is not "off". */
   readonly flowLogGroupName?: pulumi.Output<string>;
+  /** The VPC. */
+  readonly vpc: aws.ec2.Vpc;
+  /** Public subnets, one per AZ, in AZ order. */
+  readonly publicSubnets: aws.ec2.Subnet[];
+  /** Private subnets, one per AZ, in AZ order. */
+  readonly privateSubnets: aws.ec2.Subnet[];
+  /** The Internet Gateway. */
+  readonly internetGateway: aws.ec2.InternetGateway;
+  /** The route table of the public subnets (default route to the IGW). */
+  readonly publicRouteTable: aws.ec2.RouteTable;
+  /** One route table per private subnet, in AZ order (default route to its NAT gateway). */
+  readonly privateRouteTables: aws.ec2.RouteTable[];
+  /** NAT gateways: one per AZ (`perAz`) or one in the first AZ (`single`). */
+  readonly natGateways: aws.ec2.NatGateway[];
+  /** The NAT gateways' Elastic IPs, same order. */
+  readonly natEips: aws.ec2.Eip[];
+  /** The S3 gateway endpoint on the private route tables. */
+  readonly s3Endpoint: aws.ec2.VpcEndpoint;
+  /** The VPC's default security group, locked (no rules). */
+  readonly defaultSecurityGroup: aws.ec2.DefaultSecurityGroup;
+  /** Interface endpoints by service short name ("logs", "ecr.api"), when `interfaceEndpoints` is given. */
+  readonly interfaceEndpoints: Record<string, aws.ec2.VpcEndpoint>;
+  /** The interface endpoints' security group, when there are any. */
+  readonly interfaceEndpointSecurityGroup?: aws.ec2.SecurityGroup;
+  /** The VPC flow log, when `flowLogs` is not "off". */
+  readonly flowLog?: aws.ec2.FlowLog;
+  /** The flow log group, when `flowLogs` is not "off". */
+  readonly flowLogGroup?: aws.cloudwatch.LogGroup;
 
   constructor(name: string, args: MultiAzNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:network:MultiAzNetwork", name, {}, opts);
     const azCount = args.azCount ?? 2;
     const prefix = args.subnetPrefixLength ?? 20;
     const natMode: NatMode = args.natMode ?? "perAz";
+    if (typeof args.cidrBlock !== "string") {
+      throw new Error(`MultiAzNetwork ${name}: cidrBlock must be a plain string such as "10.0.0.0/16" (the subnets are carved from it when the component is built), not an Output`);
+    }
     const vpcRange = parseCidr(args.cidrBlock);
     if (!vpcRange) throw new Error(`MultiAzNetwork ${name}: cidrBlock ${JSON.stringify(args.cidrBlock)} is not an IPv4 CIDR`);
     if (!Number.isInteger(azCount) || azCount < 2 || azCount > 6) {
       throw new Error(`MultiAzNetwork ${name}: azCount ${azCount} must be a whole number from 2 to 6`);
     }
-    // Throws with a clear message when 2 x azCount subnets do not fit.
-    const publicCidrs = Array.from({ length: azCount }, (_, i) => nthSubnet(vpcRange, prefix, i));
-    const privateCidrs = Array.from({ length: azCount }, (_, i) => nthSubnet(vpcRange, prefix, azCount + i));
+    if (!NAT_MODES.includes(natMode)) throw new Error(`MultiAzNetwork ${name}: natMode ${JSON.stringify(natMode)} must be one of ${NAT_MODES.join(", ")}`);
+    if (!Number.isInteger(prefix) || prefix < 16 || prefix > 28) {
+      throw new Error(`MultiAzNetwork ${name}: subnetPrefixLength ${prefix} must be a whole number from 16 to 28 (AWS subnets are /16 to /28)`);
+    }
+    const carve = (i: number): string => {
+      try {
+        return nthSubnet(vpcRange, prefix, i);
+      } catch (e) {
+        throw new Error(`MultiAzNetwork ${name}: subnetPrefixLength ${prefix}: ${2 * azCount} subnets (public + private in ${azCount} AZs) do not fit in cidrBlock ${args.cidrBlock} (${(e as Error).message})`);
+      }
+    };
+    const publicCidrs = Array.from({ length: azCount }, (_, i) => carve(i));
+    const privateCidrs = Array.from({ length: azCount }, (_, i) => carve(azCount + i));
     const child = { parent: this };
 
     const region = aws.getRegionOutput({}, child).region;
@@ -188,9 +246,17 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
         { name: "opt-in-status", values: ["opt-in-not-required"] },
       ],
     }, child);
-    const requirements = args.zoneRequirements ?? ["lambda-vpc"];
-    const choice = pulumi.all([region, zones.names, zones.zoneIds, pulumi.output(args.availabilityZoneIds ?? [])])
-      .apply(([r, names, ids, pinned]) => {
+    const checkRequirements = (reqs: readonly string[]): void => {
+      const unknown = reqs.filter((r) => !ZONE_REQUIREMENTS.includes(r as ZoneRequirement));
+      if (unknown.length > 0) {
+        throw new Error(`MultiAzNetwork ${name}: zoneRequirements ${JSON.stringify(unknown)}: each must be one of ${ZONE_REQUIREMENTS.join(", ")}`);
+      }
+    };
+    const requirementsInput = args.zoneRequirements ?? ["lambda-vpc"];
+    if (Array.isArray(requirementsInput)) checkRequirements(requirementsInput);
+    const choice = pulumi.all([region, zones.names, zones.zoneIds, pulumi.output(args.availabilityZoneIds ?? []), pulumi.output(requirementsInput)])
+      .apply(([r, names, ids, pinned, requirements]) => {
+        checkRequirements(requirements);
         try {
           return chooseZones({
             region: r,
@@ -211,9 +277,10 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       enableDnsHostnames: true,
       tags: { Name: `${name}-vpc` },
     }, child);
+    this.vpc = vpc;
 
     // The default security group admits all traffic between its members; nothing should use it.
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${name}-default-locked` } }, child);
+    this.defaultSecurityGroup = new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${name}-default-locked` } }, child);
 
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, child);
     const publicRouteTable = new aws.ec2.RouteTable(`${name}-public-rt`, {
@@ -225,6 +292,8 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       destinationCidrBlock: "0.0.0.0/0",
       gatewayId: igw.id,
     }, child);
+    this.internetGateway = igw;
+    this.publicRouteTable = publicRouteTable;
 
     const publicSubnets = publicCidrs.map((cidr, i) => {
       const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
@@ -242,8 +311,10 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
     });
 
     const natCount = natMode === "perAz" ? azCount : 1;
+    this.natEips = [];
     const natGateways = Array.from({ length: natCount }, (_, i) => {
       const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, child);
+      this.natEips.push(eip);
       return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
         subnetId: publicSubnets[i].id,
         allocationId: eip.id,
@@ -294,6 +365,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
 
     const flowLogs = args.flowLogs ?? "reject";
     if (!FLOW_LOG_MODES.includes(flowLogs)) throw new Error(`MultiAzNetwork ${name}: flowLogs ${JSON.stringify(flowLogs)} must be one of ${FLOW_LOG_MODES.join(", ")}`);
+    this.interfaceEndpoints = {};
     if (flowLogs !== "off") {
       const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: args.flowLogRetentionDays ?? 14 }, child);
       // Delivery role for the flow-logs service, limited to this account's flow logs (confused deputy).
@@ -318,7 +390,8 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       }, child);
       // CreateFlowLogs checks that the role may deliver to the group ("Access Denied for LogDestination"),
       // so the role's permissions must exist first; the flow log's inputs alone (role.arn) do not order it.
-      new aws.ec2.FlowLog(`${name}-flow-logs`, {
+      this.flowLogGroup = logGroup;
+      this.flowLog = new aws.ec2.FlowLog(`${name}-flow-logs`, {
         vpcId: vpc.id,
         trafficType: flowLogs === "all" ? "ALL" : "REJECT",
         logDestinationType: "cloud-watch-logs",
@@ -338,7 +411,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
 
     const interfaceEndpoints = args.interfaceEndpoints ?? [];
     if (interfaceEndpoints.length > 0) {
-      const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints-sg`, {
+      const endpointSg = this.interfaceEndpointSecurityGroup = new aws.ec2.SecurityGroup(`${name}-endpoints-sg`, {
         vpcId: vpc.id,
         description: `Interface endpoints of ${name}: HTTPS from inside the VPC`,
         tags: { Name: `${name}-endpoints` },
@@ -352,7 +425,7 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
         description: "HTTPS to AWS APIs from inside the VPC",
       }, child);
       for (const service of interfaceEndpoints) {
-        new aws.ec2.VpcEndpoint(`${name}-${service.replace(/\./g, "-")}`, {
+        this.interfaceEndpoints[service] = new aws.ec2.VpcEndpoint(`${name}-${service.replace(/\./g, "-")}`, {
           vpcId: vpc.id,
           serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
           vpcEndpointType: "Interface",
@@ -366,6 +439,11 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
       }
     }
 
+    this.publicSubnets = publicSubnets;
+    this.privateSubnets = privateSubnets;
+    this.privateRouteTables = privateRouteTables;
+    this.natGateways = natGateways;
+    this.s3Endpoint = s3Endpoint;
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
     this.availabilityZoneIds = choice.apply((c) => c.zoneIds);

@@ -7,7 +7,7 @@
  * platform's START/END/REPORT lines carry duration and memory).
  *
  * The application level filters what the runtime's `console.*` methods write: `console.log` is INFO.
- * Functions that log warnings with `console.log` (JSON lines, functions/api) need INFO; Powertools
+ * Functions that log warnings with `console.log` (JSON lines, functions/platform) need INFO; Powertools
  * Logger takes this level as its own (AWS_LAMBDA_LOG_LEVEL wins over POWERTOOLS_LOG_LEVEL), and
  * Powertools Metrics writes EMF through its own Console, which the level does not filter.
  */

@@ -365,7 +365,7 @@ export const noWorldIngress: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps: "Admit traffic from a security group or the VPC CIDR instead; only an internet-facing ALB may open 80/443 to the world (or to a prefix list such as CloudFront's origin-facing one). "
-    + "Memcached has no authentication: admit its clients' security groups (MemcachedCluster.allowFrom). https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/accessing-elasticache.html",
+    + "Memcached has no authentication: admit its clients' security groups: an aws.vpc.SecurityGroupIngressRule on the cluster's group per client (CacheFunction and HybridLambdaFargateService create theirs; MemcachedCluster `allowedSecurityGroupIds` for clients known up front). https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/accessing-elasticache.html",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     for (const i of ingressOf(args.type, args.props)) {
       const world = worldSources(i);
@@ -432,7 +432,7 @@ export const memcachedIngressFromSecurityGroups: StackValidationPolicy = {
     + "Rules are matched to the cluster's groups by property dependency and by literal id (securityGroupId: \"sg-...\"). https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/accessing-elasticache.html",
   enforcementLevel: "mandatory",
   severity: "high",
-  remediationSteps: "Use MemcachedCluster.allowFrom(name, securityGroupId) for each client instead of CIDR or prefix-list rules; give the cluster a security group created in this stack.",
+  remediationSteps: "Admit each client by its security group (an aws.vpc.SecurityGroupIngressRule with referencedSecurityGroupId on the cluster's group; CacheFunction and HybridLambdaFargateService create theirs; MemcachedCluster `allowedSecurityGroupIds`) instead of CIDR or prefix-list rules; give the cluster a security group created in this stack.",
   validateStack: (args, report) => {
     const ingress = stackPermissions(args.resources, "ingress");
     for (const cluster of args.resources.filter((r) => r.type === T.memcached && get(r.props, "engine") === "memcached")) {

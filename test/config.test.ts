@@ -147,7 +147,7 @@ describe("config validation", () => {
     it("leaves an old engine alone while off", () => {
       assert.equal(parseWith({ cacheEngineVersion: "1.6.6" }).cache.transitEncryption, false);
     });
-    it("prod keeps it off (docs/cache.md: m7g is not listed, and the API runtimes cannot speak TLS yet)", () => {
+    it("prod keeps it off (docs/cache.md: m7g is not listed, and a toggle replaces the cluster)", () => {
       const values = stackConfig("prod");
       assert.equal(values["serverless-cache:cacheTransitEncryption"], "false");
     });
@@ -178,6 +178,17 @@ describe("config validation", () => {
       const env = containers.flatMap((c) => c.environment ?? []);
       assert.ok(env.some((e) => e.name === "MEMCACHED_CONFIG_ENDPOINT"));
       assert.deepEqual(env.filter((e) => e.name === "MEMCACHED_TLS").map((e) => e.value), ["on"]);
+    });
+  });
+
+  describe("cacheProtect (Pulumi protect on the memcached cluster)", () => {
+    it("is off unless set, true in prod, and must be a boolean", () => {
+      assert.equal(parseWith({}).cache.protect, false);
+      assert.equal(parseWith({ cacheProtect: "true" }).cache.protect, true);
+      const values = stackConfig("prod");
+      assert.equal(parseStackConfig((key) => values[`serverless-cache:${key}`]).cache.protect, true);
+      const problems = problemsOf({ cacheProtect: "yes" });
+      assert.deepEqual(problems.filter((p) => p.startsWith("serverless-cache:cacheProtect")), ['serverless-cache:cacheProtect = "yes": must be true or false']);
     });
   });
 

@@ -755,7 +755,7 @@ fs.writeFileSync(at("--file"), mode);
       const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
       const stages = new Set<string>();
       const froms = [...dockerfile.matchAll(/^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$/gim)];
-      assert.ok(froms.length >= 2, "expected the build and runtime stages");
+      assert.ok(froms.length >= 1, "expected a base image");
       for (const [line, image, stage] of froms) {
         if (!stages.has(image)) assert.match(image, /^[\w./:-]+@sha256:[0-9a-f]{64}$/, `not pinned by digest: ${line}`);
         if (stage) stages.add(stage);

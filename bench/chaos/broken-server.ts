@@ -1,5 +1,5 @@
 /**
- * A deliberately broken stand-in for functions/api/main.ts, used only by test/bench/chaos.test.ts to
+ * A deliberately broken stand-in for app/main.ts, used only by test/bench/chaos.test.ts to
  * prove that the chaos run's verdicts can fail: it answers like the real server while every memcached
  * node is reachable, and breaks a must-not-fail rule as soon as one is not.
  *

@@ -1,4 +1,6 @@
-// esbuild entry of the API Lambda: exactly what its callbackFactory does (components/HybridLambdaFargateService.ts).
-import { createApiLambdaHandler } from "../../functions/api/lambdaEntry";
+// esbuild entry of the API Lambda: exactly what its callbackFactory does (components/HybridLambdaFargateService.ts):
+// the platform entry around the program's app, in Lambda mode.
+import { demoApp } from "../../app";
+import { hybridEntry } from "../../functions/platform/entry";
 
-export const handler = createApiLambdaHandler(process.env);
+export const handler = hybridEntry(demoApp)();

@@ -292,7 +292,7 @@ describe("bench/chaos model: verdicts against issue 12's targets", () => {
     const vs = judge(phases, DEFAULT_TARGETS);
     const svg = renderChart({
       date: "2026-01-01T00:00:00Z",
-      settings: { connections: 8, warmKeys: 100, missRatio: 0.05, phaseSeconds: 1, server: "functions/api/main.ts <&>" },
+      settings: { connections: 8, warmKeys: 100, missRatio: 0.05, phaseSeconds: 1, server: "app/main.ts <&>" },
       targets: DEFAULT_TARGETS,
       series,
       phases,
@@ -332,7 +332,7 @@ describe("bench/chaos model: verdicts against issue 12's targets", () => {
   });
 
   it("the bulkhead limit judged: the flag wins; a server without a cache library next to it is not judged", () => {
-    assert.deepEqual(bulkheadLimit(7, {}, "functions/api/main.ts"), { limit: 7, source: "--upstream-limit" });
+    assert.deepEqual(bulkheadLimit(7, {}, "app/main.ts"), { limit: 7, source: "--upstream-limit" });
     assert.equal(bulkheadLimit(undefined, {}, "bench/chaos/broken-server.ts").limit, undefined);
   });
 });

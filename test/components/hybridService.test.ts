@@ -98,6 +98,36 @@ for (const stack of ["dev", "prod"] as const) {
         "no VPC-wide ingress: other VPC workloads cannot bypass the API");
     });
 
+    it("admits both runtimes into memcached with rules of its own (plain-data MemcachedAccess, no allowFrom)", () => {
+      const cluster = run.one("aws:elasticache/cluster:Cluster");
+      const mcSg = cluster.inputs.securityGroupIds[0];
+      const service = run.one("aws:ecs/service:Service");
+      const taskSg = service.inputs.networkConfiguration.securityGroups[0];
+      const lambdaSg = apiFn().inputs.vpcConfig.securityGroupIds[0];
+      const svcName = `svc-${stack}`;
+      const rules = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.name.startsWith(`${svcName}-memcached-from-`));
+      assert.deepEqual(
+        rules.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort, r.inputs.description]).sort(),
+        [
+          [`${svcName}-memcached-from-lambda`, mcSg, lambdaSg, 11211, 11211, `memcached from ${svcName}-lambda`],
+          [`${svcName}-memcached-from-tasks`, mcSg, taskSg, 11211, 11211, `memcached from ${svcName}-tasks`],
+        ],
+      );
+      const svc = run.ofType("serverless-cache:service:HybridLambdaFargateService")[0];
+      for (const r of rules) assert.equal(r.parent, svc.urn, "a child of the service, not of the cluster");
+    });
+
+    it("passes the app's own variables (appEnvironment) to both runtimes, next to the platform's", () => {
+      const fnEnv = apiFn().inputs.environment.variables as Record<string, string>;
+      const [container] = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions) as Array<{ environment: Array<{ name: string; value: string }> }>;
+      const taskEnv = Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
+      for (const [k, v] of Object.entries({ UPSTREAM_ITEM_PATH: "/todos/{id}", API_DEBUG_ROUTES: stack === "prod" ? "off" : "on", API_BASE_PATH: `/${stack}` })) {
+        assert.equal(fnEnv[k], v, `Lambda ${k}`);
+        assert.equal(taskEnv[k], v, `task ${k}`);
+      }
+      assert.equal(taskEnv.SERVERLESS_CACHE_RUNTIME, "container");
+    });
+
     it("wires throttling alarms -> an EventBridge rule for these alarms only -> the failover Lambda", () => {
       const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => ["Throttles", "ConcurrentExecutions"].includes(a.inputs.metricName));
       assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ConcurrentExecutions", "Throttles"]);
@@ -247,4 +277,55 @@ describe("CachedPrivateApi composed in front of the hybrid service (index.ts)", 
       assert.equal(stage.inputs.cacheClusterSize, stack === "prod" ? "1.6" : "0.5");
     });
   }
+});
+
+describe("HybridLambdaFargateService arguments", () => {
+  it("refuses an appEnvironment that would set a platform variable", async () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { runProgram: runAnyProgram } = require("../../plan/engine") as typeof import("../../plan/engine");
+    await assert.rejects(runAnyProgram({
+      project: "serverless-cache",
+      stack: "clash",
+      config: { "aws:region": "us-east-1" },
+      program: () => {
+        const { HybridLambdaFargateService } = require("../../components/HybridLambdaFargateService") as typeof import("../../components/HybridLambdaFargateService");
+        new HybridLambdaFargateService("svc-clash", {
+          vpcId: "vpc-1", vpcCidrBlock: "10.0.0.0/16", privateSubnetIds: [], publicSubnetIds: [],
+          memcached: { configurationEndpoint: "m:11211", nodeEndpoints: [], securityGroupId: "sg-1" },
+          upstreamUrl: "https://u.example", app: () => ({ fetch: () => new Response("x") }),
+          appEnvironment: { MEMCACHED_SERVERS: "evil:11211", AWS_REGION: "x", OWN: "fine" },
+        });
+        return {};
+      },
+    }), /appEnvironment may not set MEMCACHED_SERVERS, AWS_REGION/);
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  });
+});
+
+describe("HybridLambdaFargateService memcached rules in existing stacks", function () {
+  this.timeout(120_000);
+  it("aliases its ingress rules to the cluster's former allowFrom rules (name and parent), so `pulumi up` moves them", async () => {
+    // The mock engine hands newResource no aliases: record the registration requests themselves.
+    type Req = { getType(): string; getName(): string; getAliasesList(): Array<{ toObject(): Record<string, unknown> }> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: Req, cb: unknown): Promise<void> } } };
+    const original = MockMonitor.prototype.registerResource;
+    const aliases = new Map<string, Array<Record<string, unknown>>>();
+    MockMonitor.prototype.registerResource = function (req: Req, cb: unknown) {
+      if (req.getType() === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+        aliases.set(req.getName(), req.getAliasesList().map((a) => (a.toObject().spec ?? a.toObject()) as Record<string, unknown>));
+      }
+      return original.call(this, req, cb);
+    };
+    let run: ProgramRun;
+    try {
+      run = await runProgram("dev", {}, { fresh: true });
+    } finally {
+      MockMonitor.prototype.registerResource = original;
+    }
+    const clusterUrn = run.ofType("serverless-cache:cache:MemcachedCluster")[0].urn;
+    for (const who of ["lambda", "tasks"]) {
+      assert.deepEqual((aliases.get(`svc-dev-memcached-from-${who}`) ?? []).map((a) => [a.name, a.parenturn]), [[`cache-dev-from-svc-dev-${who}`, clusterUrn]], who);
+    }
+  });
 });

@@ -2,7 +2,7 @@
  * End to end through the private API as AWS documents it, down to the app as Pulumi serializes it:
  * the stage's routes (from the dev stack's registered resources) → what API Gateway sends over the
  * VPC link (stage in front of the path) → the ALB event → the API Lambda's archive, and the container
- * entry (functions/api/main.ts as a child process) with the same environment, against a real memcached
+ * entry (app/main.ts as a child process) with the same environment, against a real memcached
  * and a real upstream on loopback. A negative control shows the harness catches the stage prefix.
  */
 import * as assert from "node:assert/strict";
@@ -10,7 +10,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
-import type { AlbResult } from "../../functions/api/alb";
+import type { AlbResult } from "../../functions/platform/alb";
 import { simulatePrivateApi, type ApiRoute, type SimulatedPrivateApi } from "../support/apiGateway";
 import { ExtractedLambda, extractLambdaArchive } from "../support/lambdaArchive";
 import { MemcachedServer, startMemcached } from "../support/memcached";
@@ -173,12 +173,12 @@ describe("through the private API to the app (stage prefix, routes, large respon
     assert.equal(stored.toString("utf8"), bigBody);
   });
 
-  describe("container runtime (functions/api/main.ts with the same environment)", () => {
+  describe("container runtime (app/main.ts with the same environment)", () => {
     let child: ChildProcess;
     let base: string;
 
     before(async () => {
-      child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "functions", "api", "main.ts")], {
+      child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "app", "main.ts")], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env, PORT: "0", AWS_LAMBDA_RUNTIME_API: "" },
         stdio: ["ignore", "pipe", "pipe"],

@@ -215,21 +215,21 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
     const byId = bad.find(isRule("cache-dev-from-cache-handler"))!;
     byId.propertyDependencies = {}; // securityGroupId: "cache-dev-sg-id", a literal: no property dependency links it to the group
     byId.dependencies = [];
-    bad = mutate(bad, isRule("cache-dev-from-svc-dev-lambda"), (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "52.1.2.3/32"; });
-    bad = mutate(bad, isRule("cache-dev-from-svc-dev-tasks"), (p) => { delete p.referencedSecurityGroupId; p.prefixListId = "pl-0123456789abcdef0"; });
+    bad = mutate(bad, isRule("svc-dev-memcached-from-lambda"), (p) => { delete p.referencedSecurityGroupId; p.cidrIpv4 = "52.1.2.3/32"; });
+    bad = mutate(bad, isRule("svc-dev-memcached-from-tasks"), (p) => { delete p.referencedSecurityGroupId; p.prefixListId = "pl-0123456789abcdef0"; });
     const diags = await engine.preview(bad);
     const urn = (name: string): string => dev.resources.find(isRule(name))!.urn;
     assert.deepEqual(diags.map((d) => [d.policy, d.level, d.urn]).sort(), [
       ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-cache-handler")],
-      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-svc-dev-lambda")],
-      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("cache-dev-from-svc-dev-tasks")],
-      ["no-world-ingress", MANDATORY, urn("cache-dev-from-svc-dev-lambda")],
-      ["no-world-ingress", MANDATORY, urn("cache-dev-from-svc-dev-tasks")],
+      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("svc-dev-memcached-from-lambda")],
+      ["memcached-ingress-from-security-groups-only", MANDATORY, urn("svc-dev-memcached-from-tasks")],
+      ["no-world-ingress", MANDATORY, urn("svc-dev-memcached-from-lambda")],
+      ["no-world-ingress", MANDATORY, urn("svc-dev-memcached-from-tasks")],
     ].sort(), JSON.stringify(diags));
     const message = (policy: string, name: string): string => violation(diags.find((d) => d.policy === policy && d.urn === urn(name))!);
     assert.match(message("memcached-ingress-from-security-groups-only", "cache-dev-from-cache-handler"), /^cache-dev-from-cache-handler admits 10\.0\.0\.0\/8 into memcached cluster cache-dev \(port 11211\); only security groups are allowed$/);
-    assert.match(message("no-world-ingress", "cache-dev-from-svc-dev-lambda"), /^opens port 11211 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 52\.1\.2\.3\/32; memcached has no authentication/);
-    assert.match(message("no-world-ingress", "cache-dev-from-svc-dev-tasks"), /^admits prefix list pl-0123456789abcdef0 on port 11211 \(protocol tcp\)/);
+    assert.match(message("no-world-ingress", "svc-dev-memcached-from-lambda"), /^opens port 11211 \(protocol tcp\), which includes the memcached port 11211, to public range\(s\) 52\.1\.2\.3\/32; memcached has no authentication/);
+    assert.match(message("no-world-ingress", "svc-dev-memcached-from-tasks"), /^admits prefix list pl-0123456789abcdef0 on port 11211 \(protocol tcp\)/);
   });
 
   it("reports open egress (all protocols to the world; a world port outside allowedWorldEgressPorts), and takes allowed ports from the config", async () => {

@@ -21,7 +21,7 @@ import {
   signRequest,
 } from "../../scripts/invalidate";
 import { createTwoTierCache, type TwoTierCache } from "../../functions/cache";
-import { createApiHandler, createLambdaHandler } from "../../functions/api/lambda";
+import { createDemoApiHandler as createApiHandler, createDemoLambdaHandler as createLambdaHandler } from "../../app/lambda";
 import { startMemcached, type MemcachedServer } from "../support/memcached";
 import { startUpstream, type Upstream } from "../support/upstream";
 

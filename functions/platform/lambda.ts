@@ -1,14 +1,20 @@
 /**
- * The ALB Lambda entry: `createLambdaHandler(deps)` runs once per execution environment (Pulumi's
- * `callbackFactory`), builds the app, and returns the per-invocation handler. Our own ALB adapter
- * sits on `app.fetch` (see docs/api.md for why not `hono/aws-lambda`).
+ * The ALB Lambda adapter, for any app: `createLambdaHandler(deps)` runs once per execution
+ * environment (inside Pulumi's `callbackFactory`) and returns the per-invocation handler. It sits on
+ * the app's web-standard `fetch` (see docs/api.md for why not `hono/aws-lambda`) and applies what
+ * is the platform's for every app: the control event, request limits, API_BASE_PATH, /health, the
+ * deadline, the ALB response shape, and > 1 MB bodies to S3 + 303.
  */
+import { randomUUID } from "node:crypto";
 import { CONTROL_EVENT_FIELD, parseControlEvent, runControlRequest, type ControlResponse } from "../cache";
-import { ApiDeps, LambdaInvocationInfo, RequestEnv, cacheKeyForPath, createApp, jsonLineLog } from "./app";
 import { AlbResult, albError as albErrorResult, albFormOf, albResultBytes, parseAlbEvent, shapeAlbResult } from "./alb";
-import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "./http";
-import { stripBasePath } from "./routes";
+import { DEADLINE_GRACE_MS, beforeDeadline, lambdaDeadline } from "./deadline";
+import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail, healthAnswer, stripBasePath } from "./http";
 import { ALB_MAX_RESPONSE_BYTES, LargeResponseOptions, LargeResponseStore, createLargeResponseStore, mustOffload, redirectParts } from "./largeResponse";
+import { describeError, jsonLineLog } from "./log";
+import type { CacheKeyForPath, FetchApp, LambdaInvocationInfo, LogFn, RequestInfo } from "./types";
+
+export { lambdaDeadline } from "./deadline";
 
 /** The parts of the Lambda context the handler reads. */
 export interface LambdaContextLike {
@@ -25,21 +31,27 @@ export type AlbHandler = (event: unknown, context?: LambdaContextLike) => Promis
 /** The function's handler: an ALB result for HTTP events, a {@link ControlResponse} for a direct control invocation. */
 export type ApiLambdaHandler = (event: unknown, context?: LambdaContextLike) => Promise<AlbResult | ControlResponse>;
 
-export interface LambdaDeps extends Omit<ApiDeps, "runtime"> {
-  /** Kept free before the Lambda timeout for answering (the cache deadline is remaining time minus this). Default 500 ms. */
+export interface LambdaDeps {
+  /** The app, or the promise of it (an async factory): awaited by the first request. */
+  app: FetchApp | Promise<FetchApp>;
+  /** The environment's cache: what a control event invalidates or flushes. */
+  cache?: unknown;
+  /** Prefix the front door puts before every path (API_BASE_PATH), removed before anything else. */
+  basePath?: string;
+  /** Request limits (body, headers, path, query). Default {@link DEFAULT_LIMITS}. */
+  limits?: Partial<RequestLimits>;
+  /** Log sink. Default: JSON lines. */
+  log?: LogFn;
+  /** Kept free before the Lambda timeout for answering (the app's deadline is remaining time minus this). Default 500 ms. */
   deadlineMarginMs?: number;
+  /** Budget when the context tells no remaining time (tests, local calls), ms. Default 10000. */
+  defaultBudgetMs?: number;
   /** Where bodies over the ALB limit go (S3); without it they are answered 500 response_too_large. */
   largeResponses?: LargeResponseOptions | LargeResponseStore;
   /** ALB limit on the response JSON. Default {@link ALB_MAX_RESPONSE_BYTES}. */
   maxResponseBytes?: number;
   /** Called at the end of every invocation (writes pending EMF metrics). Default: none. */
   flushMetrics?: () => void;
-}
-
-/** Epoch-ms deadline from the Lambda context (pure): remaining time minus the margin, never in the past. */
-export function lambdaDeadline(now: number, remainingMs: number | undefined, marginMs: number): number | undefined {
-  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return undefined;
-  return now + Math.max(0, remainingMs - marginMs);
 }
 
 function remainingTime(context: LambdaContextLike | undefined): number | undefined {
@@ -64,16 +76,24 @@ function invocationInfo(context: LambdaContextLike | undefined): LambdaInvocatio
 
 /**
  * Build the ALB handler. Call it once per execution environment (in the `callbackFactory`): the app,
- * the cache client and the S3 client live as long as the environment.
+ * its cache client and the S3 client live as long as the environment.
  */
 export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
   const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const log = deps.log ?? jsonLineLog;
-  const app = createApp({ ...deps, runtime: "lambda", log });
   const margin = deps.deadlineMarginMs ?? 500;
+  const defaultBudgetMs = deps.defaultBudgetMs ?? 10000;
   const maxResponseBytes = deps.maxResponseBytes ?? ALB_MAX_RESPONSE_BYTES;
   const lr = deps.largeResponses;
   const store: LargeResponseStore | undefined = lr === undefined ? undefined : "store" in lr ? lr : createLargeResponseStore(lr);
+  // Held in an object (mutated, never reassigned) so the resolved app survives warm invocations.
+  const held: { app?: FetchApp } = {};
+  const appReady = Promise.resolve(deps.app).then((app) => {
+    held.app = app;
+    return app;
+  });
+  // An async factory that fails is reported by the first request (500) and logged; never unhandled.
+  appReady.catch(() => undefined);
 
   return async (event, context) => {
     const form = albFormOf(event);
@@ -88,8 +108,15 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
       }
       const parsed = parseAlbEvent(event, limits);
       if (!parsed.ok) return albError(parsed);
-      const query = parsed.rawQuery ? `?${parsed.rawQuery}` : "";
       const path = stripBasePath(parsed.path, deps.basePath);
+      const head = parsed.method === "HEAD";
+      const health = healthAnswer(parsed.method, path, false);
+      if (health) {
+        const pairs = Object.entries(health.headers);
+        pairs.push(["x-served-by", "lambda"]);
+        return shapeAlbResult({ status: health.status, headers: pairs, body: Buffer.from(health.body) }, form, { head });
+      }
+      const query = parsed.rawQuery ? `?${parsed.rawQuery}` : "";
       // A fixed origin: the route never depends on the Host header, and a hostile Host cannot break the URL.
       const url = `http://lambda.internal${path.replace(/#/g, "%23")}${query}`;
       const headers = new Headers();
@@ -101,18 +128,32 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
       } catch (e) {
         return albError(fail(400, "bad_request", `the request cannot be represented: ${e instanceof Error ? e.message : String(e)}`));
       }
-      const env: RequestEnv = {
-        deadline: lambdaDeadline(Date.now(), remainingTime(context), margin),
-        lambda: invocationInfo(context),
+      const now = Date.now();
+      const lambda = invocationInfo(context);
+      const info: RequestInfo = {
+        deadline: lambdaDeadline(now, remainingTime(context), margin) ?? now + defaultBudgetMs,
+        requestId: lambda.awsRequestId ?? randomUUID(),
+        runtime: "lambda",
+        lambda,
       };
-      const response = await app.fetch(request, env);
-      const body = new Uint8Array(await response.arrayBuffer());
+      const app = held.app ?? (await appReady);
+      const answered = await beforeDeadline((async () => {
+        const response = await app.fetch(request, info);
+        return { response, body: new Uint8Array(await response.arrayBuffer()) };
+      })(), info.deadline + DEADLINE_GRACE_MS);
+      if (answered.late) {
+        log("error", "the app did not answer before the deadline", { method: parsed.method, path, requestId: info.requestId });
+        return albError(fail(504, "deadline_exceeded", "the request did not finish in time"));
+      }
+      const { response, body } = answered.value;
       const pairs: Array<[string, string]> = [];
+      let servedBy = false;
       response.headers.forEach((value, name) => {
+        if (name === "x-served-by") servedBy = true;
         if (name !== "set-cookie") pairs.push([name, value]);
       });
       for (const cookie of response.headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
-      const head = parsed.method === "HEAD";
+      if (!servedBy) pairs.push(["x-served-by", "lambda"]);
       const result = shapeAlbResult({ status: response.status, headers: pairs, body }, form, { head });
       const size = albResultBytes(result);
       if (!mustOffload(size, maxResponseBytes)) return result;
@@ -140,7 +181,7 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
         return albError(fail(502, "large_response_failed", "the response is larger than 1 MB and could not be stored for download"));
       }
     } catch (e) {
-      log("error", "handler failure", { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+      log("error", "handler failure", describeError(e, true));
       return albError(fail(500, "internal_error", "internal error; the request was logged"));
     }
   };
@@ -150,16 +191,15 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
  * The function's handler (Pulumi `callbackFactory`): a direct invocation carrying a control event
  * (`{ "serverlessCacheControl": { "action": "invalidate", "path": "/items/42?lang=de" } }` or
  * `{ ..., "action": "flush" }`) invalidates the cache; everything else is an ALB request. Why a
- * client cannot send a control event: see functions/cache/invalidation.ts.
+ * client cannot send a control event: see functions/cache/invalidation.ts. A path is mapped to its
+ * key by the app's `cacheKeyForPath` (without one, nothing is cached by path: nothing to delete).
  */
 export function createApiHandler(deps: LambdaDeps): ApiLambdaHandler {
   const alb = createLambdaHandler(deps);
   const log = deps.log ?? jsonLineLog;
-  const keyForPath = (path: string): { ok: true; key: string } | { ok: false; message: string; notCached: true } => {
-    const k = cacheKeyForPath(path, { namespace: deps.namespace, basePath: deps.basePath, routeOptions: deps.routeOptions, limits: deps.limits });
-    return k.ok ? k : { ok: false, message: `${k.message}: not cached by this function, nothing to delete here`, notCached: true };
-  };
   const margin = deps.deadlineMarginMs ?? 500;
+  const appReady = Promise.resolve(deps.app);
+  appReady.catch(() => undefined);
   return async (event, context) => {
     try {
       const control = parseControlEvent(event);
@@ -168,6 +208,13 @@ export function createApiHandler(deps: LambdaDeps): ApiLambdaHandler {
         return { ok: false, action: "unknown", nodes: [], boundMs: 0, settleMs: 0, error: control.error };
       }
       if (control.kind === "control") {
+        const app = await appReady;
+        const keyForPath = (path: string): CacheKeyForPath => {
+          const k: CacheKeyForPath = app.cacheKeyForPath
+            ? app.cacheKeyForPath(stripBasePath(path, deps.basePath))
+            : { ok: false, message: `${path}: the app maps no path to a cache key` };
+          return k.ok ? k : { ok: false, message: `${k.message}: not cached by this function, nothing to delete here`, notCached: true };
+        };
         const response = await runControlRequest(control.request, deps.cache, keyForPath, lambdaDeadline(Date.now(), remainingTime(context), margin));
         log(response.ok ? "info" : "warn", "cache control event", { ...response, requestId: context?.awsRequestId });
         return response;

@@ -3,7 +3,7 @@
  * Both runtimes (container server and ALB Lambda) go through {@link resolveRoute}, so a request is
  * judged the same way wherever it lands.
  */
-import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "./http";
+import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail } from "../functions/platform/http";
 
 /** Query parameters as every value given (repeated keys keep every value, in order). */
 export type QueryMap = Record<string, string[]>;
@@ -182,27 +182,5 @@ export function itemUpstreamUrl(upstreamUrl: string, id: string, lang: string, p
   return `${base}${pathTemplate.replace("{id}", encodeURIComponent(id))}?lang=${encodeURIComponent(lang)}`;
 }
 
-const BASE_PATH = /^\/[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * Validate a base path the front door adds before every route (API Gateway sends the stage,
- * "/dev", in front of the path over a private integration). Error text, or undefined when valid.
- */
-export function basePathProblem(basePath: string): string | undefined {
-  return BASE_PATH.test(basePath) ? undefined : "must be \"/\" followed by 1 to 128 letters, digits, \"-\" or \"_\" (e.g. /dev)";
-}
-
-/**
- * Remove `basePath` from the front of a raw request target (path with or without query), when it
- * is there as whole segment(s): "/dev/items/1?x" -> "/items/1?x", "/dev" -> "/", "/devices" stays.
- * A request without the prefix (the ALB called directly) is returned unchanged. Pure.
- */
-export function stripBasePath(target: string, basePath: string | undefined): string {
-  if (!basePath || !target.startsWith(basePath)) return target;
-  const rest = target.slice(basePath.length);
-  if (rest === "") return "/";
-  // "/dev//items" if the stage and the URI's path are joined with a slash each: one is enough.
-  if (rest.startsWith("/")) return rest.replace(/^\/{2,}/, "/");
-  if (rest.startsWith("?")) return `/${rest}`;
-  return target;
-}
+// The base path is the platform's (API Gateway's stage in front of every path): re-exported for the app's callers.
+export { basePathProblem, stripBasePath } from "../functions/platform/http";

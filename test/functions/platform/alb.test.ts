@@ -10,15 +10,15 @@ import {
   needsBase64,
   parseAlbEvent,
   shapeAlbResult,
-} from "../../../functions/api/alb";
-import { DEFAULT_LIMITS } from "../../../functions/api/http";
+} from "../../../functions/platform/alb";
+import { DEFAULT_LIMITS } from "../../../functions/platform/http";
 import {
   ALB_MAX_RESPONSE_BYTES,
   StoredResponse,
   largeResponseKey,
   mustOffload,
   redirectParts,
-} from "../../../functions/api/largeResponse";
+} from "../../../functions/platform/largeResponse";
 
 const FIXTURES = path.join(__dirname, "..", "..", "fixtures", "alb");
 const fixture = (name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), "utf8")) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { createTwoTierCache, type TwoTierCache } from "../../../functions/cache";
-import { startContainerServer, type ContainerServer } from "../../../functions/api/server";
+import type { ContainerServer } from "../../../functions/platform/server";
+import { startDemoContainerServer as startContainerServer } from "../../../app/server";
 import { startMemcached, type MemcachedServer } from "../../support/memcached";
 import { startUpstream, type Upstream } from "../../support/upstream";
 

@@ -8,9 +8,9 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { createTwoTierCache, type TwoTierCache } from "../../../functions/cache";
-import { AlbResult } from "../../../functions/api/alb";
-import { LambdaDeps, createLambdaHandler } from "../../../functions/api/lambda";
-import { CREDENTIAL_MARGIN_SECONDS, createLargeResponseStore, presignedLifetime } from "../../../functions/api/largeResponse";
+import { AlbResult } from "../../../functions/platform/alb";
+import { DemoLambdaDeps as LambdaDeps, createDemoLambdaHandler as createLambdaHandler } from "../../../app/lambda";
+import { CREDENTIAL_MARGIN_SECONDS, createLargeResponseStore, presignedLifetime } from "../../../functions/platform/largeResponse";
 import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
 import { Upstream, startUpstream } from "../../support/upstream";
 

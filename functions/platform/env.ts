@@ -1,23 +1,28 @@
 /**
- * Environment → settings for both entry points. Pure: reads only the object it is given.
+ * Environment → the platform's settings (memcached and the cache, the large-response bucket, the base
+ * path, ports, deadlines, drain), the same for every app. The app's own variables are the app's to
+ * read (`ctx.env`). Pure: reads only the object it is given.
  */
 import { RESILIENCE_METRICS, createEmfMetrics, resilienceCacheOptions, resilienceFromEnv, securityFromEnv } from "../cache";
 import type { CacheLogger, EmfMetrics, ResilienceSettings, SecuritySettings, TwoTierCacheOptions } from "../cache";
-import type { LogFn, RuntimeKind } from "./app";
-import { DEFAULT_ITEM_PATH, basePathProblem, itemPathTemplateProblem } from "./routes";
+import type { LogFn, RuntimeKind } from "./types";
+import { basePathProblem } from "./http";
 
-export interface ApiSettings {
-  upstreamUrl: string;
-  /** Path of an item below the upstream URL (UPSTREAM_ITEM_PATH, default /items/{id}). */
-  upstreamItemPath: string;
+/** Set to "container" by the generated Dockerfile (and `npm start`): the entry then serves HTTP instead of returning the Lambda handler. */
+export const RUNTIME_ENV = "SERVERLESS_CACHE_RUNTIME";
+
+export interface PlatformSettings {
   /** Prefix the front door adds to every path, removed before routing (API_BASE_PATH, e.g. /dev). */
   basePath?: string;
   memcached: { configEndpoint?: string; servers?: string[] };
+  /** Cache key namespace of the app (CACHE_NAMESPACE, default "api"). */
   namespace: string;
+  /** The cache's longest load, ms (UPSTREAM_TIMEOUT_MS, default 3000): also how long an invalidation waits for in-flight loads. */
   upstreamTimeoutMs: number;
+  /** Cache default freshness, s (CACHE_TTL_SECONDS, default 300). */
   ttlSeconds: number;
+  /** Cache default stale window, s (CACHE_STALE_TTL_SECONDS, default 3600). */
   staleTtlSeconds: number;
-  slowMaxMs: number;
   /** Container: HTTP port (PORT). */
   port: number;
   /** Container: per-request budget, ms (REQUEST_TIMEOUT_MS). */
@@ -35,7 +40,6 @@ export interface ApiSettings {
   largeResponseLocationPrefix?: string;
   /** Lambda: presigned URL lifetime, s (LARGE_RESPONSE_URL_TTL_SECONDS). */
   largeResponseUrlTtlSeconds: number;
-  instanceId?: string;
   /** Circuit breaker, bulkhead, negative caching, L1 max age (UPSTREAM_BREAKER_*, UPSTREAM_MAX_*, CACHE_*_TTL_SECONDS, CACHE_L1_MAX_AGE_MS; see docs/cache.md). */
   resilience: ResilienceSettings;
   /** Emit EMF metrics of the resilience events (CACHE_METRICS=off turns them off). Default on. */
@@ -45,20 +49,27 @@ export interface ApiSettings {
    * (UPSTREAM_CONTENT_TYPES), upstream body cap (UPSTREAM_MAX_BODY_BYTES), memcached TLS (MEMCACHED_TLS).
    */
   security: SecuritySettings;
-  /** Serve the test routes /slow and /runtime (API_DEBUG_ROUTES=on|off). Default on; off = 404 like any unknown path. */
-  debugRoutes: boolean;
 }
 
 /** Lambda when the runtime API is there (set in every Lambda execution environment), else container. */
-export function detectRuntime(env: Record<string, string | undefined>): RuntimeKind {
+export function detectRuntime(env: Readonly<Record<string, string | undefined>>): RuntimeKind {
   return env.AWS_LAMBDA_RUNTIME_API ? "lambda" : "container";
+}
+
+/**
+ * What the entry (`hybridEntry`) does when loaded: serve HTTP only when SERVERLESS_CACHE_RUNTIME is
+ * "container" (the generated Dockerfile and `npm start` set it); otherwise return the Lambda handler,
+ * also where no Lambda runtime API is around (the archive loaded by tests or a local invoke).
+ */
+export function entryRuntime(env: Readonly<Record<string, string | undefined>>): RuntimeKind {
+  return (env[RUNTIME_ENV] ?? "").trim().toLowerCase() === "container" ? "container" : "lambda";
 }
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Read and validate the settings; throws an Error naming the variable when one is missing or wrong. */
-export function apiSettingsFromEnv(env: Record<string, string | undefined>): ApiSettings {
+/** Read and validate the platform's settings; throws an Error naming the variable when one is missing or wrong. */
+export function platformSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PlatformSettings {
   const text = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === "" ? undefined : v.trim();
@@ -70,25 +81,6 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
     if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
     return n;
   };
-  const onOff = (name: string, fallback: boolean): boolean => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const v = raw.toLowerCase();
-    if (v === "on" || v === "true" || v === "1") return true;
-    if (v === "off" || v === "false" || v === "0") return false;
-    throw new Error(`environment variable ${name}=${raw} must be on or off`);
-  };
-
-  const upstream = text("UPSTREAM_URL");
-  if (!upstream) throw new Error("environment variable UPSTREAM_URL is required (the upstream API base URL)");
-  let parsed: URL;
-  try {
-    parsed = new URL(upstream);
-  } catch {
-    throw new Error(`environment variable UPSTREAM_URL=${upstream} is not a URL`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error(`environment variable UPSTREAM_URL must be http or https (got ${parsed.protocol})`);
-  if (parsed.search || parsed.hash) throw new Error("environment variable UPSTREAM_URL must not have a query or fragment");
 
   const endpointName = text("MEMCACHED_ENDPOINT") !== undefined ? "MEMCACHED_ENDPOINT" : "MEMCACHED_CONFIG_ENDPOINT";
   const configEndpoint = text(endpointName);
@@ -102,18 +94,15 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
   const namespace = text("CACHE_NAMESPACE") ?? "api";
   if (!NAMESPACE.test(namespace)) throw new Error(`environment variable CACHE_NAMESPACE=${namespace} must be 1-64 of [A-Za-z0-9_.-]`);
 
-  const memcached: ApiSettings["memcached"] = {};
+  const memcached: PlatformSettings["memcached"] = {};
   if (configEndpoint) memcached.configEndpoint = configEndpoint;
   if (servers && servers.length > 0) memcached.servers = servers;
-  const settings: ApiSettings = {
-    upstreamUrl: upstream.replace(/\/+$/, ""),
-    upstreamItemPath: text("UPSTREAM_ITEM_PATH") ?? DEFAULT_ITEM_PATH,
+  const settings: PlatformSettings = {
     memcached,
     namespace,
     upstreamTimeoutMs: int("UPSTREAM_TIMEOUT_MS", 3000, 1, 900000),
     ttlSeconds: int("CACHE_TTL_SECONDS", 300, 1, 2592000),
     staleTtlSeconds: int("CACHE_STALE_TTL_SECONDS", 3600, 0, 2592000),
-    slowMaxMs: int("SLOW_MAX_MS", 5000, 0, 60000),
     port: int("PORT", 8080, 0, 65535),
     requestTimeoutMs: int("REQUEST_TIMEOUT_MS", 10000, 100, 900000),
     shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10000, 0, 120000),
@@ -122,10 +111,7 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
     resilience: resilienceFromEnv(env),
     metrics: (text("CACHE_METRICS") ?? "on").toLowerCase() !== "off",
     security: securityFromEnv(env),
-    debugRoutes: onOff("API_DEBUG_ROUTES", true),
   };
-  const itemPathProblem = itemPathTemplateProblem(settings.upstreamItemPath);
-  if (itemPathProblem) throw new Error(`environment variable UPSTREAM_ITEM_PATH=${settings.upstreamItemPath} ${itemPathProblem}`);
   const basePath = text("API_BASE_PATH");
   if (basePath !== undefined) {
     const problem = basePathProblem(basePath);
@@ -139,8 +125,6 @@ export function apiSettingsFromEnv(env: Record<string, string | undefined>): Api
   }
   const bucket = text("LARGE_RESPONSE_BUCKET");
   if (bucket !== undefined) settings.largeResponseBucket = bucket;
-  const instanceId = text("INSTANCE_ID");
-  if (instanceId !== undefined) settings.instanceId = instanceId;
   return settings;
 }
 
@@ -159,7 +143,7 @@ export function cacheLoggerFrom(log: LogFn): CacheLogger {
  * Options of `createTwoTierCache` for these settings. The loader timeout is the upstream timeout.
  * `metrics`: an EMF sink for the resilience metrics (create it with {@link apiMetricsSink}).
  */
-export function cacheOptionsFromSettings(s: ApiSettings, log?: LogFn, metrics?: EmfMetrics): TwoTierCacheOptions {
+export function cacheOptionsFromSettings(s: PlatformSettings, log?: LogFn, metrics?: EmfMetrics): TwoTierCacheOptions {
   const r = resilienceCacheOptions(s.resilience);
   const options: TwoTierCacheOptions = {
     namespace: s.namespace,
@@ -176,13 +160,13 @@ export function cacheOptionsFromSettings(s: ApiSettings, log?: LogFn, metrics?: 
 }
 
 /** EMF sink of the API's resilience metrics (namespace ServerlessCache, dimensions service=api, runtime), or undefined when CACHE_METRICS=off. */
-export function apiMetricsSink(s: ApiSettings, runtime: RuntimeKind): EmfMetrics | undefined {
+export function apiMetricsSink(s: PlatformSettings, runtime: RuntimeKind): EmfMetrics | undefined {
   if (!s.metrics) return undefined;
   return createEmfMetrics({ namespace: "ServerlessCache", dimensions: { service: "api", runtime }, names: RESILIENCE_METRICS });
 }
 
 /** The start-up warning when memcached entries are not authenticated (no key configured), else undefined. */
-export function entryAuthWarning(s: ApiSettings): string | undefined {
+export function entryAuthWarning(s: PlatformSettings): string | undefined {
   return s.security.entryKeySource === "none"
     ? "memcached entries are not authenticated: set CACHE_MAC_KEY_PARAMETER (SSM SecureString) or CACHE_MAC_KEYS"
     : undefined;

@@ -6,19 +6,22 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { createTwoTierCache, namespaceKeyring, parseMacKeys, sealEntry, type ReadThroughCache, type TwoTierCache } from "../../../functions/cache";
-import { ApiDeps, LogLevel, createApp } from "../../../functions/api/app";
-import { AlbResult } from "../../../functions/api/alb";
-import { LambdaContextLike, LambdaDeps, createApiHandler, createLambdaHandler } from "../../../functions/api/lambda";
-import { cacheKeyForPath, itemCacheKey, upstreamFailure } from "../../../functions/api/app";
-import { apiMetricsSink, apiSettingsFromEnv, cacheOptionsFromSettings } from "../../../functions/api/env";
-import { lambdaDepsFromEnv } from "../../../functions/api/lambdaEntry";
-import { memcachedText, newMacKey } from "../cache/helpers";
-import type { ControlResponse } from "../../../functions/cache";
-import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
-import { Upstream, startUpstream } from "../../support/upstream";
+import { createTwoTierCache, namespaceKeyring, parseMacKeys, sealEntry, type ReadThroughCache, type TwoTierCache } from "../../functions/cache";
+import { ApiDeps, LogLevel, createApp } from "../../app/app";
+import { AlbResult } from "../../functions/platform/alb";
+import type { LambdaContextLike } from "../../functions/platform/lambda";
+import { DemoLambdaDeps as LambdaDeps, createDemoApiHandler as createApiHandler, createDemoLambdaHandler as createLambdaHandler } from "../../app/lambda";
+import { cacheKeyForPath, itemCacheKey, upstreamFailure } from "../../app/app";
+import { apiMetricsSink, cacheOptionsFromSettings } from "../../functions/platform/env";
+import { apiSettingsFromEnv } from "../../app/settings";
+import { createLambdaEntry } from "../../functions/platform/entry";
+import { demoApp } from "../../app";
+import { memcachedText, newMacKey } from "../functions/cache/helpers";
+import type { ControlResponse } from "../../functions/cache";
+import { MemcachedServer, freePort, startMemcached } from "../support/memcached";
+import { Upstream, startUpstream } from "../support/upstream";
 
-const FIXTURES = path.join(__dirname, "..", "..", "fixtures", "alb");
+const FIXTURES = path.join(__dirname, "..", "fixtures", "alb");
 type Form = "single" | "multi";
 
 /** An ALB event shaped like the fixtures, for any request. `query` values are raw (as the ALB passes them). */
@@ -406,15 +409,18 @@ describe("api app (in-process, real memcached + real upstream)", function () {
       // The deployed path: settings from the environment (the key, the cap, the types) into the Lambda handler.
       const namespace = `envsec${++seq}`;
       const env = { UPSTREAM_URL: up.url, MEMCACHED_SERVERS: mc.address, CACHE_NAMESPACE: namespace, CACHE_MAC_KEYS: KEY, UPSTREAM_MAX_BODY_BYTES: "100000", LOG_LEVEL: "silent" };
-      const ld = lambdaDepsFromEnv(env);
-      caches.push(ld.cache as TwoTierCache);
-      const h = createLambdaHandler({ ...ld, log });
+      const made: { cache?: TwoTierCache } = {};
+      const h = createLambdaEntry(demoApp, env, (o) => {
+        made.cache = createTwoTierCache(o);
+        caches.push(made.cache);
+        return made.cache;
+      });
       const big = await h(albEvent("single", { path: "/items/6" }), ctx()) as AlbResult;
       assert.equal(big.statusCode, 502);
       up.behaviour = { ...up.behaviour, body: '{"id":"8"}' };
       const small = await h(albEvent("single", { path: "/items/8" }), ctx()) as AlbResult;
       assert.equal(small.statusCode, 200);
-      const stored = await memcachedText(mc.address, `get ${(ld.cache as TwoTierCache).storageKey(itemCacheKey(namespace, "8", "en"))}\r\n`, /END\r\n$/);
+      const stored = await memcachedText(mc.address, `get ${(made.cache as TwoTierCache).storageKey(itemCacheKey(namespace, "8", "en"))}\r\n`, /END\r\n$/);
       assert.match(stored, /\r\n~m1:/, "the Lambda seals what it stores with the key from its environment");
     });
   });

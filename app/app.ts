@@ -1,38 +1,32 @@
 /**
- * The HTTP app (Hono, fetch-standard): the same object answers in the container server and in the
- * ALB Lambda. Decisions come from the pure functions of routes.ts; this file only does the I/O
- * (cache, sleep) and writes responses. The cache is injected.
+ * The demo app (Hono, fetch-standard): /items/{id} through the platform's two-tier cache, /runtime,
+ * /slow (and /health, which the platform answers before it). Decisions come from the pure
+ * functions of routes.ts; this file only does the I/O (cache, sleep) and writes responses. The cache
+ * is injected (the platform's `ctx.cache`); app/index.ts is the factory passed to the component.
  *
- * Serialized by value into the Lambda by Pulumi: no classes of our own, no module-level mutable
+ * Serialized by value into both runtimes by Pulumi: no classes of our own, no module-level mutable
  * state (per-instance state lives in the closure `createApp` builds at run time).
  */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import { DEFAULT_ALLOWED_CONTENT_TYPES, UPSTREAM_MAX_BODY_BYTES, fetchUpstream, isUpstreamError, requestCacheKey, servableAnswerCheck } from "../cache";
-import type { InvalidAnswer, ReadThroughCache } from "../cache";
-import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson, fail } from "./http";
+import { DEFAULT_ALLOWED_CONTENT_TYPES, UPSTREAM_MAX_BODY_BYTES, fetchUpstream, isUpstreamError, requestCacheKey, servableAnswerCheck } from "../functions/cache";
+import type { InvalidAnswer, ReadThroughCache } from "../functions/cache";
+import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson } from "../functions/platform/http";
+import { describeError, jsonLineLog } from "../functions/platform/log";
+import type { LambdaInvocationInfo, LogFn, LogLevel, PlainAnswer, RequestInfo, RuntimeKind } from "../functions/platform/types";
 import { DEFAULT_ROUTE_OPTIONS, Route, RouteOptions, itemCacheRequest, itemUpstreamUrl, parseQueryString, resolveRoute, stripBasePath } from "./routes";
-import { bodyTooLarge } from "./alb";
 
-export type RuntimeKind = "lambda" | "container";
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFn = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+export { jsonLineLog, logEnabled } from "../functions/platform/log";
+export type { LambdaInvocationInfo, LogFn, LogLevel, PlainAnswer, RuntimeKind };
 
 /** Everything the app needs, injected. */
 export interface ApiDeps {
-  /** The read-through cache (functions/cache `createTwoTierCache`). */
-  cache: ReadThroughCache;
+  /** The read-through cache (the platform's `ctx.cache`, or functions/cache `createTwoTierCache`). */
+  cache: Pick<ReadThroughCache, "getOrLoad">;
   /** Upstream base URL; items are read from `${upstreamUrl}${upstreamItemPath}?lang=`. */
   upstreamUrl: string;
   /** Path of an item below `upstreamUrl`, holding `{id}` once. Default "/items/{id}". */
   upstreamItemPath?: string;
-  /**
-   * A path prefix the front door puts before every route and the adapters remove: API Gateway sends
-   * the stage ("/dev") in front of the path over a private integration. Requests without it (the ALB
-   * called directly) are served as they are. Default: none.
-   */
-  basePath?: string;
   /** Which runtime this app answers for (reported by /runtime and the `x-served-by` header). */
   runtime: RuntimeKind;
   /** Cache key namespace (1-64 of [A-Za-z0-9_.-]). Default "api". */
@@ -73,61 +67,17 @@ export interface InstanceStats {
   requests: number;
 }
 
-/** An HTTP answer as plain data (no fetch Response), so a node:http path can write it directly. */
-export interface PlainAnswer {
-  status: number;
-  headers: Record<string, string>;
-  /** null when the status may carry no body (204/205). */
-  body: string | null;
-}
-
-/** Per-request facts the adapter knows and the app does not. Hono `Bindings`. */
-export interface RequestEnv {
-  /** Epoch ms by which the answer must be out (Lambda: remaining time minus a margin). */
-  deadline?: number;
-  /** Container: shutting down; /health answers 503 so the load balancer stops sending. */
-  draining?: boolean;
-  /** Lambda: facts from the invocation context. */
-  lambda?: LambdaInvocationInfo;
-}
-
-export interface LambdaInvocationInfo {
-  awsRequestId?: string;
-  functionName?: string;
-  functionVersion?: string;
-  logStreamName?: string;
-  memoryLimitInMB?: string;
-}
+/**
+ * Per-request facts (Hono `Bindings`): the platform's {@link RequestInfo}, plus `draining` for a
+ * caller that runs the app outside the platform's adapters (the platform answers /health itself).
+ */
+export type RequestEnv = Partial<RequestInfo> & { draining?: boolean };
 
 /** What /items stores in the cache: the upstream answer, as served. */
 export interface CachedUpstreamAnswer {
   status: number;
   contentType: string;
   body: string;
-}
-
-const LEVEL_RANK: Record<string, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-/** Whether `level` is logged under the threshold `LOG_LEVEL` (debug|info|warn|error|silent, default warn). Pure. */
-export function logEnabled(level: LogLevel, threshold: string | undefined): boolean {
-  const min = LEVEL_RANK[(threshold ?? "").toLowerCase()] ?? LEVEL_RANK.warn;
-  return LEVEL_RANK[level] >= min;
-}
-
-/**
- * Default log sink: one JSON line per entry at or above `LOG_LEVEL` (default warn); Lambda's JSON log
- * format and CloudWatch keep it structured.
- */
-export function jsonLineLog(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-  if (!logEnabled(level, process.env.LOG_LEVEL)) return;
-  const line = JSON.stringify({ level: level.toUpperCase(), message, ...fields, time: new Date().toISOString() });
-  if (level === "error") console.error(line);
-  else console.log(line);
-}
-
-function describeError(e: unknown, withStack: boolean): Record<string, unknown> {
-  if (e instanceof Error) return withStack ? { error: e.message, errorName: e.name, stack: e.stack } : { error: e.message, errorName: e.name };
-  return { error: String(e) };
 }
 
 /**
@@ -183,30 +133,6 @@ function errorResponse(status: number, code: string, message: string, headers: R
     status,
     headers: { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store", ...headers },
   });
-}
-
-/**
- * True when the request body is within `max` bytes. A declared content-length is trusted (Node and
- * the ALB enforce it); a chunked body is read, up to the limit only.
- */
-async function bodyWithinLimit(req: Request, max: number): Promise<boolean> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && /^[0-9]+$/.test(declared)) return Number(declared) <= max;
-  // No content-length and no transfer-encoding: HTTP/1.1 says there is no body. Touching req.body
-  // would make the Node adapter build a stream per request for nothing.
-  if (req.headers.get("transfer-encoding") === null) return true;
-  if (!req.body) return true;
-  const reader = req.body.getReader();
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return true;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      return false;
-    }
-  }
 }
 
 /** Cache key of an item: the same for the answerer and for invalidation. Pure. */
@@ -365,16 +291,12 @@ export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
   app.all("*", async (c) => {
     const req = c.req.raw;
     const env: RequestEnv = c.env ?? {};
-    if (!(await bodyWithinLimit(req, limits.maxBodyBytes))) {
-      const d = bodyTooLarge(limits);
-      return errorResponse(d.status, d.code, d.message, servedBy);
-    }
+    // Body size, the base path and /health are the platform's (both runtimes), before the app.
     let url: URL;
     try {
       url = new URL(req.url);
     } catch {
-      const d = fail(400, "bad_path", "request URL cannot be parsed");
-      return errorResponse(d.status, d.code, d.message, servedBy);
+      return errorResponse(400, "bad_path", "request URL cannot be parsed", servedBy);
     }
     if (url.search.length > limits.maxQueryLength + 1) {
       return errorResponse(414, "uri_too_long", `query string is longer than ${limits.maxQueryLength} characters`, servedBy);
@@ -387,4 +309,41 @@ export function createApp(deps: ApiDeps): Hono<{ Bindings: RequestEnv }> {
     return res;
   });
   return app;
+}
+
+/**
+ * Requests the node:http fast path may answer: a bodiless GET/HEAD of an item whose URL holds only
+ * plain characters (no percent-escapes, dot segments or odd bytes, so no URL normalisation can
+ * change its meaning). Anything else goes through the app's `fetch`.
+ */
+const FAST_ITEM_URL = /^\/items\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}(\?[A-Za-z0-9_.=&-]{0,256})?$/;
+
+/**
+ * The app's optional `fastPath` (FetchApp, container only): cache hits are most of the traffic;
+ * serving them straight from node:http skips building a fetch Request/Response per request (about 7x
+ * the CPU of a bare server). Same answerer as the app's, same answers. `stats` must be the app's.
+ */
+export function createItemFastPath(deps: ApiDeps & { stats: InstanceStats }): (method: "GET" | "HEAD", url: string, info: RequestInfo) => Promise<PlainAnswer> | undefined {
+  const answerItem = createItemAnswerer(deps);
+  const routeOptions: RouteOptions = { ...DEFAULT_ROUTE_OPTIONS, ...deps.routeOptions };
+  routeOptions.slowDefaultMs = Math.min(routeOptions.slowDefaultMs, routeOptions.slowMaxMs);
+  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const stats = deps.stats;
+  // Hot URLs repeat: remember their validated route (a pure function of method and URL).
+  const fastRoutes = new Map<string, { kind: "item"; id: string; lang: string }>();
+  return (method, url, info) => {
+    if (!FAST_ITEM_URL.test(url)) return undefined;
+    const memoKey = `${method} ${url}`;
+    let route = fastRoutes.get(memoKey);
+    if (route === undefined) {
+      const q = url.indexOf("?");
+      const decision = resolveRoute(method, q < 0 ? url : url.slice(0, q), parseQueryString(q < 0 ? "" : url.slice(q)), routeOptions, limits);
+      if (!decision.ok || decision.route.kind !== "item") return undefined;
+      route = decision.route;
+      if (fastRoutes.size >= 4096) fastRoutes.clear();
+      fastRoutes.set(memoKey, route);
+    }
+    stats.requests += 1;
+    return answerItem(route.id, route.lang, info.deadline);
+  };
 }

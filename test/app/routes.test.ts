@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { requestCacheKey } from "../../../functions/cache";
-import { statusDescription, statusText, errorJson, DEFAULT_LIMITS } from "../../../functions/api/http";
+import { requestCacheKey } from "../../functions/cache";
+import { statusDescription, statusText, errorJson, DEFAULT_LIMITS } from "../../functions/platform/http";
 import {
   DEFAULT_ROUTE_OPTIONS,
   QueryMap,
@@ -14,16 +14,16 @@ import {
   parseSlowMs,
   resolveRoute,
   validateItemId,
-} from "../../../functions/api/routes";
-import { logEnabled, slowFitsDeadline, upstreamFailure } from "../../../functions/api/app";
-import { lambdaDeadline } from "../../../functions/api/lambda";
-import { apiSettingsFromEnv } from "../../../functions/api/env";
-import { createApiLambdaHandler } from "../../../functions/api/lambdaEntry";
+} from "../../app/routes";
+import { logEnabled, slowFitsDeadline, upstreamFailure } from "../../app/app";
+import { lambdaDeadline } from "../../functions/platform/lambda";
+import { apiSettingsFromEnv } from "../../app/settings";
+import { createApiLambdaHandler } from "../../app/lambda";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { freePort } from "../../support/memcached";
-import { runProgram } from "../../support/program";
+import { freePort } from "../support/memcached";
+import { runProgram } from "../support/program";
 
 const q = (search: string): QueryMap => parseQueryString(search);
 
@@ -342,7 +342,7 @@ describe("api routes (pure)", () => {
 
 describe("test routes (/slow, /runtime) only when enabled: API_DEBUG_ROUTES, off in prod", function () {
   this.timeout(60_000);
-  const REPO = path.join(__dirname, "..", "..", "..");
+  const REPO = path.join(__dirname, "..", "..");
   const off = { ...DEFAULT_ROUTE_OPTIONS, debugRoutes: false };
   const unknown = (method: string, options = off) => resolveRoute(method, "/nope", {}, options);
 
@@ -376,7 +376,7 @@ describe("test routes (/slow, /runtime) only when enabled: API_DEBUG_ROUTES, off
   });
 
   it("Lambda runtime (lambdaEntry from the environment): 404 like an unknown route when off, served when on", async () => {
-    const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "fixtures", "alb", "get-item.single.json"), "utf8")) as Record<string, unknown>;
+    const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "alb", "get-item.single.json"), "utf8")) as Record<string, unknown>;
     const event = (p: string, query: Record<string, string> = {}) => ({ ...fixture, httpMethod: "GET", path: p, queryStringParameters: query, body: "", isBase64Encoded: false });
     const context = { getRemainingTimeInMillis: () => 10_000 };
     const base = { UPSTREAM_URL: "http://127.0.0.1:9", MEMCACHED_SERVERS: "127.0.0.1:9", CACHE_METRICS: "off", LOG_LEVEL: "error" };
@@ -404,7 +404,7 @@ describe("test routes (/slow, /runtime) only when enabled: API_DEBUG_ROUTES, off
     });
     const launch = async (extra: Record<string, string>): Promise<string> => {
       const port = await freePort();
-      const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "functions/api/main.ts"], {
+      const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "app/main.ts"], {
         cwd: REPO,
         env: { PATH: process.env.PATH ?? "", UPSTREAM_URL: "http://127.0.0.1:9", MEMCACHED_SERVERS: "127.0.0.1:9", CACHE_METRICS: "off", PORT: String(port), ...extra },
         stdio: ["ignore", "pipe", "pipe"],

@@ -1,10 +1,11 @@
 /**
- * Parity: the same requests through
- *   - the container entry (functions/api/main.ts as a real child process, HTTP on loopback), and
+ * Parity of the demo app: the same requests through
+ *   - the local container entry (app/main.ts as a real child process, `npm start`, HTTP on loopback), and
  *   - the ALB Lambda handler as Pulumi serializes it (aws.lambda.CallbackFunction under mocks, the
  *     archive laid out on disk and loaded), with single-value and multi-value ALB events,
  * against one real memcached and one real upstream, give the same status, body and x-cache.
- * Also checks what only the serialized form can show: warm state, connection reuse, the archive's
+ * (The deployed container, the generated context, is compared with the archive in
+ * test/components/hybridArtifacts.test.ts.) Also checks what only the serialized form can show: warm state, connection reuse, the archive's
  * contents, and the 1 MB → S3 → 303 path with the production factory.
  *
  * The Lambda runs as on the nodejs22.x runtime: laid out outside the repository, with the runtime's
@@ -20,18 +21,20 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
-import { lambdaCodePathOptions } from "../../../components/lambdaPackaging";
-import type { AlbResult } from "../../../functions/api/alb";
-import { ExtractedLambda, StubRuntimeSdk, createStubRuntimeSdk, extractLambdaArchive, useNodePath } from "../../support/lambdaArchive";
-import { MemcachedServer, freePort, startMemcached } from "../../support/memcached";
-import { Upstream, startUpstream } from "../../support/upstream";
+import { PLATFORM_PACKAGES } from "../../components/HybridLambdaFargateService";
+import { lambdaCodePathOptions } from "../../components/lambdaPackaging";
+import { DEMO_APP_PACKAGES } from "../../app";
+import type { AlbResult } from "../../functions/platform/alb";
+import { ExtractedLambda, StubRuntimeSdk, createStubRuntimeSdk, extractLambdaArchive, useNodePath } from "../support/lambdaArchive";
+import { MemcachedServer, freePort, startMemcached } from "../support/memcached";
+import { Upstream, startUpstream } from "../support/upstream";
 
-const REPO = path.resolve(__dirname, "..", "..", "..");
+const REPO = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "alb");
 type Form = "single" | "multi";
 type Handler = (event: unknown, context?: unknown) => Promise<AlbResult>;
-/** What the API Lambda's code loads: the `uses` of its CallbackFunction in components/HybridLambdaFargateService.ts. */
-const API_USES = ["hono", "memjs", "lru-cache", "got", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
+/** What the API Lambda's code loads: the platform's packages and the demo app's, as components/HybridLambdaFargateService.ts packs them. */
+const API_USES = [...new Set([...PLATFORM_PACKAGES, ...DEMO_APP_PACKAGES])];
 const S3_SDK = ["@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
 
 interface Probe {
@@ -201,7 +204,7 @@ async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body
   };
 }
 
-describe("api parity: container process vs serialized ALB Lambda", function () {
+describe("demo app parity: container from source (npm start) vs serialized ALB Lambda", function () {
   this.timeout(180000);
   let mc: MemcachedServer;
   let up: Upstream;
@@ -253,11 +256,13 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createApiLambdaHandler } = require("../../../functions/api/lambdaEntry") as typeof import("../../../functions/api/lambdaEntry");
+    const { hybridEntry } = require("../../functions/platform/entry") as typeof import("../../functions/platform/entry");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { demoApp } = require("../../app") as typeof import("../../app");
     new aws.lambda.CallbackFunction("api", {
       role: "arn:aws:iam::123456789012:role/t",
       // The same factory and packaging the component uses.
-      callbackFactory: () => createApiLambdaHandler(process.env),
+      callbackFactory: hybridEntry(demoApp),
       codePathOptions: lambdaCodePathOptions({ uses: API_USES }),
     });
     for (let i = 0; i < 1200 && code === undefined; i++) await new Promise((r) => setTimeout(r, 50));
@@ -287,7 +292,7 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
 
     // ---- The container entry as a process.
     const port = await freePort();
-    const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "functions/api/main.ts"], {
+    const proc = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "app/main.ts"], {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? "", ...common, PORT: String(port), CACHE_NAMESPACE: "parity-container" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -323,15 +328,16 @@ describe("api parity: container process vs serialized ALB Lambda", function () {
     await mc?.stop();
   });
 
-  it("the archive holds the serialized app and its packages, not the container-only code", () => {
+  it("the archive holds the serialized app and its packages; the container-only code is never loaded at init", () => {
     for (const pkg of ["hono", "got", "memjs"]) assert.ok(archive.entries.includes(`node_modules/${pkg}`), pkg);
     assert.ok(!archive.entries.some((e) => e.startsWith("node_modules/@pulumi")));
     assert.match(archive.source, /require\("hono"\)/);
-    assert.ok(!archive.source.includes("@hono/node-server"), "the node server must not be captured into the Lambda");
     assert.ok(!archive.source.includes("hono/aws-lambda"));
-    // The S3 SDK is loaded lazily (inside a function), never at module load.
-    const topLevel = archive.source.split("\n").filter((l) => /^(const|var|let) .*require\("@aws-sdk/.test(l));
+    // The container's Node adapter and the S3 SDK are loaded lazily (inside a function), never at module load:
+    // the Lambda's cold start does not pay for the container's server (one artifact for both runtimes).
+    const topLevel = archive.source.split("\n").filter((l) => /^(const|var|let) .*require\("(@aws-sdk|@hono\/node-server)/.test(l));
     assert.deepEqual(topLevel, []);
+    assert.match(archive.source, /^\s+const \{ getRequestListener \} = require\("@hono\/node-server"\);$/m);
     // ...and it ships in the archive, with its run-time tree.
     for (const pkg of [...S3_SDK, "@aws-sdk/core", "@smithy/core", "tslib"]) assert.ok(archive.entries.includes(`node_modules/${pkg}`), pkg);
   });
