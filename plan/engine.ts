@@ -5,9 +5,15 @@ import * as yaml from "js-yaml";
 import { MockAccount, type MockAccountOptions } from "./mockAccount";
 
 /**
- * Runs the real program (index.ts) for a stack under Pulumi's mock engine, with the stack's real
- * config and no credentials, and records every resource it registers: type, name, inputs, parent,
- * provider and dependencies. Used by the unit tests and by the offline plan (`npm run plan`).
+ * Runs a Pulumi program under Pulumi's mock engine, with a stack's real config and no credentials,
+ * against a mock AWS account (plan/mockAccount.ts), and records every resource it registers: type,
+ * name, inputs, state, parent, provider, dependencies and resource options.
+ *
+ * - `runProgram("dev", overrides)`: this repository's program (index.ts) for one of its stacks. Used by
+ *   the unit tests and by the offline plan (`npm run plan`).
+ * - `runProgram({ program, project, stack, config, ... })`: any program (a module path or a function),
+ *   e.g. a consumer's program that uses our components. Published as `serverless-cache/testing`
+ *   (testing/index.ts; docs/testing.md).
  */
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -45,6 +51,8 @@ export interface ResourceOptionsSeen {
 
 export interface ProgramRun {
   stack: string;
+  /** The Pulumi project name the program ran as (URNs and config keys carry it). */
+  project: string;
   resources: MockResource[];
   /** The program's stack exports, resolved. */
   outputs: Record<string, unknown>;
@@ -52,6 +60,10 @@ export interface ProgramRun {
   byUrn(urn: string): MockResource | undefined;
   one(type: string, namePart?: string): MockResource;
   byId(id: string): MockResource | undefined;
+  /** The resources whose parent is `parent` (a resource or its URN): a component's direct children. */
+  childrenOf(parent: MockResource | string): MockResource[];
+  /** Every resource below `ancestor` (children, their children, ...). */
+  descendantsOf(ancestor: MockResource | string): MockResource[];
 }
 
 /** The outermost component (ComponentResource ancestor) that contains `r`, if any. */
@@ -69,14 +81,16 @@ export function componentLabel(component: MockResource): string {
 }
 
 /** A config key as the CLI passes it: `natMode` is `serverless-cache:natMode`; `aws:region` stays. */
-export function qualifiedKey(key: string): string {
-  return key.includes(":") ? key : `${PROJECT}:${key}`;
+export function qualifiedKey(key: string, project = PROJECT): string {
+  return key.includes(":") ? key : `${project}:${key}`;
 }
 
 /** Pulumi.yaml's `config:` declarations, by qualified key. */
-function projectConfigDeclarations(): Map<string, unknown> {
-  const project = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, unknown> };
-  return new Map(Object.entries(project.config ?? {}).map(([key, decl]) => [qualifiedKey(key), decl]));
+function projectConfigDeclarations(projectDir = REPO_ROOT, project = PROJECT): Map<string, unknown> {
+  const file = path.join(projectDir, "Pulumi.yaml");
+  if (!fs.existsSync(file)) return new Map();
+  const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  return new Map(Object.entries(doc.config ?? {}).map(([key, decl]) => [qualifiedKey(key, project), decl]));
 }
 
 /** Config keys Pulumi.yaml declares, fully qualified (`serverless-cache:natMode`, `aws:region`, ...). */
@@ -121,26 +135,88 @@ export class UnknownStackError extends Error {
 
 /** What the CLI would pass: Pulumi.yaml defaults overlaid with Pulumi.<stack>.yaml values, as strings. */
 export function stackConfig(stack: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
-  const declarations = projectConfigDeclarations();
   const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
   if (!/^[A-Za-z0-9_.-]+$/.test(stack) || !fs.existsSync(file)) throw new UnknownStackError(stack, availableStacks());
-  const stackFile = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  return resolveConfig({ projectDir: REPO_ROOT, project: PROJECT, stackFile: file, overrides }).config;
+}
+
+/** A config value as the CLI hands it to the program: strings as they are, anything else as JSON. */
+function configString(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** A stack file's secret (`{ secure: ... }`): the mock engine cannot decrypt it. */
+function isSecureValue(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
+
+/** A config value the mock engine cannot know (a secret of the stack file with no plaintext given). */
+export class SecretConfigError extends Error {
+  constructor(readonly key: string, readonly file: string) {
+    super(`config ${key} is a secret in ${file} (encrypted by the Pulumi service or a secrets provider, which the mock engine cannot reach): pass its plaintext in \`overrides\` (or \`config\`)`);
+    this.name = "SecretConfigError";
+  }
+}
+
+/** Where a run's config comes from. */
+export interface ConfigSources {
+  /** Directory of Pulumi.yaml (its `config:` defaults and values apply first). */
+  projectDir: string;
+  project: string;
+  /** A Pulumi.<stack>.yaml to read (`config:` values overlay the project's). */
+  stackFile?: string;
+  /** Config values overlaying the file (bare keys belong to the project; objects become JSON). */
+  config?: Record<string, unknown>;
+  /** Applied last; `undefined` removes a key. */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * The config the CLI would pass for these sources: Pulumi.yaml's `config:` (a `default` or `value`, or a
+ * plain value), overlaid by the stack file's `config:`, then `config`, then `overrides`; keys fully
+ * qualified, values strings. Secrets in the stack file must be given in plain text by `config` or
+ * `overrides` (returned in `secretKeys`).
+ */
+export function resolveConfig(sources: ConfigSources): { config: Record<string, string>; secretKeys: string[] } {
+  const { projectDir, project } = sources;
   const out: Record<string, string> = {};
-  const str = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
-  for (const [key, decl] of declarations) {
-    if (decl && typeof decl === "object" && "default" in decl) out[key] = str((decl as { default: unknown }).default);
+  const secure = new Map<string, string>();
+  for (const [key, decl] of projectConfigDeclarations(projectDir, project)) {
+    if (decl && typeof decl === "object" && !Array.isArray(decl)) {
+      if ("value" in decl) out[key] = configString((decl as { value: unknown }).value);
+      else if ("default" in decl) out[key] = configString((decl as { default: unknown }).default);
+    } else if (decl !== null && decl !== undefined) {
+      out[key] = configString(decl);
+    }
   }
-  for (const [key, value] of Object.entries(stackFile.config ?? {})) out[key] = str(value);
-  for (const [key, value] of Object.entries(overrides)) {
-    const full = qualifiedKey(key);
-    if (value === undefined) delete out[full]; else out[full] = value;
+  if (sources.stackFile) {
+    const doc = (yaml.load(fs.readFileSync(sources.stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+      const full = qualifiedKey(key, project);
+      if (isSecureValue(value)) {
+        secure.set(full, sources.stackFile);
+        delete out[full];
+      } else {
+        out[full] = configString(value);
+      }
+    }
   }
-  return out;
+  const given = new Set<string>();
+  for (const layer of [sources.config ?? {}, sources.overrides ?? {}]) {
+    for (const [key, value] of Object.entries(layer)) {
+      const full = qualifiedKey(key, project);
+      given.add(full);
+      if (value === undefined) delete out[full]; else out[full] = configString(value);
+    }
+  }
+  for (const [key, file] of secure) if (!given.has(key)) throw new SecretConfigError(key, file);
+  return { config: out, secretKeys: [...secure.keys()].filter((k) => k in out) };
 }
 
 /** Outputs the real provider would compute, for the types our components read back. */
-function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const arn = `arn:aws:mock:us-east-1:123456789012:${type.split(":").pop()}/${name}`;
+function computedState(type: string, name: string, inputs: Record<string, any>, account: { region: string; accountId: string } = { region: "us-east-1", accountId: "123456789012" }): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const { region, accountId } = account;
+  const arn = `arn:aws:mock:${region}:${accountId}:${type.split(":").pop()}/${name}`;
   switch (type) {
     case "aws:elasticache/cluster:Cluster": {
       const host = `${name}.abc123.cfg.use1.cache.amazonaws.com`;
@@ -167,14 +243,14 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     case "aws:s3/bucket:Bucket":
       return { bucket: inputs.bucket ?? `${name}-bucket`, arn: `arn:aws:s3:::${inputs.bucket ?? `${name}-bucket`}` };
     case "aws:apigateway/restApi:RestApi":
-      return { arn, executionArn: `arn:aws:execute-api:us-east-1:123456789012:${name}-id`, rootResourceId: `${name}-root` };
+      return { arn, executionArn: `arn:aws:execute-api:${region}:${accountId}:${name}-id`, rootResourceId: `${name}-root` };
     case "aws:lb/loadBalancer:LoadBalancer": {
       const suffix = `app/${name}/50dc6c495c0c9188`;
-      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/${suffix}`, arnSuffix: suffix, dnsName: `internal-${name}-123.us-east-1.elb.amazonaws.com` };
+      return { arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:loadbalancer/${suffix}`, arnSuffix: suffix, dnsName: `internal-${name}-123.${region}.elb.amazonaws.com` };
     }
     case "aws:lb/targetGroup:TargetGroup": {
       const suffix = `targetgroup/${name}/73e2d6bc24d8a067`;
-      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:${suffix}`, arnSuffix: suffix };
+      return { arn: `arn:aws:elasticloadbalancing:${region}:${accountId}:${suffix}`, arnSuffix: suffix };
     }
     case "aws:elasticache/subnetGroup:SubnetGroup":
     case "aws:elasticache/parameterGroup:ParameterGroup":
@@ -185,11 +261,30 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
   }
 }
 
+/** This repository's program modules (the legacy runs): everything outside node_modules, test/ and plan/. */
 function clearProgramModules(): void {
   for (const key of Object.keys(require.cache)) {
     if (key.startsWith(REPO_ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}test${path.sep}`) && !key.includes(`${path.sep}plan${path.sep}`)) {
       delete require.cache[key];
     }
+  }
+}
+
+/** Files of the engine itself (and of the testing entry that re-exports it): never unloaded. */
+const ENGINE_DIRS = [__dirname, path.join(__dirname, "..", "testing")].map((d) => `${d}${path.sep}`);
+
+/**
+ * A program given as a module path runs again on every run: its modules (everything under its
+ * project directory outside node_modules, e.g. index.ts and the app it imports) are unloaded first,
+ * so they read the new run's config and register their resources with the new mock engine.
+ * Packages in node_modules (our components included) stay loaded.
+ */
+function clearModulesUnder(dir: string): void {
+  const prefix = `${path.resolve(dir)}${path.sep}`;
+  for (const key of Object.keys(require.cache)) {
+    if (!key.startsWith(prefix) || key.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (ENGINE_DIRS.some((d) => key.startsWith(d))) continue;
+    delete require.cache[key];
   }
 }
 
@@ -265,7 +360,13 @@ function captureRegistrations(into: Map<string, Registration>): void {
  * An error thrown inside an apply() surfaces only as an unhandled rejection (the output never
  * settles): the first one fails the run with a ProgramError instead of hanging or crashing.
  */
-export async function settleProgram(stack: string, load: () => Record<string, unknown>, registered: () => number): Promise<Record<string, unknown>> {
+export async function settleProgram(
+  stack: string,
+  load: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+  registered: () => number,
+  /** Resolve Outputs and promises nested in the exports too (Pulumi's own stack outputs do); default: top level only. */
+  deep = false,
+): Promise<Record<string, unknown>> {
   // While the program runs, its unhandled rejections are its errors: other handlers (a test
   // runner's) are set aside and put back afterwards.
   const others = process.listeners("unhandledRejection");
@@ -283,10 +384,12 @@ export async function settleProgram(stack: string, load: () => Record<string, un
   const outputs: Record<string, unknown> = {};
   let programFailed = false;
   try {
-    const program = load();
     const settleAll = async (): Promise<void> => {
+      const program = (await load()) ?? {};
       for (const [key, value] of Object.entries(program)) {
-        outputs[key] = pulumi.Output.isInstance(value) ? await settle(value) : value;
+        if (pulumi.Output.isInstance(value)) outputs[key] = await settle(value);
+        else if (deep && value !== null && (typeof value === "object" || value instanceof Promise)) outputs[key] = await settle(pulumi.output(value));
+        else outputs[key] = value;
       }
       let last = -1;
       while (last !== registered()) {
@@ -300,13 +403,14 @@ export async function settleProgram(stack: string, load: () => Record<string, un
     })]);
   } finally {
     // A resource AWS refuses fails every resource that depends on it, each as one more rejection, and
-    // the rest of the program goes on registering: let both end (300 ms without either, 10 s at most)
-    // while they still count as this program's, not the caller's or the next run's.
+    // the rest of the program goes on registering: let both end (1 s without either, 10 s at most; a
+    // loaded machine makes gaps of a few hundred ms) while they still count as this program's, not the
+    // caller's or the next run's.
     if (programFailed) {
       const giveUpAt = Date.now() + 10_000;
       let count = registered();
       let quietSince = Date.now();
-      while (Date.now() < giveUpAt && Date.now() - Math.max(quietSince, lastRejectionAt) < 300) {
+      while (Date.now() < giveUpAt && Date.now() - Math.max(quietSince, lastRejectionAt) < 1000) {
         await new Promise((r) => setTimeout(r, 50));
         if (registered() !== count) {
           count = registered();
@@ -320,17 +424,66 @@ export async function settleProgram(stack: string, load: () => Record<string, un
   return outputs;
 }
 
-/**
- * Run index.ts for `stack` under Pulumi mocks with the stack's real config (plus overrides) and
- * collect every registered resource. Config errors reject with the program's own error.
- */
-export async function runProgram(
-  stack: string,
-  overrides: Record<string, string | undefined> = {},
-  options: { account?: MockAccountOptions } = {},
-): Promise<ProgramRun> {
-  const config = stackConfig(stack, overrides);
-  const account = new MockAccount(options.account);
+/** How to run any Pulumi program under the mock engine (`serverless-cache/testing`). */
+export interface RunProgramOptions {
+  /**
+   * The program: a module path (absolute, or relative to the working directory) whose exports are the
+   * stack outputs (`export =` of a function, async or not, is called, as Pulumi does), or a function
+   * that declares the resources and returns the outputs.
+   */
+  program: string | (() => unknown);
+  /** Directory of Pulumi.yaml. Default: the nearest one above the program module (or the working directory). */
+  projectDir?: string;
+  /** Pulumi project name. Default: `name` in Pulumi.yaml. */
+  project?: string;
+  /** Stack name. Default: "dev". */
+  stack?: string;
+  /**
+   * The stack's config: a path to a Pulumi.<stack>.yaml, or the values themselves (bare keys belong to
+   * the project; `aws:region` etc. as they are; objects and numbers become JSON, as the CLI passes
+   * them). Default: Pulumi.<stack>.yaml of the project directory if there is one. Pulumi.yaml's
+   * `config:` defaults apply under either.
+   */
+  config?: string | Record<string, unknown>;
+  /** Overlaid on `config` last; `undefined` removes a key. Give plaintext for the stack file's secrets here. */
+  overrides?: Record<string, unknown>;
+  /** Config keys to mark secret (besides the stack file's `secure:` keys). */
+  secretKeys?: string[];
+  /** The mock AWS account: Region, account id, zones (AZ name -> zone ID), quotas. */
+  account?: MockAccountOptions;
+  /**
+   * State the provider would add to a resource on create (ids, ARNs, endpoints ...) for types the mock
+   * engine does not model, or to replace what it returns. Return undefined to keep the default.
+   */
+  state?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Answers to data sources (invokes) the mock account does not model. Return undefined to keep the default. */
+  call?: (token: string, args: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** The directory of the nearest Pulumi.yaml at or above `from`, if any. */
+function findProjectDir(from: string): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The mocks, run and bookkeeping of one mock-engine run. */
+interface EngineRun {
+  project: string;
+  stack: string;
+  config: Record<string, string>;
+  secretKeys: string[];
+  account?: MockAccountOptions;
+  state?: RunProgramOptions["state"];
+  call?: RunProgramOptions["call"];
+  load: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  deep: boolean;
+}
+
+async function runUnderMocks(spec: EngineRun): Promise<ProgramRun> {
+  const { project, stack } = spec;
+  const account = new MockAccount(spec.account);
   const resources: MockResource[] = [];
   const registrations = new Map<string, Registration>();
   await pulumi.runtime.setMocks({
@@ -338,7 +491,8 @@ export async function runProgram(
       const id = `${args.name}-id`;
       // What AWS would refuse fails here, as `pulumi up` would (the program then fails with a ProgramError).
       const accountState = account.create(args.type, id, args.inputs);
-      const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs), ...accountState };
+      const extra = spec.state?.(args.type, args.name, args.inputs);
+      const state = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, account), ...accountState, ...extra };
       const reg = registrations.get(`${args.type}::${args.name}`);
       resources.push({
         type: args.type,
@@ -351,22 +505,22 @@ export async function runProgram(
         parent: reg?.parent,
         dependencies: reg?.dependencies ?? [],
         propertyDependencies: reg?.propertyDependencies ?? {},
-        urn: reg?.urn ?? `urn:pulumi:${stack}::${PROJECT}::${args.type}::${args.name}`,
+        urn: reg?.urn ?? `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`,
         options: reg?.options ?? { ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, retainOnDelete: false },
       });
       return { id, state };
     },
     call(args) {
-      return account.call(args.token, args.inputs) ?? args.inputs;
+      return spec.call?.(args.token, args.inputs) ?? account.call(args.token, args.inputs) ?? args.inputs;
     },
-  }, PROJECT, stack, false);
+  }, project, stack, false);
   captureRegistrations(registrations);
-  pulumi.runtime.setAllConfig(config);
-  clearProgramModules();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const outputs = await settleProgram(stack, () => require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>, () => resources.length);
+  pulumi.runtime.setAllConfig(spec.config, spec.secretKeys);
+  const outputs = await settleProgram(stack, spec.load, () => resources.length, spec.deep);
+  const urnOf = (r: MockResource | string): string => (typeof r === "string" ? r : r.urn);
   const run: ProgramRun = {
     stack,
+    project,
     resources,
     outputs,
     ofType: (type) => resources.filter((r) => r.type === type),
@@ -377,6 +531,102 @@ export async function runProgram(
       return found[0];
     },
     byId: (id) => resources.find((r) => r.id === id),
+    childrenOf: (parent) => resources.filter((r) => r.parent === urnOf(parent)),
+    descendantsOf(ancestor) {
+      const below = new Set([urnOf(ancestor)]);
+      const out: MockResource[] = [];
+      // Parents register before their children: one pass in registration order finds every descendant.
+      for (const r of resources) {
+        if (r.parent && below.has(r.parent)) {
+          below.add(r.urn);
+          out.push(r);
+        }
+      }
+      return out;
+    },
   };
   return run;
+}
+
+/** A program module's exports as Pulumi reads them: `export =` of a function is called (and awaited). */
+async function programExports(file: string): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as unknown;
+  const value = typeof mod === "function" ? await (mod as () => unknown)() : mod;
+  return (value ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * Run a program under Pulumi mocks against a mock AWS account and collect every registered resource.
+ *
+ * - `runProgram(stack, overrides?, options?)`: this repository's index.ts with Pulumi.yaml defaults
+ *   overlaid by Pulumi.<stack>.yaml (and the overrides); an unknown stack throws UnknownStackError.
+ * - `runProgram({ program, ... })`: any program ({@link RunProgramOptions}).
+ *
+ * Config errors reject with the program's own error; an error inside an apply, or a resource the mock
+ * account refuses as AWS would, rejects with a {@link ProgramError}.
+ */
+export async function runProgram(options: RunProgramOptions): Promise<ProgramRun>;
+export async function runProgram(stack: string, overrides?: Record<string, string | undefined>, options?: { account?: MockAccountOptions }): Promise<ProgramRun>;
+export async function runProgram(
+  stackOrOptions: string | RunProgramOptions,
+  overrides: Record<string, string | undefined> = {},
+  options: { account?: MockAccountOptions } = {},
+): Promise<ProgramRun> {
+  if (typeof stackOrOptions === "string") {
+    const stack = stackOrOptions;
+    const config = stackConfig(stack, overrides);
+    return runUnderMocks({
+      project: PROJECT,
+      stack,
+      config,
+      secretKeys: [],
+      account: options.account,
+      deep: false,
+      load: () => {
+        clearProgramModules();
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>;
+      },
+    });
+  }
+  const spec = stackOrOptions;
+  const programFile = typeof spec.program === "string" ? require.resolve(path.resolve(spec.program)) : undefined;
+  const projectDir = path.resolve(spec.projectDir ?? findProjectDir(programFile ? path.dirname(programFile) : process.cwd()) ?? process.cwd());
+  const projectYaml = path.join(projectDir, "Pulumi.yaml");
+  const project = spec.project
+    ?? (fs.existsSync(projectYaml) ? ((yaml.load(fs.readFileSync(projectYaml, "utf8")) ?? {}) as { name?: string }).name : undefined);
+  if (!project) throw new Error(`runProgram: no project name: pass \`project\`, or a \`projectDir\` with a Pulumi.yaml that has a name (looked in ${projectDir})`);
+  const stack = spec.stack ?? "dev";
+  let stackFile: string | undefined;
+  if (typeof spec.config === "string") {
+    stackFile = path.resolve(spec.config);
+    if (!fs.existsSync(stackFile)) throw new Error(`runProgram: config file ${stackFile} does not exist`);
+  } else if (spec.config === undefined && fs.existsSync(path.join(projectDir, `Pulumi.${stack}.yaml`))) {
+    stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  }
+  const resolved = resolveConfig({
+    projectDir,
+    project,
+    stackFile,
+    config: typeof spec.config === "object" ? spec.config : undefined,
+    overrides: spec.overrides,
+  });
+  const program = spec.program;
+  return runUnderMocks({
+    project,
+    stack,
+    config: resolved.config,
+    secretKeys: [...new Set([...resolved.secretKeys, ...(spec.secretKeys ?? []).map((k) => qualifiedKey(k, project))])],
+    account: spec.account,
+    state: spec.state,
+    call: spec.call,
+    deep: true,
+    load: async () => {
+      if (typeof program === "function") return ((await program()) ?? {}) as Record<string, unknown>;
+      clearModulesUnder(projectDir);
+      delete require.cache[programFile as string];
+      return programExports(programFile as string);
+    },
+  });
 }

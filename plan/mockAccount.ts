@@ -11,7 +11,24 @@
  * {@link MockAccount.create} for each resource and {@link MockAccount.call} for each data source.
  */
 import { LAMBDA_VPC_UNSUPPORTED_ZONE_IDS, VPC_LINK_V2_ZONE_IDS } from "../components/awsAvailability";
-import { MEMCACHED_ENGINE_VERSIONS, MEMCACHED_NODE_TYPES } from "../config";
+
+/*
+ * What ElastiCache offers for memcached, as the account sees it. The same facts as config.ts's
+ * MEMCACHED_ENGINE_VERSIONS / MEMCACHED_NODE_TYPES (test/plan/mockAccount.test.ts checks that they
+ * agree), kept here because this module ships in `serverless-cache/testing` and must not load this
+ * repository's program config (config.ts and what it imports).
+ */
+/** memcached 1.6 versions ElastiCache offers ("Supported ElastiCache for Memcached versions", checked 2026-11-29). */
+export const ELASTICACHE_MEMCACHED_VERSIONS: readonly string[] = ["1.6.6", "1.6.12", "1.6.17", "1.6.22"];
+/** Current-generation node types that run memcached ("Supported node types", checked 2026-11-29). */
+export const ELASTICACHE_MEMCACHED_NODE_TYPES: readonly string[] = [
+  ...["micro", "small", "medium"].flatMap((size) => [`cache.t4g.${size}`, `cache.t3.${size}`]),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"].flatMap((size) =>
+    ["m7g", "m6g", "r7g", "r6g"].map((family) => `cache.${family}.${size}`)),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"].flatMap((size) => [`cache.m5.${size}`, `cache.r5.${size}`]),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "10xlarge"].map((size) => `cache.m4.${size}`),
+  ...["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"].map((size) => `cache.r4.${size}`),
+];
 
 /** One zone of the mock account, as DescribeAvailabilityZones describes it. */
 export interface MockZone {
@@ -221,10 +238,10 @@ export class MockAccount {
         return {};
       }
       case "aws:elasticache/cluster:Cluster": {
-        if (inputs.engine === "memcached" && inputs.engineVersion !== undefined && !MEMCACHED_ENGINE_VERSIONS.includes(inputs.engineVersion)) {
+        if (inputs.engine === "memcached" && inputs.engineVersion !== undefined && !ELASTICACHE_MEMCACHED_VERSIONS.includes(inputs.engineVersion)) {
           throw new MockAwsError(type, `InvalidParameterCombination: Cannot find version ${inputs.engineVersion} for memcached`);
         }
-        if (inputs.nodeType !== undefined && !MEMCACHED_NODE_TYPES.includes(inputs.nodeType)) {
+        if (inputs.nodeType !== undefined && !ELASTICACHE_MEMCACHED_NODE_TYPES.includes(inputs.nodeType)) {
           throw new MockAwsError(type, `InvalidParameterValue: Invalid or previous-generation node type ${inputs.nodeType}`);
         }
         const known = new Set(this.zones.filter((z) => z.zoneType === "availability-zone").map((z) => z.name));

@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ProgramError, settleProgram } from "../../plan/engine";
+import { ProgramError, SecretConfigError, settleProgram, runProgram as runAnyProgram } from "../../plan/engine";
 import { runProgram } from "../support/program";
+
+const KIT_PROGRAM = path.join(__dirname, "kit-program", "index.ts");
 
 describe("mock engine (plan/engine.ts)", function () {
   this.timeout(60_000);
@@ -32,4 +36,72 @@ describe("mock engine (plan/engine.ts)", function () {
     assert.match(nat.parent ?? "", /serverless-cache:network:MultiAzNetwork::net-dev$/);
     assert.ok(run.byUrn(nat.propertyDependencies.subnetId[0])?.type === "aws:ec2/subnet:Subnet");
   });
+
+  describe("any program (serverless-cache/testing's runProgram)", () => {
+    it("runs a program module: Pulumi.yaml defaults and values, the stack file, overrides, the project's URNs", async () => {
+      const run = await runAnyProgram({ program: KIT_PROGRAM, stack: "ci", overrides: { token: "s3cr3t", greeting: "hi" } });
+      assert.equal(run.project, "kit-program");
+      assert.equal(run.stack, "ci");
+      const buckets = run.ofType("aws:s3/bucket:Bucket");
+      assert.equal(buckets.length, 2, "buckets: 2 from Pulumi.ci.yaml over the default 1");
+      assert.deepEqual(buckets.map((b) => b.inputs.tags.greeting), ["hi", "hi"]);
+      assert.match(buckets[0].urn, /^urn:pulumi:ci::kit-program::kit:index:Shelf\$aws:s3\/bucket:Bucket::shelf-0$/);
+      assert.deepEqual(run.outputs.labels, { team: "platform" }, "structured config arrives as JSON");
+      assert.equal(run.outputs.token, "s3cr3t");
+      assert.deepEqual(run.outputs.bucketNames, ["shelf-0-bucket", "shelf-1-bucket"], "Outputs nested in the exports are resolved");
+    });
+
+    it("gives the data sources the mock account's answers (Local Zones filtered here, AZ names mapped to its own zone IDs)", async () => {
+      const run = await runAnyProgram({ program: KIT_PROGRAM, stack: "ci", overrides: { token: "x" } });
+      assert.deepEqual(run.outputs.firstZone, { name: "us-east-1a", id: "use1-az3" });
+      const other = await runAnyProgram({
+        program: KIT_PROGRAM, stack: "ci", overrides: { token: "x" },
+        account: { zones: [{ name: "us-east-1a", zoneId: "use1-az6", zoneType: "availability-zone", optInStatus: "opt-in-not-required", groupName: "us-east-1", state: "available" }] },
+      });
+      assert.deepEqual(other.outputs.firstZone, { name: "us-east-1a", id: "use1-az6" });
+    });
+
+    it("shows a component's children and their children", async () => {
+      const run = await runAnyProgram({ program: KIT_PROGRAM, stack: "ci", overrides: { token: "x" } });
+      const shelf = run.one("kit:index:Shelf");
+      assert.equal(shelf.custom, false);
+      assert.deepEqual(run.childrenOf(shelf).map((r) => r.name).sort(), ["shelf-0", "shelf-1"]);
+      assert.deepEqual(run.descendantsOf(shelf).map((r) => r.name).sort(), ["shelf-0", "shelf-0-block", "shelf-1"]);
+      assert.equal(run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").parent, run.one("aws:s3/bucket:Bucket", "shelf-0").urn);
+    });
+
+    it("refuses a stack file's secret it cannot decrypt unless its plaintext is given", async () => {
+      await assert.rejects(runAnyProgram({ program: KIT_PROGRAM, stack: "ci" }), (e: Error) => e instanceof SecretConfigError && e.key === "kit-program:token");
+    });
+
+    it("takes config as an object instead of a stack file (Pulumi.yaml defaults still apply)", async () => {
+      const run = await runAnyProgram({ program: KIT_PROGRAM, stack: "other", config: { buckets: 3 } });
+      assert.equal(run.ofType("aws:s3/bucket:Bucket").length, 3);
+      assert.equal(run.outputs.greeting, "hello");
+      assert.equal(run.outputs.token, undefined);
+    });
+
+    it("runs a program given as a function, under any project name", async () => {
+      const run = await runAnyProgram({
+        project: "inline",
+        stack: "t",
+        program: () => {
+          const b = new aws.s3.Bucket("inline-bucket");
+          return { name: b.bucket, region: aws.getRegionOutput().name };
+        },
+      });
+      assert.deepEqual(run.outputs, { name: "inline-bucket-bucket", region: "us-east-1" });
+      assert.match(run.one("aws:s3/bucket:Bucket").urn, /^urn:pulumi:t::inline::/);
+    });
+
+    it("lets a test add the state a provider would compute for types the account does not model", async () => {
+      const run = await runAnyProgram({
+        project: "inline",
+        program: () => ({ arn: new aws.sns.Topic("t").arn }),
+        state: (type, name) => (type === "aws:sns/topic:Topic" ? { arn: `arn:aws:sns:us-east-1:123456789012:${name}` } : undefined),
+      });
+      assert.equal(run.outputs.arn, "arn:aws:sns:us-east-1:123456789012:t");
+    });
+  });
 });
+

@@ -5,7 +5,8 @@
  * it would in AWS.
  */
 import * as assert from "node:assert/strict";
-import { DEFAULT_ZONES, MockAccount, MockAwsError, type MockZone } from "../../plan/mockAccount";
+import { MEMCACHED_ENGINE_VERSIONS, MEMCACHED_NODE_TYPES } from "../../config";
+import { DEFAULT_ZONES, ELASTICACHE_MEMCACHED_NODE_TYPES, ELASTICACHE_MEMCACHED_VERSIONS, MockAccount, MockAwsError, type MockZone } from "../../plan/mockAccount";
 import { runProgram, type ProgramRun } from "../support/program";
 
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -15,6 +16,11 @@ describe("mock account: AWS behaviour our mocks used to leave out", function () 
   this.timeout(120_000);
 
   // Self-checks of the mock account (they run no program): it must refuse what AWS refuses.
+  it("offers the memcached versions and node types config.ts allows (the same AWS facts, kept twice)", () => {
+    assert.deepEqual([...ELASTICACHE_MEMCACHED_VERSIONS], [...MEMCACHED_ENGINE_VERSIONS]);
+    assert.deepEqual([...ELASTICACHE_MEMCACHED_NODE_TYPES].sort(), [...MEMCACHED_NODE_TYPES].sort());
+  });
+
   it("lists enabled Local and Wavelength Zones, sorted first by name, unless filtered out", () => {
     const account = new MockAccount();
     const all = account.describeZones({ state: "available" });
