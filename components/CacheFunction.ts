@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
-import { lambdaLogLevels } from "./lambdaDefaults";
+import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, lambdaLogLevels } from "./lambdaDefaults";
 import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
@@ -15,6 +15,11 @@ const CACHE_FUNCTION_PACKAGES = [
   "memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics",
   ...(installedPackageOf(__dirname) !== undefined ? [installedPackageOf(__dirname) as string] : []),
 ];
+
+/** memcached reads a relative expiry above 30 days as an absolute Unix time: the longest `ttlSeconds`. */
+export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
+/** The upstream timeout must stay this far below the function's timeout, so the function answers before Lambda kills it. */
+export const UPSTREAM_TIMEOUT_MARGIN_MS = 1000;
 
 const isPlain = <T>(v: pulumi.Input<T>): v is T => !pulumi.Output.isInstance(v) && !(v instanceof Promise);
 
@@ -109,7 +114,7 @@ export interface CacheFunctionArgs {
    */
   ttlSeconds?: pulumi.Input<number>;
   /**
-   * Lambda timeout, 1 to 900 s. Small on purpose: a hung function is billed for all of it.
+   * Lambda timeout, 1 to LAMBDA_MAX_TIMEOUT_SECONDS (900) s. Small on purpose: a hung function is billed for all of it.
    * Plain: the p99-duration alarm's threshold is derived from it.
    * @default 10
    */
@@ -190,33 +195,51 @@ export class CacheFunction extends pulumi.ComponentResource {
 
   constructor(name: string, args: CacheFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:functions:CacheFunction", name, {}, opts);
-    const timeoutSeconds = checkWhole(name, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, 900);
-    const upstreamTimeoutMs = checked(args.upstreamTimeoutMs ?? 3000, (ms) => {
-      if (timeoutSeconds < 2) throw new Error(`CacheFunction ${name}: timeoutSeconds ${timeoutSeconds} leaves no room for an upstream timeout at least 1000 ms below it`);
-      checkWhole(name, "upstreamTimeoutMs", ms, 1, timeoutSeconds * 1000 - 1000);
-    });
-    const ttlSeconds = checked(args.ttlSeconds ?? 300, (s) => { checkWhole(name, "ttlSeconds", s, 1, 2_592_000); });
-    const memorySize = checked(args.memorySize ?? 512, (mb) => { checkWhole(name, "memorySize", mb, 128, 10240); });
-    const reservedConcurrency = checked(args.reservedConcurrency ?? 20, (n) => { checkWhole(name, "reservedConcurrency", n, 0); });
-    let upstream: URL;
-    try {
-      upstream = new URL(args.upstreamUrl);
-    } catch {
-      throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an absolute http:// or https:// URL`);
-    }
-    if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
-      throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an http:// or https:// URL`);
-    }
-    const upstreamPort = Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80));
-    const child = { parent: this };
+    const settings = resolveCacheFunctionSettings(name, args);
 
-    // Egress only where the function must go: memcached (by security group) and the upstream's port.
+    const { securityGroup, memcachedIngress } = this.createSecurityGroup(name, args, settings);
+    this.securityGroup = securityGroup;
+    this.memcachedIngress = memcachedIngress;
+    const { role, vpcAccess } = this.createRole(name);
+    this.role = role;
+    // The keys of this function's cache namespace: only its own role may read them.
+    const entryKeys = cacheEntryKeyParameter(name, `the cache Lambda ${name}`, this);
+    this.entryKeys = entryKeys;
+    const readEntryKeys = readParameterPolicy(`${name}-entry-keys`, role, entryKeys, this);
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+      retentionInDays: args.logRetentionDays ?? 14,
+    }, { parent: this });
+    this.logGroup = logGroup;
+    const fn = this.createFunction(name, args, settings, { role, securityGroup, entryKeys, logGroup, dependsOn: [logGroup, vpcAccess, readEntryKeys] });
+    this.function = fn;
+    this.durationAlarm = p99DurationAlarm(name, fn.name, settings.timeoutSeconds, { parent: this }, args.alarmActions ?? []);
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.securityGroupId = securityGroup.id;
+    this.roleArn = role.arn;
+    this.logGroupName = logGroup.name;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      securityGroupId: this.securityGroupId,
+      roleArn: this.roleArn,
+      logGroupName: this.logGroupName,
+    });
+  }
+
+  /**
+   * Egress only where the function must go: memcached (by security group) and the upstream's port (and
+   * HTTPS for SSM); and the other half, memcached admitting this function's group (formerly
+   * MemcachedCluster.allowFrom).
+   */
+  private createSecurityGroup(name: string, args: CacheFunctionArgs, { upstream, upstreamPort }: CacheFunctionSettings): { securityGroup: aws.ec2.SecurityGroup; memcachedIngress: aws.vpc.SecurityGroupIngressRule } {
+    const child = { parent: this };
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
       vpcId: args.vpcId,
       description: `Lambda ${name}: memcached and upstream egress only`,
       tags: { Name: `${name}-lambda` },
     }, child);
-    this.securityGroup = securityGroup;
     new aws.vpc.SecurityGroupEgressRule(`${name}-to-memcached`, {
       securityGroupId: securityGroup.id,
       referencedSecurityGroupId: args.memcachedSecurityGroupId,
@@ -225,10 +248,9 @@ export class CacheFunction extends pulumi.ComponentResource {
       toPort: MEMCACHED_PORT,
       description: "memcached",
     }, child);
-    // The other half: memcached admits this function's group (formerly MemcachedCluster.allowFrom).
     const ingressName = args.memcachedIngressRule?.name ?? `${name}-memcached-ingress`;
     const previousParent = args.memcachedIngressRule?.previousParent;
-    this.memcachedIngress = new aws.vpc.SecurityGroupIngressRule(ingressName, {
+    const memcachedIngress = new aws.vpc.SecurityGroupIngressRule(ingressName, {
       securityGroupId: args.memcachedSecurityGroupId,
       referencedSecurityGroupId: securityGroup.id,
       ipProtocol: "tcp",
@@ -255,48 +277,48 @@ export class CacheFunction extends pulumi.ComponentResource {
         description: "SSM Parameter Store (cache entry keys) through NAT",
       }, child);
     }
+    return { securityGroup, memcachedIngress };
+  }
 
+  /** The execution role: ENI management for VPC functions + writing its logs; nothing else (the entry keys' read is added). */
+  private createRole(name: string): { role: aws.iam.Role; vpcAccess: aws.iam.RolePolicyAttachment } {
     const role = new aws.iam.Role(`${name}-role`, {
       assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" }),
       description: `Execution role of the ${name} cache Lambda`,
-    }, child);
-    this.role = role;
-    // ENI management for VPC functions + writing its logs; nothing else.
+    }, { parent: this });
     const vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-vpc-access`, {
       role: role.name,
       policyArn: aws.iam.ManagedPolicy.AWSLambdaVPCAccessExecutionRole,
-    }, child);
+    }, { parent: this });
+    return { role, vpcAccess };
+  }
 
-    // The keys of this function's cache namespace: only its own role may read them.
-    const entryKeys = cacheEntryKeyParameter(name, `the cache Lambda ${name}`, this);
-    this.entryKeys = entryKeys;
-    const readEntryKeys = readParameterPolicy(`${name}-entry-keys`, role, entryKeys, this);
-
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      retentionInDays: args.logRetentionDays ?? 14,
-    }, child);
-    this.logGroup = logGroup;
-
-    const fn = new aws.lambda.CallbackFunction(`${name}`, {
+  private createFunction(
+    name: string,
+    args: CacheFunctionArgs,
+    settings: CacheFunctionSettings,
+    deps: { role: aws.iam.Role; securityGroup: aws.ec2.SecurityGroup; entryKeys: aws.ssm.Parameter; logGroup: aws.cloudwatch.LogGroup; dependsOn: pulumi.Resource[] },
+  ): aws.lambda.Function {
+    return new aws.lambda.CallbackFunction(`${name}`, {
       description: "Two-tier cached proxy for the upstream API (serialized by Pulumi)",
-      role,
+      role: deps.role,
       runtime: aws.lambda.Runtime.NodeJS22dX,
       architectures: ["arm64"],
-      timeout: timeoutSeconds,
-      memorySize,
-      reservedConcurrentExecutions: reservedConcurrency,
-      vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [securityGroup.id] },
+      timeout: settings.timeoutSeconds,
+      memorySize: settings.memorySize,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [deps.securityGroup.id] },
       // Powertools Logger: warnings and errors only (the level Lambda passes it); EMF metrics are not filtered.
-      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, ...lambdaLogLevels("WARN") },
+      loggingConfig: { logFormat: "JSON", logGroup: deps.logGroup.name, ...lambdaLogLevels("WARN") },
       environment: {
         variables: {
           MEMCACHED_SERVERS: pulumi.output(args.memcachedNodes).apply((nodes) => nodes.join(",")),
           MEMCACHED_CONFIG_ENDPOINT: args.memcachedConfigurationEndpoint,
           UPSTREAM_URL: args.upstreamUrl,
-          UPSTREAM_TIMEOUT_MS: pulumi.output(upstreamTimeoutMs).apply(String),
-          CACHE_TTL_SECONDS: pulumi.output(ttlSeconds).apply(String),
+          UPSTREAM_TIMEOUT_MS: pulumi.output(settings.upstreamTimeoutMs).apply(String),
+          CACHE_TTL_SECONDS: pulumi.output(settings.ttlSeconds).apply(String),
           // The name, not the keys: read with the function's role at cold start.
-          CACHE_MAC_KEY_PARAMETER: entryKeys.name,
+          CACHE_MAC_KEY_PARAMETER: deps.entryKeys.name,
           ...(args.memcachedTls ? { MEMCACHED_TLS: "on" } : {}),
         },
       },
@@ -304,22 +326,39 @@ export class CacheFunction extends pulumi.ComponentResource {
       callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
       codePathOptions: lambdaCodePathOptions({ uses: CACHE_FUNCTION_PACKAGES }),
     // ENI permissions before the function is created, and until after it is gone (its ENIs go with it).
-    }, { parent: this, dependsOn: [logGroup, vpcAccess, readEntryKeys] });
-    this.function = fn;
-
-    this.durationAlarm = p99DurationAlarm(name, fn.name, timeoutSeconds, child, args.alarmActions ?? []);
-
-    this.functionName = fn.name;
-    this.functionArn = fn.arn;
-    this.securityGroupId = securityGroup.id;
-    this.roleArn = role.arn;
-    this.logGroupName = logGroup.name;
-    this.registerOutputs({
-      functionName: this.functionName,
-      functionArn: this.functionArn,
-      securityGroupId: this.securityGroupId,
-      roleArn: this.roleArn,
-      logGroupName: this.logGroupName,
-    });
+    }, { parent: this, dependsOn: deps.dependsOn });
   }
+}
+
+/** The args with defaults applied and checked (Inputs: when they resolve). */
+interface CacheFunctionSettings {
+  timeoutSeconds: number;
+  upstreamTimeoutMs: pulumi.Input<number>;
+  ttlSeconds: pulumi.Input<number>;
+  memorySize: pulumi.Input<number>;
+  reservedConcurrency: pulumi.Input<number>;
+  upstream: URL;
+  upstreamPort: number;
+}
+
+function resolveCacheFunctionSettings(name: string, args: CacheFunctionArgs): CacheFunctionSettings {
+  const timeoutSeconds = checkWhole(name, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, LAMBDA_MAX_TIMEOUT_SECONDS);
+  const upstreamTimeoutMs = checked(args.upstreamTimeoutMs ?? 3000, (ms) => {
+    if (timeoutSeconds < 2) throw new Error(`CacheFunction ${name}: timeoutSeconds ${timeoutSeconds} leaves no room for an upstream timeout at least ${UPSTREAM_TIMEOUT_MARGIN_MS} ms below it`);
+    checkWhole(name, "upstreamTimeoutMs", ms, 1, timeoutSeconds * 1000 - UPSTREAM_TIMEOUT_MARGIN_MS);
+  });
+  const ttlSeconds = checked(args.ttlSeconds ?? 300, (s) => { checkWhole(name, "ttlSeconds", s, 1, MEMCACHED_MAX_RELATIVE_TTL_SECONDS); });
+  const memorySize = checked(args.memorySize ?? 512, (mb) => { checkWhole(name, "memorySize", mb, LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB); });
+  const reservedConcurrency = checked(args.reservedConcurrency ?? 20, (n) => { checkWhole(name, "reservedConcurrency", n, 0); });
+  let upstream: URL;
+  try {
+    upstream = new URL(args.upstreamUrl);
+  } catch {
+    throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an absolute http:// or https:// URL`);
+  }
+  if (upstream.protocol !== "http:" && upstream.protocol !== "https:") {
+    throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an http:// or https:// URL`);
+  }
+  const upstreamPort = Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80));
+  return { timeoutSeconds, upstreamTimeoutMs, ttlSeconds, memorySize, reservedConcurrency, upstream, upstreamPort };
 }

@@ -6,6 +6,10 @@ export const MEMCACHED_PORT = 11211;
 /** How the cluster's nodes are placed. */
 export type MemcachedAzMode = "cross-az" | "single-az";
 export const MEMCACHED_AZ_MODES: readonly MemcachedAzMode[] = ["cross-az", "single-az"];
+/** Nodes per memcached cluster ElastiCache allows (its default quota). */
+export const MEMCACHED_NODE_COUNT_LIMITS = { min: 1, max: 40 } as const;
+/** `azMode: "cross-az"` spreads nodes over AZs: it needs at least this many. */
+export const MEMCACHED_CROSS_AZ_MIN_NODES = 2;
 
 /**
  * The name the ingress rule for client `clientName` had when `MemcachedCluster.allowFrom` created it
@@ -119,14 +123,15 @@ export interface MemcachedClusterArgs {
 }
 
 function checkNodes(name: string, nodeCount: unknown, azMode: unknown): void {
-  if (typeof nodeCount !== "number" || !Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 40) {
-    throw new Error(`MemcachedCluster ${name}: nodeCount ${String(nodeCount)} must be a whole number from 1 to 40`);
+  const { min, max } = MEMCACHED_NODE_COUNT_LIMITS;
+  if (typeof nodeCount !== "number" || !Number.isInteger(nodeCount) || nodeCount < min || nodeCount > max) {
+    throw new Error(`MemcachedCluster ${name}: nodeCount ${String(nodeCount)} must be a whole number from ${min} to ${max}`);
   }
   if (!MEMCACHED_AZ_MODES.includes(azMode as MemcachedAzMode)) {
     throw new Error(`MemcachedCluster ${name}: azMode ${JSON.stringify(azMode)} must be one of ${MEMCACHED_AZ_MODES.join(", ")}`);
   }
-  if (azMode === "cross-az" && nodeCount < 2) {
-    throw new Error(`MemcachedCluster ${name}: azMode "cross-az" needs nodeCount >= 2 (got ${nodeCount})`);
+  if (azMode === "cross-az" && nodeCount < MEMCACHED_CROSS_AZ_MIN_NODES) {
+    throw new Error(`MemcachedCluster ${name}: azMode "cross-az" needs nodeCount >= ${MEMCACHED_CROSS_AZ_MIN_NODES} (got ${nodeCount})`);
   }
 }
 
@@ -180,70 +185,17 @@ export class MemcachedCluster extends pulumi.ComponentResource {
     if (isPlain(nodeCount) && isPlain(azMode)) checkNodes(name, nodeCount, azMode);
     this.port = MEMCACHED_PORT;
     this.transitEncryption = args.transitEncryption ?? false;
-    const child = { parent: this };
 
-    // No inline rules: the provider then removes AWS's default allow-all egress (memcached never
-    // initiates connections), and ingress comes only from SecurityGroupIngressRule resources.
-    const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
-      vpcId: args.vpcId,
-      description: `memcached ${name}: TCP ${MEMCACHED_PORT} from client security groups only`,
-      tags: { Name: `${name}-memcached` },
-    }, child);
+    const { securityGroup, ingressRules } = this.createSecurityGroup(name, args);
     this.securityGroup = securityGroup;
     this.securityGroupId = securityGroup.id;
-    // Names kept from the former allowFrom(`client-${i}`): unchanged in existing stacks.
-    this.ingressRules = (args.allowedSecurityGroupIds ?? []).map((sg, i) => new aws.vpc.SecurityGroupIngressRule(
-      legacyClientRuleName(name, `client-${i}`), {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: sg,
-        ipProtocol: "tcp",
-        fromPort: MEMCACHED_PORT,
-        toPort: MEMCACHED_PORT,
-        description: `memcached from client-${i}`,
-      }, child));
-
+    this.ingressRules = ingressRules;
     this.subnetGroup = new aws.elasticache.SubnetGroup(`${name}-subnets`, {
       subnetIds: args.subnetIds,
       description: `Private subnets of memcached ${name}`,
-    }, child);
-
-    this.parameterGroup = args.parameters
-      ? new aws.elasticache.ParameterGroup(`${name}-params`, {
-        family: "memcached1.6",
-        description: `Parameters of memcached ${name}`,
-        parameters: Object.entries(args.parameters).map(([pname, value]) => ({ name: pname, value })),
-      }, child)
-      : undefined;
-
-    const placement = pulumi.all([pulumi.output(args.availabilityZones), nodeCount, azMode]).apply(([azs, count, mode]) => {
-      checkNodes(name, count, mode);
-      if (azs.length === 0) throw new Error(`MemcachedCluster ${name}: availabilityZones is empty`);
-      const preferred = mode === "cross-az"
-        ? Array.from({ length: count }, (_, i) => azs[i % azs.length])
-        : Array.from({ length: count }, () => azs[0]);
-      return { count, mode, preferred };
-    });
-
-    const cluster = new aws.elasticache.Cluster(`${name}`, {
-      engine: "memcached",
-      engineVersion: args.engineVersion ?? "1.6.22",
-      nodeType: args.nodeType ?? "cache.t4g.micro",
-      numCacheNodes: placement.count,
-      azMode: placement.mode,
-      preferredAvailabilityZones: placement.preferred,
-      port: MEMCACHED_PORT,
-      subnetGroupName: this.subnetGroup.name,
-      securityGroupIds: [securityGroup.id],
-      parameterGroupName: this.parameterGroup?.name,
-      networkType: "ipv4",
-      // Only at creation; a change is a replacement (the provider's ForceNew).
-      transitEncryptionEnabled: this.transitEncryption,
-      maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
-      applyImmediately: args.applyImmediately ?? false,
-    // An in-place azMode change is refused (single-az) or moves nothing (cross-az): make it a visible replace.
-    // `protect` undefined keeps the component's own (inherited) value.
-    }, { parent: this, replaceOnChanges: ["azMode"], ...(args.protect !== undefined ? { protect: args.protect } : {}) });
-    this.cluster = cluster;
+    }, { parent: this });
+    this.parameterGroup = args.parameters ? this.createParameterGroup(name, args.parameters) : undefined;
+    const cluster = this.cluster = this.createCluster(name, args, placement(name, args.availabilityZones, nodeCount, azMode));
 
     this.clusterId = cluster.clusterId;
     this.configurationEndpointHost = cluster.clusterAddress;
@@ -256,4 +208,77 @@ export class MemcachedCluster extends pulumi.ComponentResource {
       clusterId: this.clusterId,
     });
   }
+
+  /**
+   * The cluster's security group and the rules for `allowedSecurityGroupIds`. No inline rules: the provider
+   * then removes AWS's default allow-all egress (memcached never initiates connections), and ingress comes
+   * only from SecurityGroupIngressRule resources.
+   */
+  private createSecurityGroup(name: string, args: MemcachedClusterArgs): { securityGroup: aws.ec2.SecurityGroup; ingressRules: aws.vpc.SecurityGroupIngressRule[] } {
+    const child = { parent: this };
+    const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
+      vpcId: args.vpcId,
+      description: `memcached ${name}: TCP ${MEMCACHED_PORT} from client security groups only`,
+      tags: { Name: `${name}-memcached` },
+    }, child);
+    // Names kept from the former allowFrom(`client-${i}`): unchanged in existing stacks.
+    const ingressRules = (args.allowedSecurityGroupIds ?? []).map((sg, i) => new aws.vpc.SecurityGroupIngressRule(
+      legacyClientRuleName(name, `client-${i}`), {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: sg,
+        ipProtocol: "tcp",
+        fromPort: MEMCACHED_PORT,
+        toPort: MEMCACHED_PORT,
+        description: `memcached from client-${i}`,
+      }, child));
+    return { securityGroup, ingressRules };
+  }
+
+  private createParameterGroup(name: string, parameters: NonNullable<MemcachedClusterArgs["parameters"]>): aws.elasticache.ParameterGroup {
+    return new aws.elasticache.ParameterGroup(`${name}-params`, {
+      family: "memcached1.6",
+      description: `Parameters of memcached ${name}`,
+      parameters: Object.entries(parameters).map(([pname, value]) => ({ name: pname, value })),
+    }, { parent: this });
+  }
+
+  private createCluster(name: string, args: MemcachedClusterArgs, nodes: pulumi.Output<Placement>): aws.elasticache.Cluster {
+    return new aws.elasticache.Cluster(`${name}`, {
+      engine: "memcached",
+      engineVersion: args.engineVersion ?? "1.6.22",
+      nodeType: args.nodeType ?? "cache.t4g.micro",
+      numCacheNodes: nodes.count,
+      azMode: nodes.mode,
+      preferredAvailabilityZones: nodes.preferred,
+      port: MEMCACHED_PORT,
+      subnetGroupName: this.subnetGroup.name,
+      securityGroupIds: [this.securityGroup.id],
+      parameterGroupName: this.parameterGroup?.name,
+      networkType: "ipv4",
+      // Only at creation; a change is a replacement (the provider's ForceNew).
+      transitEncryptionEnabled: this.transitEncryption,
+      maintenanceWindow: args.maintenanceWindow ?? "sun:05:00-sun:06:00",
+      applyImmediately: args.applyImmediately ?? false,
+    // An in-place azMode change is refused (single-az) or moves nothing (cross-az): make it a visible replace.
+    // `protect` undefined keeps the component's own (inherited) value.
+    }, { parent: this, replaceOnChanges: ["azMode"], ...(args.protect !== undefined ? { protect: args.protect } : {}) });
+  }
+}
+
+/** Node count, AZ mode and each node's preferred AZ (round-robin over the AZs when cross-az). */
+interface Placement {
+  count: number;
+  mode: MemcachedAzMode;
+  preferred: string[];
+}
+
+function placement(name: string, availabilityZones: MemcachedClusterArgs["availabilityZones"], nodeCount: pulumi.Input<number>, azMode: pulumi.Input<MemcachedAzMode>): pulumi.Output<Placement> {
+  return pulumi.all([pulumi.output(availabilityZones), nodeCount, azMode]).apply(([azs, count, mode]) => {
+    checkNodes(name, count, mode);
+    if (azs.length === 0) throw new Error(`MemcachedCluster ${name}: availabilityZones is empty`);
+    const preferred = mode === "cross-az"
+      ? Array.from({ length: count }, (_, i) => azs[i % azs.length])
+      : Array.from({ length: count }, () => azs[0]);
+    return { count, mode, preferred };
+  });
 }

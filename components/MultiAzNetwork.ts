@@ -1,12 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { chooseZones, ZONE_REQUIREMENTS, type ZoneRequirement } from "./awsAvailability";
-import { nthSubnet, parseCidr } from "./cidr";
+import type { ZoneRequirement } from "./awsAvailability";
+import { createInterfaceEndpoints, createS3Endpoint } from "./network/endpoints";
+import { createFlowLog } from "./network/flowLogs";
+import { resolveNetworkSettings, type AccountInfo, type FlowLogMode, type NatMode, type NetworkContext } from "./network/settings";
+import { createNatGateways, createPrivateTier, createPublicTier, createVpc } from "./network/tiers";
+import { chooseNetworkZones } from "./network/zones";
 
-export type NatMode = "perAz" | "single";
-export type FlowLogMode = "off" | "reject" | "all";
-export const FLOW_LOG_MODES: readonly FlowLogMode[] = ["off", "reject", "all"];
-export const NAT_MODES: readonly NatMode[] = ["perAz", "single"];
+export { AZ_COUNT_LIMITS, FLOW_LOG_MODES, NAT_MODES, SUBNET_PREFIX_LENGTH_LIMITS, type FlowLogMode, type NatMode } from "./network/settings";
+export { s3EndpointPolicy } from "./network/endpoints";
+export { flowLogDeliveryPolicy } from "./network/flowLogs";
 
 /**
  * Arguments of {@link MultiAzNetwork}, following Pulumi's guidance for packaged components: plain data
@@ -93,62 +96,6 @@ export interface MultiAzNetworkArgs {
 }
 
 /**
- * Policy of the S3 gateway endpoint (pure): any action on buckets of this account, and reads of the
- * bucket ECR stores image layers in (`prod-<region>-starport-layer-bucket`, ECR user guide: the S3
- * gateway endpoint's policy must allow it, or Fargate cannot pull images through it).
- */
-export function s3EndpointPolicy(partition: string, region: string, accountId: string): Record<string, unknown> {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "ThisAccountsBuckets",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: "*",
-        Condition: { StringEquals: { "aws:ResourceAccount": accountId } },
-      },
-      {
-        Sid: "EcrImageLayers",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "s3:GetObject",
-        Resource: `arn:${partition}:s3:::prod-${region}-starport-layer-bucket/*`,
-      },
-    ],
-  };
-}
-
-/**
- * Permissions of the flow-log delivery role (pure): the VPC guide's minimum ("IAM role for publishing flow
- * logs to CloudWatch Logs": CreateLogGroup, CreateLogStream, PutLogEvents, DescribeLogGroups,
- * DescribeLogStreams) scoped to the one log group, except DescribeLogGroups, which supports no
- * resource-level permissions (Service Authorization Reference, CloudWatch Logs) and so needs "*" (an
- * exception the policy pack lists). CreateLogGroup is left out on purpose: the group is managed here with a
- * retention, and a group the service re-created after a deletion would keep records forever.
- */
-export function flowLogDeliveryPolicy(logGroupArn: string): Record<string, unknown> {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "WriteFlowLogs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-        Resource: [logGroupArn, `${logGroupArn}:*`],
-      },
-      {
-        Sid: "FindLogGroup",
-        Effect: "Allow",
-        Action: ["logs:DescribeLogGroups"],
-        Resource: "*",
-      },
-    ],
-  };
-}
-
-/**
  * A VPC over 2+ AZs: public and private subnets per AZ, one Internet Gateway, NAT per AZ (or one),
  * a private route table per AZ, and an S3 gateway endpoint so S3 traffic skips NAT data charges.
  * Built from `@pulumi/aws` primitives (not awsx.ec2.Vpc) so every child is visible and testable.
@@ -211,244 +158,48 @@ export class MultiAzNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: MultiAzNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:network:MultiAzNetwork", name, {}, opts);
-    const azCount = args.azCount ?? 2;
-    const prefix = args.subnetPrefixLength ?? 20;
-    const natMode: NatMode = args.natMode ?? "perAz";
-    if (typeof args.cidrBlock !== "string") {
-      throw new Error(`MultiAzNetwork ${name}: cidrBlock must be a plain string such as "10.0.0.0/16" (the subnets are carved from it when the component is built), not an Output`);
-    }
-    const vpcRange = parseCidr(args.cidrBlock);
-    if (!vpcRange) throw new Error(`MultiAzNetwork ${name}: cidrBlock ${JSON.stringify(args.cidrBlock)} is not an IPv4 CIDR`);
-    if (!Number.isInteger(azCount) || azCount < 2 || azCount > 6) {
-      throw new Error(`MultiAzNetwork ${name}: azCount ${azCount} must be a whole number from 2 to 6`);
-    }
-    if (!NAT_MODES.includes(natMode)) throw new Error(`MultiAzNetwork ${name}: natMode ${JSON.stringify(natMode)} must be one of ${NAT_MODES.join(", ")}`);
-    if (!Number.isInteger(prefix) || prefix < 16 || prefix > 28) {
-      throw new Error(`MultiAzNetwork ${name}: subnetPrefixLength ${prefix} must be a whole number from 16 to 28 (AWS subnets are /16 to /28)`);
-    }
-    const carve = (i: number): string => {
-      try {
-        return nthSubnet(vpcRange, prefix, i);
-      } catch (e) {
-        throw new Error(`MultiAzNetwork ${name}: subnetPrefixLength ${prefix}: ${2 * azCount} subnets (public + private in ${azCount} AZs) do not fit in cidrBlock ${args.cidrBlock} (${(e as Error).message})`);
-      }
-    };
-    const publicCidrs = Array.from({ length: azCount }, (_, i) => carve(i));
-    const privateCidrs = Array.from({ length: azCount }, (_, i) => carve(azCount + i));
+    const settings = resolveNetworkSettings(name, args);
     const child = { parent: this };
-
-    const region = aws.getRegionOutput({}, child).region;
-    // Real Availability Zones only: an account's enabled Local and Wavelength Zones are listed too (and
-    // sort first by name). No `state` filter: an AZ that is impaired today must not shift the others.
-    const zones = aws.getAvailabilityZonesOutput({
-      filters: [
-        { name: "zone-type", values: ["availability-zone"] },
-        { name: "opt-in-status", values: ["opt-in-not-required"] },
-      ],
-    }, child);
-    const checkRequirements = (reqs: readonly string[]): void => {
-      const unknown = reqs.filter((r) => !ZONE_REQUIREMENTS.includes(r as ZoneRequirement));
-      if (unknown.length > 0) {
-        throw new Error(`MultiAzNetwork ${name}: zoneRequirements ${JSON.stringify(unknown)}: each must be one of ${ZONE_REQUIREMENTS.join(", ")}`);
-      }
-    };
-    const requirementsInput = args.zoneRequirements ?? ["lambda-vpc"];
-    if (Array.isArray(requirementsInput)) checkRequirements(requirementsInput);
-    const choice = pulumi.all([region, zones.names, zones.zoneIds, pulumi.output(args.availabilityZoneIds ?? []), pulumi.output(requirementsInput)])
-      .apply(([r, names, ids, pinned, requirements]) => {
-        checkRequirements(requirements);
-        try {
-          return chooseZones({
-            region: r,
-            zones: ids.map((zoneId, i) => ({ zoneId, name: names[i] })),
-            count: azCount,
-            pinned,
-            requirements,
-          });
-        } catch (e) {
-          throw new Error(`MultiAzNetwork ${name}: availabilityZoneIds: ${(e as Error).message}`);
-        }
-      });
+    const ctx: NetworkContext = { name, args, settings, parent: this, child, region: aws.getRegionOutput({}, child).region };
+    const choice = chooseNetworkZones(ctx);
     const zoneIdAt = (i: number): pulumi.Output<string> => choice.apply((c) => c.zoneIds[i]);
 
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-      cidrBlock: args.cidrBlock,
-      enableDnsSupport: true,
-      enableDnsHostnames: true,
-      tags: { Name: `${name}-vpc` },
-    }, child);
-    this.vpc = vpc;
-
-    // The default security group admits all traffic between its members; nothing should use it.
-    this.defaultSecurityGroup = new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${name}-default-locked` } }, child);
-
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, child);
-    const publicRouteTable = new aws.ec2.RouteTable(`${name}-public-rt`, {
-      vpcId: vpc.id,
-      tags: { Name: `${name}-public` },
-    }, child);
-    new aws.ec2.Route(`${name}-public-default`, {
-      routeTableId: publicRouteTable.id,
-      destinationCidrBlock: "0.0.0.0/0",
-      gatewayId: igw.id,
-    }, child);
-    this.internetGateway = igw;
-    this.publicRouteTable = publicRouteTable;
-
-    const publicSubnets = publicCidrs.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
-        vpcId: vpc.id,
-        cidrBlock: cidr,
-        availabilityZoneId: zoneIdAt(i),
-        mapPublicIpOnLaunch: false,
-        tags: { Name: `${name}-public-${i}`, "serverless-cache:tier": "public" },
-      }, child);
-      new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, {
-        subnetId: subnet.id,
-        routeTableId: publicRouteTable.id,
-      }, child);
-      return subnet;
-    });
-
-    const natCount = natMode === "perAz" ? azCount : 1;
-    this.natEips = [];
-    const natGateways = Array.from({ length: natCount }, (_, i) => {
-      const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, child);
-      this.natEips.push(eip);
-      return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
-        subnetId: publicSubnets[i].id,
-        allocationId: eip.id,
-        connectivityType: "public",
-        tags: { Name: `${name}-nat-${i}` },
-      }, { parent: this, dependsOn: [igw] });
-    });
-
-    const privateSubnets: aws.ec2.Subnet[] = [];
-    const privateRouteTables: aws.ec2.RouteTable[] = [];
-    privateCidrs.forEach((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
-        vpcId: vpc.id,
-        cidrBlock: cidr,
-        availabilityZoneId: zoneIdAt(i),
-        tags: { Name: `${name}-private-${i}`, "serverless-cache:tier": "private" },
-      }, child);
-      const routeTable = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, {
-        vpcId: vpc.id,
-        tags: { Name: `${name}-private-${i}` },
-      }, child);
-      new aws.ec2.Route(`${name}-private-default-${i}`, {
-        routeTableId: routeTable.id,
-        destinationCidrBlock: "0.0.0.0/0",
-        natGatewayId: natGateways[natMode === "perAz" ? i : 0].id,
-      }, child);
-      new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
-        subnetId: subnet.id,
-        routeTableId: routeTable.id,
-      }, child);
-      privateSubnets.push(subnet);
-      privateRouteTables.push(routeTable);
-    });
-
-    // Gateway endpoints are free; S3 traffic through them skips NAT data processing (~$0.045/GB).
-    const accountId = aws.getCallerIdentityOutput({}, child).accountId;
-    const partition = aws.getPartitionOutput({}, child).partition;
-    const s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
-      vpcId: vpc.id,
-      serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
-      vpcEndpointType: "Gateway",
-      routeTableIds: privateRouteTables.map((rt) => rt.id),
-      policy: (args.restrictS3EndpointToAccount ?? true)
-        ? pulumi.all([partition, region, accountId]).apply(([p, r, a]) => JSON.stringify(s3EndpointPolicy(p, r, a)))
-        : undefined,
-      tags: { Name: `${name}-s3` },
-    }, child);
-
-    const flowLogs = args.flowLogs ?? "reject";
-    if (!FLOW_LOG_MODES.includes(flowLogs)) throw new Error(`MultiAzNetwork ${name}: flowLogs ${JSON.stringify(flowLogs)} must be one of ${FLOW_LOG_MODES.join(", ")}`);
-    this.interfaceEndpoints = {};
-    if (flowLogs !== "off") {
-      const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: args.flowLogRetentionDays ?? 14 }, child);
-      // Delivery role for the flow-logs service, limited to this account's flow logs (confused deputy).
-      const role = new aws.iam.Role(`${name}-flow-logs`, {
-        description: `VPC flow logs of ${name} to CloudWatch Logs`,
-        assumeRolePolicy: pulumi.all([partition, region, accountId]).apply(([p, r, a]) => JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Effect: "Allow",
-            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-            Action: "sts:AssumeRole",
-            Condition: {
-              StringEquals: { "aws:SourceAccount": a },
-              ArnLike: { "aws:SourceArn": `arn:${p}:ec2:${r}:${a}:vpc-flow-log/*` },
-            },
-          }],
-        })),
-      }, child);
-      const delivery = new aws.iam.RolePolicy(`${name}-flow-logs`, {
-        role: role.id,
-        policy: logGroup.arn.apply((arn) => JSON.stringify(flowLogDeliveryPolicy(arn))),
-      }, child);
-      // CreateFlowLogs checks that the role may deliver to the group ("Access Denied for LogDestination"),
-      // so the role's permissions must exist first; the flow log's inputs alone (role.arn) do not order it.
-      this.flowLogGroup = logGroup;
-      this.flowLog = new aws.ec2.FlowLog(`${name}-flow-logs`, {
-        vpcId: vpc.id,
-        trafficType: flowLogs === "all" ? "ALL" : "REJECT",
-        logDestinationType: "cloud-watch-logs",
-        logDestination: logGroup.arn,
-        iamRoleArn: role.arn,
-        maxAggregationInterval: 600,
-        tags: { Name: `${name}-flow-logs` },
-      }, { parent: this, dependsOn: [delivery] });
-      this.flowLogGroupName = logGroup.name;
-    }
-
+    // The VPC, its locked default security group, then the tiers: public subnets, NAT, private subnets.
+    const { vpc, defaultSecurityGroup } = createVpc(ctx);
+    const publicTier = createPublicTier(ctx, vpc, zoneIdAt);
+    const { natGateways, natEips } = createNatGateways(ctx, publicTier);
+    const privateTier = createPrivateTier(ctx, vpc, zoneIdAt, natGateways);
+    // Endpoints that keep traffic off NAT, and flow logs.
+    const account: AccountInfo = { accountId: aws.getCallerIdentityOutput({}, child).accountId, partition: aws.getPartitionOutput({}, child).partition };
+    const s3Endpoint = createS3Endpoint(ctx, vpc, privateTier.routeTables, account);
+    const flowLog = settings.flowLogs !== "off" ? createFlowLog(ctx, vpc, account) : undefined;
     // Set before the interface endpoints, which choose their subnets from them.
-    this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+    this.privateSubnetIds = pulumi.all(privateTier.subnets.map((s) => s.id));
     // From the zone choice, not the subnets' computed outputs: known at preview, so a zone problem (an
     // endpoint service offered nowhere) fails `pulumi preview`, not an `up` halfway through.
     this.availabilityZones = choice.apply((c) => c.names);
+    const interfaceEndpoints = createInterfaceEndpoints(ctx, vpc, (service) => this.privateSubnetIdsOffering(service));
 
-    const interfaceEndpoints = args.interfaceEndpoints ?? [];
-    if (interfaceEndpoints.length > 0) {
-      const endpointSg = this.interfaceEndpointSecurityGroup = new aws.ec2.SecurityGroup(`${name}-endpoints-sg`, {
-        vpcId: vpc.id,
-        description: `Interface endpoints of ${name}: HTTPS from inside the VPC`,
-        tags: { Name: `${name}-endpoints` },
-      }, child);
-      new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-https`, {
-        securityGroupId: endpointSg.id,
-        cidrIpv4: vpc.cidrBlock,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "HTTPS to AWS APIs from inside the VPC",
-      }, child);
-      for (const service of interfaceEndpoints) {
-        this.interfaceEndpoints[service] = new aws.ec2.VpcEndpoint(`${name}-${service.replace(/\./g, "-")}`, {
-          vpcId: vpc.id,
-          serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
-          vpcEndpointType: "Interface",
-          privateDnsEnabled: true,
-          subnetIds: this.privateSubnetIdsOffering(service),
-          securityGroupIds: [endpointSg.id],
-          tags: { Name: `${name}-${service}` },
-        // One private-DNS endpoint per service and VPC, and a deleting one still holds the name:
-        // a replacement must delete the old endpoint first.
-        }, { parent: this, deleteBeforeReplace: true });
-      }
-    }
-
-    this.publicSubnets = publicSubnets;
-    this.privateSubnets = privateSubnets;
-    this.privateRouteTables = privateRouteTables;
+    this.vpc = vpc;
+    this.defaultSecurityGroup = defaultSecurityGroup;
+    this.internetGateway = publicTier.internetGateway;
+    this.publicRouteTable = publicTier.routeTable;
+    this.natEips = natEips;
+    this.flowLogGroup = flowLog?.logGroup;
+    this.flowLog = flowLog?.flowLog;
+    this.flowLogGroupName = flowLog?.logGroup.name;
+    this.interfaceEndpointSecurityGroup = interfaceEndpoints.securityGroup;
+    this.interfaceEndpoints = interfaceEndpoints.endpoints;
+    this.publicSubnets = publicTier.subnets;
+    this.privateSubnets = privateTier.subnets;
+    this.privateRouteTables = privateTier.routeTables;
     this.natGateways = natGateways;
     this.s3Endpoint = s3Endpoint;
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
     this.availabilityZoneIds = choice.apply((c) => c.zoneIds);
-    this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
-    this.privateRouteTableIds = pulumi.all(privateRouteTables.map((rt) => rt.id));
+    this.publicSubnetIds = pulumi.all(publicTier.subnets.map((s) => s.id));
+    this.privateRouteTableIds = pulumi.all(privateTier.routeTables.map((rt) => rt.id));
     this.natGatewayIds = pulumi.all(natGateways.map((n) => n.id));
     this.s3EndpointId = s3Endpoint.id;
     this.s3PrefixListId = s3Endpoint.prefixListId;

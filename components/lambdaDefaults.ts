@@ -17,3 +17,10 @@ export function lambdaLogLevels(applicationLogLevel: "INFO" | "WARN" | "ERROR" =
 
 /** Lambda's defaults, explicit: every function of the API and failover paths. */
 export const LAMBDA_LOG_LEVELS = lambdaLogLevels("INFO");
+
+/** Lambda's hard limit on a function's timeout (15 minutes): the components accept up to this. */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/** Lambda's memory range, MB. */
+export const LAMBDA_MIN_MEMORY_MB = 128;
+export const LAMBDA_MAX_MEMORY_MB = 10240;

@@ -1,0 +1,85 @@
+import * as aws from "@pulumi/aws";
+import type { ApiContext } from "./settings";
+
+/** Dashboard on the stage's metrics (dimensions ApiName + Stage): cache, latency, requests and errors. */
+export function createDashboard({ name, settings: { stageName }, apiName, child, region }: ApiContext): aws.cloudwatch.Dashboard {
+  const metric = (m: string): string[] => ["AWS/ApiGateway", m, "ApiName", apiName, "Stage", stageName];
+  return new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
+    dashboardName: `${apiName}-${stageName}`.replace(/[^A-Za-z0-9_-]/g, "-"),
+    dashboardBody: region.apply((r) => JSON.stringify({
+      widgets: [
+        { type: "metric", x: 0, y: 0, width: 12, height: 6, properties: {
+          title: "Cache hits / misses", region: r, stat: "Sum", period: 300, view: "timeSeries",
+          metrics: [metric("CacheHitCount"), metric("CacheMissCount")],
+        } },
+        { type: "metric", x: 12, y: 0, width: 12, height: 6, properties: {
+          title: "Cache hit ratio (%)", region: r, period: 300, view: "timeSeries", yAxis: { left: { min: 0, max: 100 } },
+          metrics: [
+            [{ expression: "100 * h / (h + m)", label: "hit ratio", id: "ratio" }],
+            [...metric("CacheHitCount"), { id: "h", stat: "Sum", visible: false }],
+            [...metric("CacheMissCount"), { id: "m", stat: "Sum", visible: false }],
+          ],
+        } },
+        { type: "metric", x: 0, y: 6, width: 12, height: 6, properties: {
+          title: "Latency (ms)", region: r, period: 300, view: "timeSeries",
+          metrics: [
+            [...metric("Latency"), { stat: "p50" }], [...metric("Latency"), { stat: "p99" }],
+            [...metric("IntegrationLatency"), { stat: "p50" }], [...metric("IntegrationLatency"), { stat: "p99" }],
+          ],
+        } },
+        { type: "metric", x: 12, y: 6, width: 12, height: 6, properties: {
+          title: "Requests and errors", region: r, stat: "Sum", period: 300, view: "timeSeries",
+          metrics: [metric("Count"), metric("4XXError"), metric("5XXError")],
+        } },
+      ],
+    })),
+  }, child);
+}
+
+/** Alarms on the stage's metrics: cache hit ratio too low, 5xx rate too high (each with a traffic floor). */
+export function createAlarms({ name, args, settings, apiName, tags, child }: ApiContext): { hitRatioAlarm: aws.cloudwatch.MetricAlarm; errorRateAlarm: aws.cloudwatch.MetricAlarm } {
+  const { stageName } = settings;
+  const dims = { ApiName: apiName, Stage: stageName };
+  const { minRatio, minCacheable, max5xx, min5xxRequests } = settings.alarms;
+  const actions = args.alarms?.actions ?? [];
+  const sum = (id: string, metricName: string) => ({
+    id, returnData: false,
+    metric: { namespace: "AWS/ApiGateway", metricName, dimensions: dims, period: 300, stat: "Sum" },
+  });
+  const hitRatioAlarm = new aws.cloudwatch.MetricAlarm(`${name}-cache-hit-ratio`, {
+    name: `${apiName}-${stageName}-cache-hit-ratio-low`,
+    alarmDescription: `Cache hit ratio of ${apiName}/${stageName} below ${minRatio}% with at least ${minCacheable} cacheable requests in 5 minutes: backend load is rising.`,
+    comparisonOperator: "LessThanThreshold",
+    threshold: minRatio,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    treatMissingData: "notBreaching",
+    metricQueries: [
+      sum("hits", "CacheHitCount"),
+      sum("misses", "CacheMissCount"),
+      // Too little traffic yields 100 (never breaching): a handful of misses is not an incident.
+      { id: "ratio", label: "cache hit ratio (%)", returnData: true, expression: `IF((hits + misses) >= ${minCacheable}, 100 * hits / (hits + misses), 100)` },
+    ],
+    alarmActions: actions,
+    okActions: actions,
+    tags,
+  }, child);
+  const errorRateAlarm = new aws.cloudwatch.MetricAlarm(`${name}-5xx-rate`, {
+    name: `${apiName}-${stageName}-5xx-rate-high`,
+    alarmDescription: `More than ${max5xx}% of requests to ${apiName}/${stageName} answered 5xx (at least ${min5xxRequests} requests in 5 minutes).`,
+    comparisonOperator: "GreaterThanThreshold",
+    threshold: max5xx,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    treatMissingData: "notBreaching",
+    metricQueries: [
+      sum("errors", "5XXError"),
+      sum("requests", "Count"),
+      { id: "rate", label: "5xx rate (%)", returnData: true, expression: `IF(requests >= ${min5xxRequests}, 100 * errors / requests, 0)` },
+    ],
+    alarmActions: actions,
+    okActions: actions,
+    tags,
+  }, child);
+  return { hitRatioAlarm, errorRateAlarm };
+}
