@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as pulumiSettings from "@pulumi/pulumi/runtime/settings";
 import * as yaml from "js-yaml";
 import { MockAccount, type MockAccountOptions } from "./mockAccount";
 
@@ -214,7 +215,7 @@ export function resolveConfig(sources: ConfigSources): { config: Record<string, 
 }
 
 /** Outputs the real provider would compute, for the types our components read back. */
-function computedState(type: string, name: string, inputs: Record<string, any>, account: { region: string; accountId: string } = { region: "us-east-1", accountId: "123456789012" }): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function computedState(type: string, name: string, inputs: Record<string, any>, account: { region: string; accountId: string } = { region: "us-east-1", accountId: "123456789012" }): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON by nature
   const { region, accountId } = account;
   const arn = `arn:aws:mock:${region}:${accountId}:${type.split(":").pop()}/${name}`;
   switch (type) {
@@ -407,6 +408,12 @@ export async function settleProgram(
     // loaded machine makes gaps of a few hundred ms) while they still count as this program's, not the
     // caller's or the next run's.
     if (programFailed) {
+      // First let the failed program's outstanding registrations and invokes drain (Pulumi's own RPC
+      // queue: the settings module's waitForRPCs, what `disconnect` awaits), at most 20 s: on a machine
+      // slowed tenfold their rejections otherwise land in the next run. Then the quiet window below.
+      // waitForRPCs is exported but marked @internal (not in the typings): used only when present.
+      const waitForRPCs = (pulumiSettings as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+      if (waitForRPCs) await Promise.race([waitForRPCs().catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
       const giveUpAt = Date.now() + 10_000;
       let count = registered();
       let quietSince = Date.now();
@@ -455,9 +462,9 @@ export interface RunProgramOptions {
    * State the provider would add to a resource on create (ids, ARNs, endpoints ...) for types the mock
    * engine does not model, or to replace what it returns. Return undefined to keep the default.
    */
-  state?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  state?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON by nature
   /** Answers to data sources (invokes) the mock account does not model. Return undefined to keep the default. */
-  call?: (token: string, args: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call?: (token: string, args: Record<string, any>) => Record<string, unknown> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- invoke arguments are untyped JSON by nature
 }
 
 /** The directory of the nearest Pulumi.yaml at or above `from`, if any. */
@@ -550,7 +557,7 @@ async function runUnderMocks(spec: EngineRun): Promise<ProgramRun> {
 
 /** A program module's exports as Pulumi reads them: `export =` of a function is called (and awaited). */
 async function programExports(file: string): Promise<Record<string, unknown>> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a Pulumi program is loaded as Pulumi loads it: synchronously, CommonJS
   const mod = require(file) as unknown;
   const value = typeof mod === "function" ? await (mod as () => unknown)() : mod;
   return (value ?? {}) as Record<string, unknown>;
@@ -585,7 +592,7 @@ export async function runProgram(
       deep: false,
       load: () => {
         clearProgramModules();
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- re-loaded afresh per run after clearing require.cache
         return require(path.join(REPO_ROOT, "index.ts")) as Record<string, unknown>;
       },
     });

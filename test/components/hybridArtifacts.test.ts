@@ -130,7 +130,7 @@ function envScope(): { set(vars: Record<string, string | undefined>): void; rest
 }
 
 /** The Lambda's deployed environment (as the mocks resolved it), pointed at the local servers. */
-function localEnvironment(fn: { inputs: Record<string, any> }, local: Record<string, string>): Record<string, string> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function localEnvironment(fn: { inputs: Record<string, any> }, local: Record<string, string>): Record<string, string> { // eslint-disable-line @typescript-eslint/no-explicit-any -- mocked resource inputs are untyped JSON
   const deployed = (fn.inputs.environment?.variables ?? {}) as Record<string, unknown>;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(deployed)) if (typeof v === "string") env[k] = v;
@@ -161,7 +161,7 @@ describe("hybrid service artifacts: one serialized closure, two runtimes, the sa
       const id = /^\/[a-z]+\/([^/?]+)/.exec(req.url ?? "")?.[1];
       if (id === "missing") return { status: 404, body: '{"message":"no such item"}' };
       if (id === "boom") return { status: 500, body: "internal upstream trouble at 10.1.2.3" };
-      if (id === "sleepy") return { delayMs: 1500 };
+      if (id === "sleepy") return { delayMs: 5000 }; // well past UPSTREAM_TIMEOUT_MS: a 504
       if (id === "huge") return { body: HUGE, contentType: "text/plain; charset=utf-8" };
       return { body: JSON.stringify({ upstreamUrl: req.url, name: "Widget" }), contentType: "application/json; charset=utf-8" };
     };
@@ -174,7 +174,7 @@ describe("hybrid service artifacts: one serialized closure, two runtimes, the sa
       UPSTREAM_URL: up.url,
       MEMCACHED_SERVERS: mc.address,
       CACHE_MAC_KEYS: TEST_MAC_KEY,
-      UPSTREAM_TIMEOUT_MS: "1000",
+      UPSTREAM_TIMEOUT_MS: "2000", // generous: a loaded 2-core machine must not turn a healthy miss into a 504
       CACHE_METRICS: "off",
       REQUEST_TIMEOUT_MS: String(BUDGET_MS),
       LARGE_RESPONSE_BUCKET: "svc-large",
@@ -312,11 +312,9 @@ describe("hybrid service artifacts: one serialized closure, two runtimes, the sa
         stack: "echo",
         config: { "aws:region": "us-east-1" },
         program: () => {
-          /* eslint-disable @typescript-eslint/no-require-imports */
           const { HybridLambdaFargateService } = require("../../components/HybridLambdaFargateService") as typeof import("../../components/HybridLambdaFargateService");
           const { echoApp } = require("../fixtures/apps/echoApp") as typeof import("../fixtures/apps/echoApp");
           const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
-          /* eslint-enable @typescript-eslint/no-require-imports */
           // A user's own network and cache, declared with primitives: nothing from this repository's program.
           const vpc = new aws.ec2.Vpc("echo-vpc", { cidrBlock: "10.9.0.0/16" });
           const subnet = (n: string, cidr: string, az: string): InstanceType<typeof aws.ec2.Subnet> => new aws.ec2.Subnet(n, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: az });
