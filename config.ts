@@ -8,32 +8,31 @@ import { API_AUTHORIZATIONS, validateCacheSize, validateCacheTtl, validateThrott
 import { AVAILABILITY_TABLES_CHECKED, isAzId, regionProblems, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix, zoneProblems, type ZoneRequirement } from "./components/awsAvailability";
 import { cidrContains, parseCidr, subnetCapacity } from "./components/cidr";
 import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./app/routes";
+// Limits of AWS and of the components live in the component that owns the resource; config.ts reuses
+// them and adds only project policy (stated as such where it is stricter).
+import { MEMCACHED_MAX_RELATIVE_TTL_SECONDS, UPSTREAM_TIMEOUT_MARGIN_MS } from "./components/CacheFunction";
+import { FARGATE_ARCHITECTURES, type FargateArchitecture } from "./components/hybrid/settings";
+import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB } from "./components/lambdaDefaults";
+import { MEMCACHED_AZ_MODES as CACHE_AZ_MODES, MEMCACHED_CROSS_AZ_MIN_NODES, MEMCACHED_NODE_COUNT_LIMITS, type MemcachedAzMode as CacheAzMode } from "./components/MemcachedCluster";
+import { AZ_COUNT_LIMITS, FLOW_LOG_MODES, NAT_MODES, SUBNET_PREFIX_LENGTH_LIMITS, type FlowLogMode, type NatMode } from "./components/network/settings";
 
 export const PROJECT = "serverless-cache";
 
-export type NatMode = "perAz" | "single";
-export const NAT_MODES: readonly NatMode[] = ["perAz", "single"];
-export type CacheAzMode = "cross-az" | "single-az";
-export type FlowLogMode = "off" | "reject" | "all";
-export const FLOW_LOG_MODES: readonly FlowLogMode[] = ["off", "reject", "all"];
-export type FargateArchitecture = "ARM64" | "X86_64";
-export const FARGATE_ARCHITECTURES: readonly FargateArchitecture[] = ["ARM64", "X86_64"];
-export const CACHE_AZ_MODES: readonly CacheAzMode[] = ["cross-az", "single-az"];
+export { CACHE_AZ_MODES, FARGATE_ARCHITECTURES, FLOW_LOG_MODES, LAMBDA_MAX_TIMEOUT_SECONDS, MEMCACHED_MAX_RELATIVE_TTL_SECONDS, NAT_MODES };
+export type { CacheAzMode, FargateArchitecture, FlowLogMode, NatMode };
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
-/** Lambda's hard limit. */
-export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 /**
- * This project's ceiling for any function timeout: request/response functions behind an ALB or API
- * Gateway (29 s integration limit) gain nothing from more, and a runaway function is billed for all of it.
+ * Project policy, stricter than the components (which accept Lambda's LAMBDA_MAX_TIMEOUT_SECONDS, 900):
+ * this project's ceiling for any function timeout, so no function runs 15 minutes by accident.
+ * Request/response functions behind an ALB or API Gateway (29 s integration limit) gain nothing from
+ * more, and a runaway function is billed for all of it.
  */
 export const PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS = 60;
 /** AWS API services that may get interface endpoints instead of going through NAT. */
 export const INTERFACE_ENDPOINT_SERVICES: readonly string[] = ["logs", "monitoring", "ecr.api", "ecr.dkr", "elasticloadbalancing", "ecs", "sts", "lambda", "ssm"];
-/** memcached treats a relative expiry above 30 days as an absolute Unix time. */
-export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
 /**
  * Smallest subnet an ALB accepts: "/27 with at least 8 free IP addresses" (ELB user guide). The
  * private subnets also hold Lambda, Fargate, endpoint, VPC link and cache ENIs.
@@ -174,6 +173,11 @@ export interface StackConfig {
 export interface ConfigContext {
   /** aws:region, when known: zone IDs and the VPC link's Region support are checked against it. */
   region?: string;
+  /**
+   * Told each deprecation (a key set by its old name). loadStackConfig passes pulumi.log.warn, so
+   * `pulumi preview`/`up` shows them; default: dropped.
+   */
+  warn?: (message: string) => void;
 }
 
 /** Fargate's valid task sizes: CPU units -> allowed memory (MB). */
@@ -196,6 +200,83 @@ export const FARGATE_CPU_OPTIONS: readonly number[] = [256, 512, 1024, 2048, 409
 /** Reads one raw config value by its short key (without the project prefix). */
 export type RawConfigReader = (key: string) => string | undefined;
 
+/** A config key renamed to name its owner (issue 13); the old name still works for one release. */
+export interface RenamedKey {
+  old: string;
+  new: string;
+  /**
+   * The new key's Pulumi.yaml default as the CLI passes it. The CLI always passes the new key, so
+   * only a value other than this counts as "set"; test/config.test.ts checks it against Pulumi.yaml.
+   */
+  default: string;
+}
+
+/**
+ * Old key -> new key. Owners: memcached* (the ElastiCache cluster), cacheFunction* (the cache
+ * Lambda), apiFunction* (the API Lambda), apiGateway* (the private API's stage), fargate*. Keys whose
+ * name already says their owner (network: vpcCidr, natMode, ...; upstream*, alb*, fargate*) keep it.
+ */
+export const RENAMED_KEYS: readonly RenamedKey[] = [
+  { old: "cacheNodeType", new: "memcachedNodeType", default: "cache.t4g.micro" },
+  { old: "cacheNodeCount", new: "memcachedNodeCount", default: "2" },
+  { old: "cacheAzMode", new: "memcachedAzMode", default: "cross-az" },
+  { old: "cacheEngineVersion", new: "memcachedEngineVersion", default: "1.6.22" },
+  { old: "cacheApplyImmediately", new: "memcachedApplyImmediately", default: "false" },
+  { old: "cacheTransitEncryption", new: "memcachedTransitEncryption", default: "false" },
+  { old: "cacheProtect", new: "memcachedProtect", default: "false" },
+  { old: "cacheTtlSeconds", new: "cacheFunctionTtlSeconds", default: "300" },
+  { old: "lambdaTimeoutSeconds", new: "cacheFunctionTimeoutSeconds", default: "10" },
+  { old: "lambdaMemoryMb", new: "cacheFunctionMemoryMb", default: "512" },
+  { old: "cacheLambdaReservedConcurrency", new: "cacheFunctionReservedConcurrency", default: "20" },
+  { old: "apiLambdaReservedConcurrency", new: "apiFunctionReservedConcurrency", default: "10" },
+  { old: "apiLambdaMemoryMb", new: "apiFunctionMemoryMb", default: "512" },
+  { old: "apiLambdaTimeoutSeconds", new: "apiFunctionTimeoutSeconds", default: "10" },
+  { old: "apiLambdaProvisionedConcurrency", new: "apiFunctionProvisionedConcurrency", default: "0" },
+  { old: "failoverCooldownSeconds", new: "fargateFailoverCooldownSeconds", default: "300" },
+  { old: "apiCacheSizeGb", new: "apiGatewayCacheSizeGb", default: "0.5" },
+  { old: "apiCacheTtlSeconds", new: "apiGatewayCacheTtlSeconds", default: "300" },
+  { old: "apiThrottleRateLimit", new: "apiGatewayThrottleRateLimit", default: "1000" },
+  { old: "apiThrottleBurstLimit", new: "apiGatewayThrottleBurstLimit", default: "2000" },
+  { old: "apiManageAccountLogRole", new: "apiGatewayManageAccountLogRole", default: "true" },
+  { old: "apiAccessLogs", new: "apiGatewayAccessLogs", default: "true" },
+  { old: "apiAuthorization", new: "apiGatewayAuthorization", default: "NONE" },
+  { old: "apiUnauthorizedCacheControl", new: "apiGatewayUnauthorizedCacheControl", default: "SUCCEED_WITH_RESPONSE_HEADER" },
+];
+
+/**
+ * Reads new keys through their old names: an old key that is set stands in for its new key (with a
+ * warning naming the new key) unless the new key is set too; set both ways with different values is
+ * a problem naming both.
+ */
+function resolveRenamedKeys(read: RawConfigReader): { read: RawConfigReader; via: Map<string, string>; problems: string[]; warnings: string[] } {
+  const given = (key: string): string | undefined => {
+    const v = read(key)?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const values = new Map<string, string>();
+  const via = new Map<string, string>();
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const r of RENAMED_KEYS) {
+    const oldValue = given(r.old);
+    if (oldValue === undefined) continue;
+    const newValue = given(r.new);
+    const newSet = newValue !== undefined && newValue !== r.default;
+    if (newSet && newValue !== oldValue) {
+      problems.push(`${PROJECT}:${r.old} = ${JSON.stringify(oldValue)}: conflicts with ${PROJECT}:${r.new} = ${JSON.stringify(newValue)} ` +
+        `(${r.old} is the deprecated name of ${r.new}); keep only ${r.new}: pulumi config rm ${r.old}`);
+      continue;
+    }
+    warnings.push(`${PROJECT}:${r.old} is deprecated: use ${PROJECT}:${r.new} (pulumi config set ${r.new} '${oldValue}' && pulumi config rm ${r.old}; ` +
+      `docs/configuration.md migrates a whole stack file). The old name stops working in the next release.`);
+    if (!newSet) {
+      values.set(r.new, oldValue);
+      via.set(r.new, r.old);
+    }
+  }
+  return { read: (key) => (values.has(key) ? values.get(key) : read(key)), via, problems, warnings };
+}
+
 /** All problems found in the stack's config, each naming the key, the value and what is allowed. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -206,7 +287,14 @@ export class ConfigError extends Error {
 
 class Collector {
   readonly problems: string[] = [];
-  constructor(private readonly read: RawConfigReader) {}
+  /** `via`: new key -> the deprecated name its value was read from. */
+  constructor(private readonly read: RawConfigReader, private readonly via: ReadonlyMap<string, string> = new Map()) {}
+
+  /** The key as a problem names it: a value set by the old name says so. */
+  label(key: string): string {
+    const old = this.via.get(key);
+    return old === undefined ? key : `${key} (set as deprecated ${old})`;
+  }
 
   private raw(key: string): string | undefined {
     const v = this.read(key);
@@ -214,7 +302,7 @@ class Collector {
   }
 
   fail(key: string, value: unknown, allowed: string): void {
-    this.problems.push(`${PROJECT}:${key} = ${JSON.stringify(value)}: ${allowed}`);
+    this.problems.push(`${PROJECT}:${this.label(key)} = ${JSON.stringify(value)}: ${allowed}`);
   }
 
   string(key: string): string {
@@ -271,13 +359,30 @@ class Collector {
   }
 }
 
+/**
+ * A function timeout under the project policy (1 to PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS, stricter than the
+ * components' LAMBDA_MAX_TIMEOUT_SECONDS); a refused value says that the policy refused it.
+ */
+function projectTimeout(c: Collector, key: string): number {
+  const before = c.problems.length;
+  const seconds = c.integer(key, 1, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS);
+  if (c.problems.length > before && seconds > PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS) {
+    c.problems[c.problems.length - 1] += ` (project policy: at most ${PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS} s, so no function runs 15 minutes by accident; Lambda itself allows ${LAMBDA_MAX_TIMEOUT_SECONDS})`;
+  }
+  return seconds;
+}
+
 /** Parse and validate the whole stack config; throws one ConfigError listing every problem. */
-export function parseStackConfig(read: RawConfigReader, context: ConfigContext = {}): StackConfig {
-  const c = new Collector(read);
+export function parseStackConfig(readRaw: RawConfigReader, context: ConfigContext = {}): StackConfig {
+  const renamed = resolveRenamedKeys(readRaw);
+  const read = renamed.read;
+  const c = new Collector(read, renamed.via);
+  c.problems.push(...renamed.problems);
+  for (const warning of renamed.warnings) context.warn?.(warning);
 
   const vpcCidr = c.string("vpcCidr");
-  const azCount = c.integer("azCount", 2, 6);
-  const subnetPrefixLength = c.integer("subnetPrefixLength", 16, MAX_SUBNET_PREFIX_LENGTH);
+  const azCount = c.integer("azCount", AZ_COUNT_LIMITS.min, AZ_COUNT_LIMITS.max);
+  const subnetPrefixLength = c.integer("subnetPrefixLength", SUBNET_PREFIX_LENGTH_LIMITS.min, MAX_SUBNET_PREFIX_LENGTH);
   if (/^\d+$/.test(read("subnetPrefixLength")?.trim() ?? "") && Number(read("subnetPrefixLength")) > MAX_SUBNET_PREFIX_LENGTH) {
     c.problems[c.problems.length - 1] += ` (an ALB subnet must be at least /${MAX_SUBNET_PREFIX_LENGTH} with 8 free addresses)`;
   }
@@ -301,7 +406,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     });
     if (!isPrivate) c.fail("vpcCidr", vpcCidr, "must lie in an RFC 1918 private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
     const needed = 2 * azCount;
-    const azCountValid = azCount >= 2 && azCount <= 6;
+    const azCountValid = azCount >= AZ_COUNT_LIMITS.min && azCount <= AZ_COUNT_LIMITS.max;
     if (azCountValid && (subnetPrefixLength <= vpc.prefix || subnetCapacity(vpc, subnetPrefixLength) < needed)) {
       c.fail(
         "subnetPrefixLength",
@@ -312,44 +417,44 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     }
   }
 
-  const nodeType = c.string("cacheNodeType");
+  const nodeType = c.string("memcachedNodeType");
   if (nodeType && !MEMCACHED_NODE_TYPES.includes(nodeType)) {
     const family = /^cache\.([a-z0-9]+)\./.exec(nodeType)?.[1];
     const sameFamily = MEMCACHED_NODE_TYPES.filter((t) => family !== undefined && t.startsWith(`cache.${family}.`));
-    c.fail("cacheNodeType", nodeType, sameFamily.length > 0
+    c.fail("memcachedNodeType", nodeType, sameFamily.length > 0
       ? `is not a ${family} size ElastiCache offers for memcached; allowed: ${sameFamily.join(", ")}`
       : `must be a current-generation memcached node type (families t4g, t3, m7g, m6g, m5, m4, r7g, r6g, r5, r4), e.g. cache.t4g.micro or cache.m7g.large`);
   }
-  const nodeCount = c.integer("cacheNodeCount", 1, 40);
-  const azMode = c.oneOf("cacheAzMode", CACHE_AZ_MODES, c.string("cacheAzMode") as CacheAzMode);
-  if (azMode === "cross-az" && nodeCount < 2) {
-    c.fail("cacheNodeCount", nodeCount, "must be 2 or more when cacheAzMode is cross-az (or set cacheAzMode to single-az)");
+  const nodeCount = c.integer("memcachedNodeCount", MEMCACHED_NODE_COUNT_LIMITS.min, MEMCACHED_NODE_COUNT_LIMITS.max);
+  const azMode = c.oneOf("memcachedAzMode", CACHE_AZ_MODES, c.string("memcachedAzMode") as CacheAzMode);
+  if (azMode === "cross-az" && nodeCount < MEMCACHED_CROSS_AZ_MIN_NODES) {
+    c.fail("memcachedNodeCount", nodeCount, `must be ${MEMCACHED_CROSS_AZ_MIN_NODES} or more when memcachedAzMode is cross-az (or set memcachedAzMode to single-az)`);
   }
-  const engineVersion = c.string("cacheEngineVersion");
+  const engineVersion = c.string("memcachedEngineVersion");
   if (engineVersion && !MEMCACHED_ENGINE_VERSIONS.includes(engineVersion)) {
-    c.fail("cacheEngineVersion", engineVersion, `must be a memcached 1.6.x version ElastiCache offers: one of ${MEMCACHED_ENGINE_VERSIONS.join(", ")}`);
+    c.fail("memcachedEngineVersion", engineVersion, `must be a memcached 1.6.x version ElastiCache offers: one of ${MEMCACHED_ENGINE_VERSIONS.join(", ")}`);
   }
-  const cacheApplyImmediately = c.boolean("cacheApplyImmediately");
-  const transitRaw = c.optional("cacheTransitEncryption") ?? "false";
-  if (transitRaw !== "true" && transitRaw !== "false") c.fail("cacheTransitEncryption", transitRaw, "must be true or false");
+  const memcachedApplyImmediately = c.boolean("memcachedApplyImmediately");
+  const transitRaw = c.optional("memcachedTransitEncryption") ?? "false";
+  if (transitRaw !== "true" && transitRaw !== "false") c.fail("memcachedTransitEncryption", transitRaw, "must be true or false");
   const transitEncryption = transitRaw === "true";
-  const cacheProtect = c.boolean("cacheProtect");
+  const memcachedProtect = c.boolean("memcachedProtect");
   if (transitEncryption) {
     if (engineVersion && MEMCACHED_ENGINE_VERSIONS.includes(engineVersion) && compareEngineVersions(engineVersion, MEMCACHED_TLS_MIN_ENGINE_VERSION) < 0) {
       const allowed = MEMCACHED_ENGINE_VERSIONS.filter((v) => compareEngineVersions(v, MEMCACHED_TLS_MIN_ENGINE_VERSION) >= 0);
-      c.fail("cacheEngineVersion", engineVersion,
-        `must be ${MEMCACHED_TLS_MIN_ENGINE_VERSION} or later when cacheTransitEncryption is true (ElastiCache offers memcached TLS from ${MEMCACHED_TLS_MIN_ENGINE_VERSION}): one of ${allowed.join(", ")}, or set cacheTransitEncryption to false`);
+      c.fail("memcachedEngineVersion", engineVersion,
+        `must be ${MEMCACHED_TLS_MIN_ENGINE_VERSION} or later when memcachedTransitEncryption is true (ElastiCache offers memcached TLS from ${MEMCACHED_TLS_MIN_ENGINE_VERSION}): one of ${allowed.join(", ")}, or set memcachedTransitEncryption to false`);
     }
     const family = /^cache\.([a-z0-9]+)\./.exec(nodeType)?.[1];
     if (nodeType && MEMCACHED_NODE_TYPES.includes(nodeType) && family !== undefined && !MEMCACHED_TLS_NODE_FAMILIES.includes(family)) {
-      c.fail("cacheNodeType", nodeType,
-        `is not a node family ElastiCache lists for memcached in-transit encryption (${MEMCACHED_TLS_NODE_FAMILIES.join(", ")}) while cacheTransitEncryption is true; choose one of those (e.g. cache.${family.replace(/7g$/, "6g")}.${nodeType.split(".")[2]}) or set cacheTransitEncryption to false`);
+      c.fail("memcachedNodeType", nodeType,
+        `is not a node family ElastiCache lists for memcached in-transit encryption (${MEMCACHED_TLS_NODE_FAMILIES.join(", ")}) while memcachedTransitEncryption is true; choose one of those (e.g. cache.${family.replace(/7g$/, "6g")}.${nodeType.split(".")[2]}) or set memcachedTransitEncryption to false`);
     }
   }
 
   const upstreamUrl = c.string("upstreamUrl");
   if (upstreamUrl) {
-    let ok = false;
+    let ok: boolean;
     try {
       const u = new URL(upstreamUrl);
       ok = (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password && !u.search && !u.hash;
@@ -360,16 +465,16 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
       c.fail("upstreamUrl", upstreamUrl, "must be an absolute http:// or https:// base URL without credentials, query or fragment");
     }
   }
-  const timeoutSeconds = c.integer("lambdaTimeoutSeconds", 1, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS);
-  const memoryMb = c.integer("lambdaMemoryMb", 128, 10240);
-  const ttlSeconds = c.integer("cacheTtlSeconds", 1, MEMCACHED_MAX_RELATIVE_TTL_SECONDS);
+  const timeoutSeconds = projectTimeout(c, "cacheFunctionTimeoutSeconds");
+  const memoryMb = c.integer("cacheFunctionMemoryMb", LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB);
+  const ttlSeconds = c.integer("cacheFunctionTtlSeconds", 1, MEMCACHED_MAX_RELATIVE_TTL_SECONDS);
   const upstreamTimeoutMs = c.integer("upstreamTimeoutMs", 100, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS * 1000);
-  const cacheReservedConcurrency = c.integer("cacheLambdaReservedConcurrency", 1, 1000);
-  if (timeoutSeconds >= 1 && timeoutSeconds <= PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS && upstreamTimeoutMs > timeoutSeconds * 1000 - 1000) {
+  const cacheReservedConcurrency = c.integer("cacheFunctionReservedConcurrency", 1, 1000);
+  if (timeoutSeconds >= 1 && timeoutSeconds <= PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS && upstreamTimeoutMs > timeoutSeconds * 1000 - UPSTREAM_TIMEOUT_MARGIN_MS) {
     c.fail(
       "upstreamTimeoutMs",
       upstreamTimeoutMs,
-      `must be at least 1000 ms below lambdaTimeoutSeconds (${timeoutSeconds} s), i.e. at most ${timeoutSeconds * 1000 - 1000}, so the function answers before Lambda kills it`,
+      `must be at least ${UPSTREAM_TIMEOUT_MARGIN_MS} ms below cacheFunctionTimeoutSeconds (${timeoutSeconds} s), i.e. at most ${timeoutSeconds * 1000 - UPSTREAM_TIMEOUT_MARGIN_MS}, so the function answers before Lambda kills it`,
     );
   }
 
@@ -404,16 +509,16 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     c.fail("albCertificateArn", albCertificateArn, "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
   }
   const service: ServiceConfig = {
-    lambdaReservedConcurrency: c.integer("apiLambdaReservedConcurrency", 1, 1000),
-    lambdaMemoryMb: c.integer("apiLambdaMemoryMb", 128, 10240),
-    lambdaTimeoutSeconds: c.integer("apiLambdaTimeoutSeconds", 1, PROJECT_MAX_LAMBDA_TIMEOUT_SECONDS),
-    lambdaProvisionedConcurrency: c.integer("apiLambdaProvisionedConcurrency", 0, 1000),
+    lambdaReservedConcurrency: c.integer("apiFunctionReservedConcurrency", 1, 1000),
+    lambdaMemoryMb: c.integer("apiFunctionMemoryMb", LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB),
+    lambdaTimeoutSeconds: projectTimeout(c, "apiFunctionTimeoutSeconds"),
+    lambdaProvisionedConcurrency: c.integer("apiFunctionProvisionedConcurrency", 0, 1000),
     fargateCpu,
     fargateMemoryMb,
     fargateBaselineCount,
     fargateFailoverCount,
     fargateArchitecture: c.oneOf("fargateArchitecture", FARGATE_ARCHITECTURES, (c.optional("fargateArchitecture") ?? "ARM64") as FargateArchitecture),
-    failoverCooldownSeconds: c.integer("failoverCooldownSeconds", 60, 86400),
+    failoverCooldownSeconds: c.integer("fargateFailoverCooldownSeconds", 60, 86400),
     albInternetFacing,
     albCertificateArn,
     albDomainName,
@@ -430,19 +535,19 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
       return fallback;
     }
   };
-  const key = (k: string): string => `${PROJECT}:${k}`;
+  const key = (k: string): string => `${PROJECT}:${c.label(k)}`;
   const throttle = check({ rateLimit: 1, burstLimit: 1 }, () =>
-    validateThrottle(read("apiThrottleRateLimit"), read("apiThrottleBurstLimit"), { rate: key("apiThrottleRateLimit"), burst: key("apiThrottleBurstLimit") }));
+    validateThrottle(read("apiGatewayThrottleRateLimit"), read("apiGatewayThrottleBurstLimit"), { rate: key("apiGatewayThrottleRateLimit"), burst: key("apiGatewayThrottleBurstLimit") }));
   const api: PrivateApiConfig = {
-    cacheSizeGb: check("0.5" as CacheSizeGb, () => validateCacheSize(read("apiCacheSizeGb"), key("apiCacheSizeGb"))),
-    cacheTtlSeconds: check(300, () => validateCacheTtl(read("apiCacheTtlSeconds"), key("apiCacheTtlSeconds"))),
+    cacheSizeGb: check("0.5" as CacheSizeGb, () => validateCacheSize(read("apiGatewayCacheSizeGb"), key("apiGatewayCacheSizeGb"))),
+    cacheTtlSeconds: check(300, () => validateCacheTtl(read("apiGatewayCacheTtlSeconds"), key("apiGatewayCacheTtlSeconds"))),
     throttleRateLimit: throttle.rateLimit,
     throttleBurstLimit: throttle.burstLimit,
-    manageAccountLogRole: c.boolean("apiManageAccountLogRole"),
-    accessLogs: c.boolean("apiAccessLogs"),
-    unauthorizedCacheControl: c.oneOf("apiUnauthorizedCacheControl", UNAUTHORIZED_CACHE_CONTROL,
-      (c.optional("apiUnauthorizedCacheControl") ?? "SUCCEED_WITH_RESPONSE_HEADER") as UnauthorizedCacheControl),
-    authorization: c.oneOf("apiAuthorization", API_AUTHORIZATIONS, (c.optional("apiAuthorization") ?? "NONE") as ApiAuthorization),
+    manageAccountLogRole: c.boolean("apiGatewayManageAccountLogRole"),
+    accessLogs: c.boolean("apiGatewayAccessLogs"),
+    unauthorizedCacheControl: c.oneOf("apiGatewayUnauthorizedCacheControl", UNAUTHORIZED_CACHE_CONTROL,
+      (c.optional("apiGatewayUnauthorizedCacheControl") ?? "SUCCEED_WITH_RESPONSE_HEADER") as UnauthorizedCacheControl),
+    authorization: c.oneOf("apiGatewayAuthorization", API_AUTHORIZATIONS, (c.optional("apiGatewayAuthorization") ?? "NONE") as ApiAuthorization),
   };
   const alarmEmail = c.optional("alarmEmail");
   if (alarmEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) c.fail("alarmEmail", alarmEmail, "must be an e-mail address (or unset)");
@@ -454,7 +559,7 @@ export function parseStackConfig(read: RawConfigReader, context: ConfigContext =
     network: { vpcCidr, azCount, availabilityZoneIds, subnetPrefixLength, natMode, interfaceEndpoints, flowLogs },
     api,
     alarmEmail,
-    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: cacheApplyImmediately, transitEncryption, protect: cacheProtect },
+    cache: { nodeType, nodeCount, azMode, engineVersion, applyImmediately: memcachedApplyImmediately, transitEncryption, protect: memcachedProtect },
     cacheHandler: { upstreamUrl, upstreamTimeoutMs, ttlSeconds, timeoutSeconds, memoryMb, reservedConcurrency: cacheReservedConcurrency },
     service,
     logRetentionDays,
@@ -492,7 +597,7 @@ function validateZoneIds(c: Collector, ids: string[], azCount: number, region: s
 export function loadStackConfig(): StackConfig {
   const config = new pulumi.Config(PROJECT);
   const region = new pulumi.Config("aws").get("region");
-  return parseStackConfig((key) => config.get(key), { region });
+  return parseStackConfig((key) => config.get(key), { region, warn: (message) => pulumi.log.warn(message) });
 }
 
 /** Tags every stack must carry on every taggable resource (via the provider's defaultTags). */

@@ -1,6 +1,12 @@
 import * as assert from "node:assert/strict";
-import { ConfigError, parseStackConfig } from "../config";
-import { runProgram, stackConfig, type ProgramRun } from "./support/program";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import { ConfigError, parseStackConfig, RENAMED_KEYS } from "../config";
+import { parseConfigOverrides } from "../plan/engine";
+import { migrateStackFileText } from "../scripts/configMigrate";
+import { REPO_ROOT, runProgram, stackConfig, type ProgramRun } from "./support/program";
 
 /** parseStackConfig over the dev stack's real config with some keys replaced. */
 function parseWith(overrides: Record<string, string | undefined>) {
@@ -18,7 +24,8 @@ function problemsOf(overrides: Record<string, string | undefined>): string[] {
   assert.fail(`config ${JSON.stringify(overrides)} was accepted`);
 }
 
-describe("config validation", () => {
+describe("config validation", function () {
+  this.timeout(180_000); // the program runs take seconds alone, much more on a loaded machine
   it("accepts both real stack files", () => {
     for (const stack of ["dev", "prod"]) {
       const values = stackConfig(stack);
@@ -37,42 +44,42 @@ describe("config validation", () => {
     { name: "subnets larger than the VPC", set: { vpcCidr: "10.0.0.0/24", subnetPrefixLength: "20" }, key: "subnetPrefixLength", says: /do not fit/ },
     { name: "one AZ", set: { azCount: "1" }, key: "azCount", says: /from 2 to 6/ },
     { name: "non-numeric AZ count", set: { azCount: "two" }, key: "azCount", says: /whole number/ },
-    { name: "cross-AZ with one node", set: { cacheNodeCount: "1", cacheAzMode: "cross-az" }, key: "cacheNodeCount", says: /2 or more when cacheAzMode is cross-az/ },
-    { name: "unknown cache AZ mode", set: { cacheAzMode: "multi" }, key: "cacheAzMode", says: /one of cross-az, single-az/ },
-    { name: "bad node type", set: { cacheNodeType: "t4g.micro" }, key: "cacheNodeType", says: /cache\.t4g\.micro/ },
-    { name: "too many nodes", set: { cacheNodeCount: "41" }, key: "cacheNodeCount", says: /1 to 40/ },
-    { name: "old engine", set: { cacheEngineVersion: "1.4.5" }, key: "cacheEngineVersion", says: /1\.6\.x/ },
-    { name: "Lambda timeout of 15 minutes", set: { lambdaTimeoutSeconds: "900" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
-    { name: "Lambda timeout above the project maximum", set: { lambdaTimeoutSeconds: "61" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
-    { name: "Lambda timeout zero", set: { lambdaTimeoutSeconds: "0" }, key: "lambdaTimeoutSeconds", says: /1 to 60/ },
-    { name: "API Lambda timeout above the project maximum", set: { apiLambdaTimeoutSeconds: "120" }, key: "apiLambdaTimeoutSeconds", says: /1 to 60/ },
-    { name: "negative provisioned concurrency", set: { apiLambdaProvisionedConcurrency: "-1" }, key: "apiLambdaProvisionedConcurrency", says: /0 to 1000/ },
-    { name: "cache Lambda without reserved concurrency", set: { cacheLambdaReservedConcurrency: "0" }, key: "cacheLambdaReservedConcurrency", says: /1 to 1000/ },
+    { name: "cross-AZ with one node", set: { memcachedNodeCount: "1", memcachedAzMode: "cross-az" }, key: "memcachedNodeCount", says: /2 or more when memcachedAzMode is cross-az/ },
+    { name: "unknown cache AZ mode", set: { memcachedAzMode: "multi" }, key: "memcachedAzMode", says: /one of cross-az, single-az/ },
+    { name: "bad node type", set: { memcachedNodeType: "t4g.micro" }, key: "memcachedNodeType", says: /cache\.t4g\.micro/ },
+    { name: "too many nodes", set: { memcachedNodeCount: "41" }, key: "memcachedNodeCount", says: /1 to 40/ },
+    { name: "old engine", set: { memcachedEngineVersion: "1.4.5" }, key: "memcachedEngineVersion", says: /1\.6\.x/ },
+    { name: "Lambda timeout of 15 minutes", set: { cacheFunctionTimeoutSeconds: "900" }, key: "cacheFunctionTimeoutSeconds", says: /1 to 60/ },
+    { name: "Lambda timeout above the project maximum", set: { cacheFunctionTimeoutSeconds: "61" }, key: "cacheFunctionTimeoutSeconds", says: /1 to 60/ },
+    { name: "Lambda timeout zero", set: { cacheFunctionTimeoutSeconds: "0" }, key: "cacheFunctionTimeoutSeconds", says: /1 to 60/ },
+    { name: "API Lambda timeout above the project maximum", set: { apiFunctionTimeoutSeconds: "120" }, key: "apiFunctionTimeoutSeconds", says: /1 to 60/ },
+    { name: "negative provisioned concurrency", set: { apiFunctionProvisionedConcurrency: "-1" }, key: "apiFunctionProvisionedConcurrency", says: /0 to 1000/ },
+    { name: "cache Lambda without reserved concurrency", set: { cacheFunctionReservedConcurrency: "0" }, key: "cacheFunctionReservedConcurrency", says: /1 to 1000/ },
     { name: "unknown interface endpoint", set: { interfaceEndpoints: '["s4"]' }, key: "interfaceEndpoints", says: /"s4".*one of logs, monitoring/ },
     { name: "interface endpoints not a list", set: { interfaceEndpoints: "logs" }, key: "interfaceEndpoints", says: /list of strings/ },
-    { name: "unknown API cache size", set: { apiCacheSizeGb: "1" }, key: "apiCacheSizeGb", says: /one of 0\.5, 1\.6, 6\.1/ },
-    { name: "API cache TTL above an hour", set: { apiCacheTtlSeconds: "3601" }, key: "apiCacheTtlSeconds", says: /0 .* to 3600/ },
-    { name: "memory below 128", set: { lambdaMemoryMb: "64" }, key: "lambdaMemoryMb", says: /128 to 10240/ },
-    { name: "memory above 10240", set: { lambdaMemoryMb: "10241" }, key: "lambdaMemoryMb", says: /128 to 10240/ },
-    { name: "fractional memory", set: { lambdaMemoryMb: "512.5" }, key: "lambdaMemoryMb", says: /whole number/ },
-    { name: "upstream timeout not below the Lambda timeout", set: { lambdaTimeoutSeconds: "3", upstreamTimeoutMs: "2500" }, key: "upstreamTimeoutMs", says: /at most 2000/ },
+    { name: "unknown API cache size", set: { apiGatewayCacheSizeGb: "1" }, key: "apiGatewayCacheSizeGb", says: /one of 0\.5, 1\.6, 6\.1/ },
+    { name: "API cache TTL above an hour", set: { apiGatewayCacheTtlSeconds: "3601" }, key: "apiGatewayCacheTtlSeconds", says: /0 .* to 3600/ },
+    { name: "memory below 128", set: { cacheFunctionMemoryMb: "64" }, key: "cacheFunctionMemoryMb", says: /128 to 10240/ },
+    { name: "memory above 10240", set: { cacheFunctionMemoryMb: "10241" }, key: "cacheFunctionMemoryMb", says: /128 to 10240/ },
+    { name: "fractional memory", set: { cacheFunctionMemoryMb: "512.5" }, key: "cacheFunctionMemoryMb", says: /whole number/ },
+    { name: "upstream timeout not below the Lambda timeout", set: { cacheFunctionTimeoutSeconds: "3", upstreamTimeoutMs: "2500" }, key: "upstreamTimeoutMs", says: /at most 2000/ },
     { name: "ftp upstream", set: { upstreamUrl: "ftp://example.com" }, key: "upstreamUrl", says: /http:\/\/ or https:\/\// },
     { name: "upstream with credentials", set: { upstreamUrl: "https://user:secret@example.com" }, key: "upstreamUrl", says: /without credentials/ },
-    { name: "TTL above 30 days", set: { cacheTtlSeconds: "2592001" }, key: "cacheTtlSeconds", says: /1 to 2592000/ },
+    { name: "TTL above 30 days", set: { cacheFunctionTtlSeconds: "2592001" }, key: "cacheFunctionTtlSeconds", says: /1 to 2592000/ },
     { name: "unsupported log retention", set: { logRetentionDays: "10" }, key: "logRetentionDays", says: /one of 1, 3, 5, 7, 14/ },
     { name: "invalid Fargate CPU", set: { fargateCpu: "300" }, key: "fargateCpu", says: /one of 256, 512, 1024/ },
     { name: "Fargate memory not valid for the CPU", set: { fargateCpu: "256", fargateMemoryMb: "4096" }, key: "fargateMemoryMb", says: /not valid with fargateCpu 256; allowed: 512, 1024, 2048/ },
     { name: "failover count below baseline", set: { fargateBaselineCount: "3", fargateFailoverCount: "2" }, key: "fargateFailoverCount", says: /at least fargateBaselineCount \(3\)/ },
-    { name: "reserved concurrency zero", set: { apiLambdaReservedConcurrency: "0" }, key: "apiLambdaReservedConcurrency", says: /1 to 1000/ },
+    { name: "reserved concurrency zero", set: { apiFunctionReservedConcurrency: "0" }, key: "apiFunctionReservedConcurrency", says: /1 to 1000/ },
     { name: "internet-facing ALB without certificate", set: { albInternetFacing: "true" }, key: "albCertificateArn", says: /required when albInternetFacing/ },
     { name: "non-boolean ALB flag", set: { albInternetFacing: "yes" }, key: "albInternetFacing", says: /true or false/ },
     { name: "malformed certificate ARN", set: { albCertificateArn: "cert-123" }, key: "albCertificateArn", says: /ACM certificate ARN/ },
-    { name: "cooldown too short", set: { failoverCooldownSeconds: "5" }, key: "failoverCooldownSeconds", says: /60 to 86400/ },
+    { name: "cooldown too short", set: { fargateFailoverCooldownSeconds: "5" }, key: "fargateFailoverCooldownSeconds", says: /60 to 86400/ },
     { name: "missing required key", set: { natMode: undefined }, key: "natMode", says: /is required/ },
     { name: "a /28 subnet (too small for an ALB)", set: { subnetPrefixLength: "28" }, key: "subnetPrefixLength", says: /16 to 27.*at least \/27 with 8 free addresses/ },
-    { name: "a memcached version ElastiCache does not offer", set: { cacheEngineVersion: "1.6.8" }, key: "cacheEngineVersion", says: /one of 1\.6\.6, 1\.6\.12, 1\.6\.17, 1\.6\.22/ },
-    { name: "a previous-generation node type", set: { cacheNodeType: "cache.t2.micro" }, key: "cacheNodeType", says: /current-generation memcached node type/ },
-    { name: "a size the family does not have", set: { cacheNodeType: "cache.t4g.large" }, key: "cacheNodeType", says: /not a t4g size.*cache\.t4g\.micro, cache\.t4g\.small, cache\.t4g\.medium/ },
+    { name: "a memcached version ElastiCache does not offer", set: { memcachedEngineVersion: "1.6.8" }, key: "memcachedEngineVersion", says: /one of 1\.6\.6, 1\.6\.12, 1\.6\.17, 1\.6\.22/ },
+    { name: "a previous-generation node type", set: { memcachedNodeType: "cache.t2.micro" }, key: "memcachedNodeType", says: /current-generation memcached node type/ },
+    { name: "a size the family does not have", set: { memcachedNodeType: "cache.t4g.large" }, key: "memcachedNodeType", says: /not a t4g size.*cache\.t4g\.micro, cache\.t4g\.small, cache\.t4g\.medium/ },
     { name: "zone IDs that do not match azCount", set: { availabilityZoneIds: '["use1-az1"]' }, key: "availabilityZoneIds", says: /exactly azCount \(2\)/ },
     { name: "AZ names instead of zone IDs", set: { availabilityZoneIds: '["use1-az1","us-east-1b"]' }, key: "availabilityZoneIds", says: /zone IDs, not names/ },
     { name: "a zone ID twice", set: { availabilityZoneIds: '["use1-az1","use1-az1"]' }, key: "availabilityZoneIds", says: /twice/ },
@@ -80,23 +87,23 @@ describe("config validation", () => {
     { name: "a domain with a scheme", set: { albDomainName: "https://api.example.com" }, key: "albDomainName", says: /DNS host name/ },
     { name: "an item path without {id}", set: { upstreamItemPath: "/items" }, key: "upstreamItemPath", says: /\{id\} exactly once/ },
     { name: "an item path with a query", set: { upstreamItemPath: "/items/{id}?x=1" }, key: "upstreamItemPath", says: /plain segments/ },
-    { name: "an unknown Cache-Control strategy", set: { apiUnauthorizedCacheControl: "IGNORE" }, key: "apiUnauthorizedCacheControl", says: /one of SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER, FAIL_WITH_403/ },
-    { name: "an unknown API authorization", set: { apiAuthorization: "IAM" }, key: "apiAuthorization", says: /one of NONE, AWS_IAM/ },
+    { name: "an unknown Cache-Control strategy", set: { apiGatewayUnauthorizedCacheControl: "IGNORE" }, key: "apiGatewayUnauthorizedCacheControl", says: /one of SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER, FAIL_WITH_403/ },
+    { name: "an unknown API authorization", set: { apiGatewayAuthorization: "IAM" }, key: "apiGatewayAuthorization", says: /one of NONE, AWS_IAM/ },
     { name: "an unknown flow-log mode", set: { networkFlowLogs: "accept" }, key: "networkFlowLogs", says: /one of off, reject, all/ },
     { name: "an unknown Fargate architecture", set: { fargateArchitecture: "arm64" }, key: "fargateArchitecture", says: /one of ARM64, X86_64/ },
     { name: "an alarm e-mail that is not one", set: { alarmEmail: "ops" }, key: "alarmEmail", says: /e-mail address/ },
-    { name: "a non-boolean memcached TLS flag", set: { cacheTransitEncryption: "on" }, key: "cacheTransitEncryption", says: /"on": must be true or false/ },
+    { name: "a non-boolean memcached TLS flag", set: { memcachedTransitEncryption: "on" }, key: "memcachedTransitEncryption", says: /"on": must be true or false/ },
     {
       name: "memcached TLS on an engine older than 1.6.12",
-      set: { cacheTransitEncryption: "true", cacheEngineVersion: "1.6.6" },
-      key: "cacheEngineVersion",
-      says: /"1\.6\.6": must be 1\.6\.12 or later when cacheTransitEncryption is true .*one of 1\.6\.12, 1\.6\.17, 1\.6\.22, or set cacheTransitEncryption to false/,
+      set: { memcachedTransitEncryption: "true", memcachedEngineVersion: "1.6.6" },
+      key: "memcachedEngineVersion",
+      says: /"1\.6\.6": must be 1\.6\.12 or later when memcachedTransitEncryption is true .*one of 1\.6\.12, 1\.6\.17, 1\.6\.22, or set memcachedTransitEncryption to false/,
     },
     {
       name: "memcached TLS on a node family AWS does not list for it",
-      set: { cacheTransitEncryption: "true", cacheNodeType: "cache.m7g.large" },
-      key: "cacheNodeType",
-      says: /"cache\.m7g\.large": is not a node family .*t3, t4g, m4, m5, m6g, r4, r5, r6g.*cache\.m6g\.large.*cacheTransitEncryption to false/,
+      set: { memcachedTransitEncryption: "true", memcachedNodeType: "cache.m7g.large" },
+      key: "memcachedNodeType",
+      says: /"cache\.m7g\.large": is not a node family .*t3, t4g, m4, m5, m6g, r4, r5, r6g.*cache\.m6g\.large.*memcachedTransitEncryption to false/,
     },
   ];
 
@@ -138,18 +145,18 @@ describe("config validation", () => {
     });
   }
 
-  describe("cacheTransitEncryption (memcached TLS)", () => {
+  describe("memcachedTransitEncryption (memcached TLS)", () => {
     it("is off unless set, and accepted on a TLS-capable engine and node type", () => {
       assert.equal(parseWith({}).cache.transitEncryption, false);
-      assert.equal(parseWith({ cacheTransitEncryption: undefined }).cache.transitEncryption, false);
-      assert.equal(parseWith({ cacheTransitEncryption: "true", cacheEngineVersion: "1.6.12" }).cache.transitEncryption, true);
+      assert.equal(parseWith({ memcachedTransitEncryption: undefined }).cache.transitEncryption, false);
+      assert.equal(parseWith({ memcachedTransitEncryption: "true", memcachedEngineVersion: "1.6.12" }).cache.transitEncryption, true);
     });
     it("leaves an old engine alone while off", () => {
-      assert.equal(parseWith({ cacheEngineVersion: "1.6.6" }).cache.transitEncryption, false);
+      assert.equal(parseWith({ memcachedEngineVersion: "1.6.6" }).cache.transitEncryption, false);
     });
     it("prod keeps it off (docs/cache.md: m7g is not listed, and a toggle replaces the cluster)", () => {
       const values = stackConfig("prod");
-      assert.equal(values["serverless-cache:cacheTransitEncryption"], "false");
+      assert.equal(values["serverless-cache:memcachedTransitEncryption"], "false");
     });
 
     const CLUSTER = "aws:elasticache/cluster:Cluster";
@@ -165,13 +172,13 @@ describe("config validation", () => {
     });
 
     it("on: the cluster is created with transitEncryptionEnabled and the cache Lambda sets MEMCACHED_TLS=on", async () => {
-      const run = await runProgram("dev", { cacheTransitEncryption: "true" });
+      const run = await runProgram("dev", { memcachedTransitEncryption: "true" });
       assert.equal(run.one(CLUSTER).inputs.transitEncryptionEnabled, true);
       assert.equal(run.one(FN, "cache-handler").inputs.environment.variables.MEMCACHED_TLS, "on");
     });
 
     it("on: every other memcached client (API Lambda, Fargate task) sets MEMCACHED_TLS=on too", async () => {
-      const run = await runProgram("dev", { cacheTransitEncryption: "true" });
+      const run = await runProgram("dev", { memcachedTransitEncryption: "true" });
       for (const f of memcachedClients(run)) assert.equal(f.inputs.environment.variables.MEMCACHED_TLS, "on", f.name);
       const task = run.one("aws:ecs/taskDefinition:TaskDefinition");
       const containers = JSON.parse(task.inputs.containerDefinitions) as Array<{ environment?: Array<{ name: string; value: string }> }>;
@@ -181,19 +188,19 @@ describe("config validation", () => {
     });
   });
 
-  describe("cacheProtect (Pulumi protect on the memcached cluster)", () => {
+  describe("memcachedProtect (Pulumi protect on the memcached cluster)", () => {
     it("is off unless set, true in prod, and must be a boolean", () => {
       assert.equal(parseWith({}).cache.protect, false);
-      assert.equal(parseWith({ cacheProtect: "true" }).cache.protect, true);
+      assert.equal(parseWith({ memcachedProtect: "true" }).cache.protect, true);
       const values = stackConfig("prod");
       assert.equal(parseStackConfig((key) => values[`serverless-cache:${key}`]).cache.protect, true);
-      const problems = problemsOf({ cacheProtect: "yes" });
-      assert.deepEqual(problems.filter((p) => p.startsWith("serverless-cache:cacheProtect")), ['serverless-cache:cacheProtect = "yes": must be true or false']);
+      const problems = problemsOf({ memcachedProtect: "yes" });
+      assert.deepEqual(problems.filter((p) => p.startsWith("serverless-cache:memcachedProtect")), ['serverless-cache:memcachedProtect = "yes": must be true or false']);
     });
   });
 
   it("reports every problem at once", () => {
-    const problems = problemsOf({ natMode: "x", azCount: "9", lambdaMemoryMb: "1" });
+    const problems = problemsOf({ natMode: "x", azCount: "9", cacheFunctionMemoryMb: "1" });
     assert.equal(problems.length, 3);
   });
 
@@ -205,11 +212,135 @@ describe("config validation", () => {
   });
 
   it("fails the program (pulumi preview) before any resource is created", async () => {
-    await assert.rejects(runProgram("dev", { natMode: "triple", lambdaTimeoutSeconds: "1200" }), (err: unknown) => {
+    await assert.rejects(runProgram("dev", { natMode: "triple", cacheFunctionTimeoutSeconds: "1200" }), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.match(err.message, /serverless-cache:natMode = "triple": must be one of perAz, single/);
-      assert.match(err.message, /serverless-cache:lambdaTimeoutSeconds = 1200: must be a whole number from 1 to 60/);
+      assert.match(err.message, /serverless-cache:cacheFunctionTimeoutSeconds = 1200: must be a whole number from 1 to 60/);
       return true;
     });
+  });
+});
+
+describe("renamed config keys (issue 13: every key names its owner)", function () {
+  this.timeout(180_000);
+  const Q = "serverless-cache";
+  /** parseStackConfig over the dev stack with overrides, returning the config, its problems and its warnings. */
+  const parseDev = (overrides: Record<string, string | undefined>) => {
+    const values = stackConfig("dev", overrides);
+    const warnings: string[] = [];
+    try {
+      return { config: parseStackConfig((key) => values[`${Q}:${key}`], { warn: (m) => warnings.push(m) }), problems: [] as string[], warnings };
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return { config: undefined, problems: err.problems, warnings };
+    }
+  };
+  type Decl = { type?: string; default?: unknown; description?: string };
+  const declared = (yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, Decl> }).config;
+  /** A Pulumi.yaml default as the CLI passes it to the program. */
+  const asPassed = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
+  it("Pulumi.yaml declares every new key with the default config.ts assumes, and every old key as deprecated with no default", () => {
+    for (const r of RENAMED_KEYS) {
+      assert.ok(declared[r.new], `${r.new} is not declared`);
+      assert.equal(asPassed(declared[r.new].default), r.default, `${r.new}: RENAMED_KEYS default`);
+      assert.equal(declared[r.old]?.default, "", `${r.old} must stay declared (old stack files) with default "" (unset)`);
+      assert.match(declared[r.old].description ?? "", new RegExp(`^deprecated: use ${r.new}\\b`), r.old);
+    }
+    assert.equal(new Set(RENAMED_KEYS.map((r) => r.new)).size, RENAMED_KEYS.length);
+  });
+
+  it("the stack files use only the new names", () => {
+    for (const stack of ["dev", "prod"]) {
+      const text = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+      for (const r of RENAMED_KEYS) assert.ok(!text.includes(`${Q}:${r.old}:`), `Pulumi.${stack}.yaml still sets ${r.old}`);
+    }
+    assert.deepEqual(parseDev({}).warnings, []);
+  });
+
+  it("an old key still works, with one warning naming the new key", () => {
+    for (const newKey of [undefined, "512"]) { // the new key unset, or holding its Pulumi.yaml default (what the CLI passes)
+      const { config, problems, warnings } = parseDev({ lambdaMemoryMb: "2048", cacheFunctionMemoryMb: newKey });
+      assert.deepEqual(problems, []);
+      assert.equal(config?.cacheHandler.memoryMb, 2048);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /^serverless-cache:lambdaMemoryMb is deprecated: use serverless-cache:cacheFunctionMemoryMb \(pulumi config set cacheFunctionMemoryMb '2048' && pulumi config rm lambdaMemoryMb; docs\/configuration\.md/);
+    }
+  });
+
+  it("every old key still works: dev written with the old names parses to the same config, one warning per key", () => {
+    const dev = stackConfig("dev");
+    const overrides: Record<string, string | undefined> = {};
+    for (const r of RENAMED_KEYS) {
+      overrides[r.old] = dev[`${Q}:${r.new}`];
+      overrides[r.new] = undefined;
+    }
+    const { config, problems, warnings } = parseDev(overrides);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config, parseDev({}).config);
+    assert.deepEqual(warnings.map((w) => /^serverless-cache:(\w+) is deprecated: use serverless-cache:(\w+) /.exec(w)?.slice(1, 3)), RENAMED_KEYS.map((r) => [r.old, r.new]));
+  });
+
+  it("a bad value under an old name names the new key and the old name it came from", () => {
+    const { problems } = parseDev({ lambdaMemoryMb: "64", cacheFunctionMemoryMb: undefined, apiCacheSizeGb: "1" });
+    assert.ok(problems.includes("serverless-cache:cacheFunctionMemoryMb (set as deprecated lambdaMemoryMb) = 64: must be a whole number from 128 to 10240"), problems.join("\n"));
+    assert.ok(problems.some((p) => p.startsWith("serverless-cache:apiGatewayCacheSizeGb (set as deprecated apiCacheSizeGb) = ")), problems.join("\n"));
+  });
+
+  it("set both ways with different values: an error naming both keys (and every other problem still listed)", () => {
+    const { problems } = parseDev({ lambdaMemoryMb: "2048", natMode: "triple" }); // dev sets cacheFunctionMemoryMb 256
+    assert.ok(problems.includes('serverless-cache:lambdaMemoryMb = "2048": conflicts with serverless-cache:cacheFunctionMemoryMb = "256" ' +
+      "(lambdaMemoryMb is the deprecated name of cacheFunctionMemoryMb); keep only cacheFunctionMemoryMb: pulumi config rm lambdaMemoryMb"), problems.join("\n"));
+    assert.ok(problems.some((p) => p.startsWith('serverless-cache:natMode = "triple"')));
+  });
+
+  it("set both ways with the same value: accepted, with the warning", () => {
+    const { config, problems, warnings } = parseDev({ lambdaMemoryMb: "256" });
+    assert.deepEqual(problems, []);
+    assert.equal(config?.cacheHandler.memoryMb, 256);
+    assert.equal(warnings.length, 1);
+  });
+
+  it("the program (pulumi preview) builds from an old key and warns through pulumi.log.warn", async () => {
+    const log = pulumi.log as { warn: (msg: string) => Promise<void> };
+    const original = log.warn;
+    const warned: string[] = [];
+    log.warn = (msg: string) => {
+      warned.push(msg);
+      return Promise.resolve();
+    };
+    let run: ProgramRun;
+    try {
+      run = await runProgram("dev", { lambdaMemoryMb: "2048", cacheFunctionMemoryMb: undefined }, { fresh: true });
+    } finally {
+      log.warn = original;
+    }
+    assert.equal(run.one("aws:lambda/function:Function", "cache-handler").inputs.memorySize, 2048);
+    assert.deepEqual(warned.filter((w) => w.includes("deprecated")).length, 1, warned.join("\n"));
+    assert.match(warned.find((w) => w.includes("deprecated")) ?? "", /lambdaMemoryMb is deprecated: use serverless-cache:cacheFunctionMemoryMb/);
+  });
+
+  it("scripts/configMigrate.ts turns a stack file written with the old names back into the real one", () => {
+    for (const stack of ["dev", "prod"]) {
+      const real = fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+      let old = real;
+      for (const r of RENAMED_KEYS) old = old.split(`${Q}:${r.new}:`).join(`${Q}:${r.old}:`);
+      assert.notEqual(old, real);
+      const m = migrateStackFileText(old);
+      assert.equal(m.text, real, stack);
+      assert.deepEqual(m.conflicts, []);
+      assert.deepEqual(migrateStackFileText(real).renamed, []);
+    }
+    const both = "config:\n  serverless-cache:lambdaMemoryMb: \"256\"\n  serverless-cache:cacheFunctionMemoryMb: \"256\"\n  serverless-cache:apiCacheSizeGb: \"1.6\"\n  serverless-cache:apiGatewayCacheSizeGb: \"0.5\"\n";
+    const m = migrateStackFileText(both);
+    assert.equal(m.text, "config:\n  serverless-cache:cacheFunctionMemoryMb: \"256\"\n  serverless-cache:apiCacheSizeGb: \"1.6\"\n  serverless-cache:apiGatewayCacheSizeGb: \"0.5\"\n");
+    assert.equal(m.conflicts.length, 1);
+    assert.match(m.conflicts[0], /serverless-cache:apiCacheSizeGb = "1\.6" and serverless-cache:apiGatewayCacheSizeGb = "0\.5"/);
+  });
+
+  it("an unknown key is still refused where keys are checked (--config of npm run plan / doctor); old and new names are both known", () => {
+    const error = (m: string) => new Error(m);
+    assert.throws(() => parseConfigOverrides(["cacheFunctionMemoryMbb=256"], error), /--config cacheFunctionMemoryMbb: not a config key of this project/);
+    assert.deepEqual(parseConfigOverrides(["lambdaMemoryMb=256", "cacheFunctionMemoryMb=256"], error), { lambdaMemoryMb: "256", cacheFunctionMemoryMb: "256" });
   });
 });
