@@ -21,9 +21,7 @@
  *
  * Prints tables and writes bench/results/api.json. About 60 s on 2 cores.
  *
- * Flags: --duration <s> per HTTP round (default 8), --connections <n> (default 50), --rounds <n>
- * pairs A B (default 2), --lambda-iterations <n> per variant and round (default 15000), --profile /
- * --no-profile (default: profile when the ratio is below 0.8), --ts-node, --out <file>.
+ * Flags: API_USAGE below (`npm run bench:api -- --help`).
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -45,6 +43,7 @@ import {
   spawnServer,
   table,
 } from "./load";
+import { numberFlag, parseFlags, UsageError, usageMessage } from "../scripts/cli";
 
 const ROUTE = "/items/1?lang=en";
 
@@ -81,29 +80,46 @@ interface Args {
   out: string;
 }
 
+export const API_USAGE = `usage: npm run bench:api -- [options]
+
+  --duration <s>             seconds per HTTP round (default 8)
+  --connections <n>          concurrent connections (default 50)
+  --rounds <n>               pairs A B (default 2)
+  --lambda-iterations <n>    Lambda-mode calls per variant and round (default 15000, at least 100)
+  --profile                  always profile our server under load
+  --no-profile               never profile (default: profile when ours/bare is below 0.8)
+  --ts-node                  run app/main.ts as npm start does instead of the generated container context
+  --out <file>               JSON results (default bench/results/api.json)
+  -h, --help                 this text
+
+exit codes: 0 done, 1 the run failed, 2 bad input`;
+
+/** Parse argv (without node and the script); `--help` prints API_USAGE and exits 0. Throws UsageError. */
 function parseArgs(argv: string[]): Args {
-  const a: Args = { duration: 8, connections: 50, rounds: 2, lambdaIterations: 15000, profile: "auto", tsNode: false, out: path.join(REPO, "bench/results/api.json") };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (min: number): number => {
-      const v = argv[++i];
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number >= ${min} (got ${v ?? "nothing"})`);
-      return n;
-    };
-    switch (flag) {
-      case "--duration": a.duration = num(1); break;
-      case "--connections": a.connections = Math.floor(num(1)); break;
-      case "--rounds": a.rounds = Math.floor(num(1)); break;
-      case "--lambda-iterations": a.lambdaIterations = Math.floor(num(100)); break;
-      case "--profile": a.profile = "yes"; break;
-      case "--no-profile": a.profile = "no"; break;
-      case "--ts-node": a.tsNode = true; break;
-      case "--out": a.out = path.resolve(argv[++i] ?? ""); break;
-      default: throw new Error(`unknown argument ${flag}`);
-    }
+  const flags = parseFlags(argv, {
+    duration: { type: "string" },
+    connections: { type: "string" },
+    rounds: { type: "string" },
+    "lambda-iterations": { type: "string" },
+    profile: { type: "boolean" },
+    "no-profile": { type: "boolean" },
+    "ts-node": { type: "boolean" },
+    out: { type: "string" },
+  });
+  if (flags.help) {
+    process.stdout.write(`${API_USAGE}\n`);
+    process.exit(0);
   }
-  return a;
+  if (flags.profile && flags["no-profile"]) throw new UsageError("give either --profile or --no-profile, not both");
+  return {
+    duration: flags.duration === undefined ? 8 : numberFlag("--duration", flags.duration, 1),
+    connections: flags.connections === undefined ? 50 : Math.floor(numberFlag("--connections", flags.connections, 1)),
+    rounds: flags.rounds === undefined ? 2 : Math.floor(numberFlag("--rounds", flags.rounds, 1)),
+    lambdaIterations: flags["lambda-iterations"] === undefined ? 15000 : Math.floor(numberFlag("--lambda-iterations", flags["lambda-iterations"], 100)),
+    profile: flags.profile ? "yes" : flags["no-profile"] ? "no" : "auto",
+    tsNode: flags["ts-node"] ?? false,
+    out: flags.out === undefined ? path.join(REPO, "bench/results/api.json") : path.resolve(flags.out),
+  };
 }
 
 interface HttpRun {
@@ -599,8 +615,9 @@ if (require.main === module) {
       process.exit(0);
     })
     .catch(async (e: unknown) => {
-      process.stderr.write(`benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      const usage = e instanceof UsageError;
+      process.stderr.write(usage ? `${usageMessage("bench:api", e.message, API_USAGE)}\n` : `benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       await cleanup();
-      process.exit(1);
+      process.exit(usage ? 2 : 1);
     });
 }

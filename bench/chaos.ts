@@ -41,6 +41,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import {
+  type AutocannonRequest,
   ChildServer,
   REPO,
   cleanup,
@@ -52,8 +53,10 @@ import {
   prng,
   round,
   spawnServer,
+  startAutocannon,
   table,
 } from "./load";
+import { numberFlag, parseFlags, UsageError, usageMessage } from "../scripts/cli";
 import { startChaosMemcached } from "./chaos/memcached";
 import { startChaosUpstream } from "./chaos/upstream";
 import {
@@ -100,85 +103,77 @@ export interface ChaosArgs {
   out: string;
 }
 
-class UsageError extends Error {}
+export const CHAOS_USAGE = `usage: npm run chaos -- [options]
 
+  --duration <s>         seconds per phase (default 6; recovery lasts twice as long)
+  --connections <n>      concurrent keep-alive connections (default 32)
+  --keys <n>             warmed item ids, x 4 languages (default 5000)
+  --miss-ratio <r>       share of requests for never-seen ids (default 0.05)
+  --slow-ms <ms>         delay of the slow upstream (default 2000)
+  --client-timeout <s>   the load generator gives up on a request after this (default 5)
+  --rate <n>             cap the total request rate (default: none)
+  --phases <a,b,...>     run only these phases: ${PHASES.map((p) => p.name).join(", ")}
+  --upstream-limit <n>   judge the bulkhead against this many concurrent upstream requests
+  --server <script>      server to start instead of app/main.ts
+  --server-env KEY=VALUE extra environment for the server (repeatable)
+  --out <file.json>      JSON results (default bench/results/chaos.json); the SVG is written next to it
+  -h, --help             this text
+
+exit codes: 0 every check passed, 1 a check failed, 2 bad input or the run failed`;
+
+/** Parse argv (without node and the script); `--help` prints CHAOS_USAGE and exits 0. Throws UsageError. */
 export function parseChaosArgs(argv: string[]): ChaosArgs {
+  const flags = parseFlags(argv, {
+    duration: { type: "string" },
+    connections: { type: "string" },
+    keys: { type: "string" },
+    "miss-ratio": { type: "string" },
+    "slow-ms": { type: "string" },
+    "client-timeout": { type: "string" },
+    rate: { type: "string" },
+    "upstream-limit": { type: "string" },
+    phases: { type: "string" },
+    server: { type: "string" },
+    "server-env": { type: "string", multiple: true },
+    out: { type: "string" },
+  });
+  if (flags.help) {
+    process.stdout.write(`${CHAOS_USAGE}\n`);
+    process.exit(0);
+  }
+  const num = (flag: keyof typeof flags & string, fallback: number, min: number, max = Infinity): number => {
+    const raw = flags[flag];
+    return typeof raw === "string" ? numberFlag(`--${flag}`, raw, min, max) : fallback;
+  };
   const args: ChaosArgs = {
-    duration: 6,
-    connections: 32,
-    keys: 5000,
-    missRatio: 0.05,
-    slowMs: 2000,
-    clientTimeoutS: 5,
+    duration: Math.round(num("duration", 6, 1, 600)),
+    connections: Math.floor(num("connections", 32, 1, 10000)),
+    keys: Math.floor(num("keys", 5000, 1, 1_000_000)),
+    missRatio: num("miss-ratio", 0.05, 0, 1),
+    slowMs: Math.floor(num("slow-ms", 2000, 1, 600000)),
+    clientTimeoutS: num("client-timeout", 5, 1, 600),
+    rate: flags.rate === undefined ? undefined : Math.floor(num("rate", 0, 1)),
+    upstreamLimit: flags["upstream-limit"] === undefined ? undefined : Math.floor(num("upstream-limit", 0, 1)),
     phases: PHASES.map((p) => p.name),
-    server: "app/main.ts",
+    server: flags.server ?? "app/main.ts",
     serverEnv: {},
-    out: path.join(REPO, "bench/results/chaos.json"),
+    out: flags.out === undefined ? path.join(REPO, "bench/results/chaos.json") : path.resolve(flags.out),
   };
-  const num = (flag: string, v: string | undefined, min: number, max = Infinity): number => {
-    const n = Number(v);
-    if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min}${max === Infinity ? "" : ` to ${max}`} (got ${v ?? "nothing"})`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--duration": args.duration = Math.round(num(flag, value(), 1, 600)); break;
-      case "--connections": args.connections = Math.floor(num(flag, value(), 1, 10000)); break;
-      case "--keys": args.keys = Math.floor(num(flag, value(), 1, 1_000_000)); break;
-      case "--miss-ratio": args.missRatio = num(flag, value(), 0, 1); break;
-      case "--slow-ms": args.slowMs = Math.floor(num(flag, value(), 1, 600000)); break;
-      case "--client-timeout": args.clientTimeoutS = num(flag, value(), 1, 600); break;
-      case "--rate": args.rate = Math.floor(num(flag, value(), 1)); break;
-      case "--upstream-limit": args.upstreamLimit = Math.floor(num(flag, value(), 1)); break;
-      case "--phases": {
-        const v = value();
-        if (!v) throw new UsageError("--phases needs a comma-separated list");
-        const wanted = v.split(",").map((s) => s.trim()).filter(Boolean);
-        for (const w of wanted) {
-          try {
-            phaseSpec(w);
-          } catch (e) {
-            throw new UsageError((e as Error).message);
-          }
-        }
-        args.phases = PHASES.map((p) => p.name).filter((n) => wanted.includes(n));
-        break;
+  if (flags.phases !== undefined) {
+    const wanted = flags.phases.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const w of wanted) {
+      try {
+        phaseSpec(w);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
       }
-      case "--server": {
-        const v = value();
-        if (!v) throw new UsageError("--server needs a script");
-        args.server = v;
-        break;
-      }
-      case "--server-env": {
-        const v = value();
-        const m = v ? /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v) : null;
-        if (!m) throw new UsageError(`--server-env needs KEY=VALUE (got ${v ?? "nothing"})`);
-        args.serverEnv[m[1]] = m[2];
-        break;
-      }
-      case "--out": {
-        const v = value();
-        if (!v) throw new UsageError("--out needs a file");
-        args.out = path.resolve(v);
-        break;
-      }
-      case "-h":
-      case "--help":
-        process.stdout.write(
-          "usage: npm run chaos -- [--duration <s per phase>] [--connections <n>] [--keys <n>] [--miss-ratio <r>] [--slow-ms <ms>]\n" +
-          "                        [--client-timeout <s>] [--rate <n>] [--phases <a,b,...>] [--upstream-limit <n>]\n" +
-          "                        [--server <script>] [--server-env KEY=VALUE ...] [--out <file.json>]\n" +
-          `phases: ${PHASES.map((p) => p.name).join(", ")}\n`,
-        );
-        process.exit(0);
-        break;
-      default:
-        throw new UsageError(`unknown argument ${a} (try --help)`);
     }
+    args.phases = PHASES.map((p) => p.name).filter((n) => wanted.includes(n));
+  }
+  for (const v of flags["server-env"] ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
+    if (!m) throw new UsageError(`--server-env needs KEY=VALUE (got ${v})`);
+    args.serverEnv[m[1]] = m[2];
   }
   return args;
 }
@@ -224,21 +219,6 @@ export function bulkheadLimit(flag: number | undefined, serverEnv: Record<string
 }
 
 // ---------------------------------------------------------------------------------------------
-// autocannon, the subset used here.
-
-interface AcRequest {
-  method?: string;
-  setupRequest?: (req: { path?: string }, context: Record<string, unknown>) => { path?: string };
-  onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
-}
-interface AcResult { statusCodeStats: Record<string, { count: number }>; errors: number; timeouts: number }
-interface AcInstance extends Promise<AcResult> {
-  stop(): void;
-  on(event: "reqError", fn: (err: Error) => void): void;
-}
-type AcFn = (opts: Record<string, unknown>) => AcInstance;
-const autocannon = (): AcFn => require("autocannon") as AcFn;
-
 const LANGS = ["en", "de", "fr", "pt-BR"];
 
 /** Request each path once (autocannon `amount`), `connections` at a time; report the paths not answered 2xx. */
@@ -246,7 +226,7 @@ async function requestEach(base: string, paths: string[], connections: number, t
   const t0 = Date.now();
   let next = 0;
   const ok = new Set<string>();
-  const instance = autocannon()({
+  const instance = startAutocannon({
     url: base,
     connections: Math.max(1, Math.min(connections, paths.length)),
     amount: paths.length,
@@ -254,13 +234,13 @@ async function requestEach(base: string, paths: string[], connections: number, t
     pipelining: 1,
     requests: [{
       method: "GET",
-      setupRequest: (req: { path?: string }, context: Record<string, unknown>) => { req.path = paths[next++ % paths.length]; context.path = req.path; return req; },
-      onResponse: (status: number, _body: string, context: Record<string, unknown>) => { if (status >= 200 && status < 300) ok.add(context.path as string); },
+      setupRequest: (req, context) => { req.path = paths[next++ % paths.length]; (context as Record<string, unknown>).path = req.path; return req; },
+      onResponse: (status, _body, context) => { if (status >= 200 && status < 300) ok.add((context as Record<string, unknown>).path as string); },
     }],
   });
   onCleanup({ name: "warm-up load", stop: () => instance.stop?.() });
   const r = await instance;
-  return { ms: Date.now() - t0, statuses: Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])), errors: r.errors, notOk: paths.filter((p) => !ok.has(p)) };
+  return { ms: Date.now() - t0, statuses: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0])), errors: r.errors, notOk: paths.filter((p) => !ok.has(p)) };
 }
 
 /**
@@ -327,7 +307,8 @@ function newBucket(): SecondBucket {
   return { cached: newKindCounts(), miss: newKindCounts(), clientErrors: 0, clientTimeouts: 0 };
 }
 
-function headerValue(headers: Record<string, string | string[]>, name: string): string | undefined {
+function headerValue(headers: NodeJS.Dict<string | string[]> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
   const v = headers[name] ?? headers[name.toLowerCase()] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
@@ -423,18 +404,18 @@ async function main(): Promise<number> {
     }
   };
 
-  const request: AcRequest = {
+  const request: AutocannonRequest = {
     method: "GET",
     setupRequest: (req, context) => {
       const kind: Kind = rand() < args.missRatio ? "miss" : "cached";
       req.path = kind === "miss" ? `/items/c${missTag}x${missCounter++}?lang=en` : warmPaths[Math.floor(rand() * warmPaths.length)];
       const rec: Rec = { kind, t0: now(), phase: phaseIdx, done: false };
       inflight.add(rec);
-      context.rec = rec;
+      (context as Record<string, unknown>).rec = rec;
       return req;
     },
     onResponse: (status, body, context, headers) => {
-      const rec = context.rec as Rec | undefined;
+      const rec = (context as Record<string, unknown>).rec as Rec | undefined;
       if (!rec || rec.done) return;
       rec.done = true;
       inflight.delete(rec);
@@ -503,7 +484,7 @@ async function main(): Promise<number> {
   };
 
   process.stderr.write(`loading ${base}: ${args.connections} connections, ${round(args.missRatio * 100, 1)} % misses, phases ${args.phases.join(" → ")} (${args.duration} s each; about ${plannedS} s)\n`);
-  const instance = autocannon()({
+  const instance = startAutocannon({
     url: base,
     connections: args.connections,
     duration: plannedS + 600,
@@ -690,7 +671,7 @@ if (require.main === module) {
       process.exit(code);
     })
     .catch(async (e: unknown) => {
-      process.stderr.write(`chaos run failed: ${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(e instanceof UsageError ? `${usageMessage("chaos", e.message, CHAOS_USAGE)}\n` : `chaos run failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       await cleanup();
       process.exit(2);
     });

@@ -27,80 +27,34 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ChildProcess, spawn } from "node:child_process";
+import type autocannon from "autocannon";
+import { numberFlag, parseFlags, UsageError, usageMessage } from "../scripts/cli";
 import { mulberry32 } from "../test/support/prng";
 
 export const REPO = path.resolve(__dirname, "..");
 
 // ---------------------------------------------------------------------------------------------
-// autocannon (no bundled types): the subset used here.
+// autocannon: its types are @types/autocannon (written for v7; the API used here is the same in v8).
 
-export interface AutocannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  setupRequest?: (req: { path?: string; method?: string }, context: Record<string, unknown>) => { path?: string } | undefined;
-  onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
+/** What v8 reports beyond the v7 typings: the latency histogram's sample count. */
+export type AutocannonResult = autocannon.Result & { latency: { totalCount?: number } };
+export type AutocannonOptions = autocannon.Options;
+export type AutocannonRequest = autocannon.Request;
+/** `autocannon(opts)` without a callback: the instance (stop, events) that is also a promise of the result. */
+export type AutocannonRun = autocannon.Instance & PromiseLike<AutocannonResult>;
+
+/** autocannon, loaded on first use: processes that only import the helpers (the bare server of bench/api.ts) stay small. */
+export function startAutocannon(opts: AutocannonOptions): AutocannonRun {
+  const start = require("autocannon") as (opts: AutocannonOptions) => AutocannonRun;
+  return start(opts);
 }
-
-export interface AutocannonOptions {
-  url: string;
-  connections?: number;
-  duration?: number;
-  amount?: number;
-  pipelining?: number;
-  timeout?: number;
-  title?: string;
-  requests?: AutocannonRequest[];
-}
-
-interface Histo {
-  average: number;
-  mean: number;
-  stddev: number;
-  min: number;
-  max: number;
-  p50: number;
-  p90: number;
-  p97_5: number;
-  p99: number;
-  p99_9?: number;
-  total?: number;
-  sent?: number;
-  totalCount?: number;
-}
-
-export interface AutocannonResult {
-  title?: string;
-  url: string;
-  connections: number;
-  duration: number;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  non2xx: number;
-  resets: number;
-  "2xx": number;
-  statusCodeStats: Record<string, { count: number }>;
-  latency: Histo;
-  requests: Histo;
-  throughput: Histo;
-}
-
-interface AutocannonInstance extends Promise<AutocannonResult> {
-  stop(): void;
-}
-
-type AutocannonFn = (opts: AutocannonOptions) => AutocannonInstance;
-
 
 /** The autocannon instance currently running (stopped by the cleanup on Ctrl-C). */
-let runningInstance: AutocannonInstance | undefined;
+let runningInstance: AutocannonRun | undefined;
 
 /** Run autocannon to completion; `stop()` on Ctrl-C goes through the cleanup registry. */
 export async function runAutocannon(opts: AutocannonOptions): Promise<AutocannonResult> {
-  // Loaded on first use: processes that only import the helpers (the bare server of bench/api.ts) stay small.
-  const autocannon = require("autocannon") as AutocannonFn;
-  const instance = autocannon({ timeout: 10, pipelining: 1, ...opts });
+  const instance = startAutocannon({ timeout: 10, pipelining: 1, ...opts });
   runningInstance = instance;
   try {
     return await instance;
@@ -383,39 +337,41 @@ interface LoadArgs {
   out: string;
 }
 
+export const LOAD_USAGE = `usage: npm run load -- [options]
+
+  --url <base>          load an already running server (nothing is started)
+  --duration <s>        seconds of load (default 10)
+  --connections <n>     concurrent keep-alive connections (default 50)
+  --keys <n>            item ids in the bounded key set (default 200; x 4 languages)
+  --in-process          start the container server in this process instead of as a child
+  --out <file>          JSON results file (default bench/results/load.json)
+  -h, --help            this text
+
+exit codes: 0 done, 1 the run failed, 2 bad input`;
+
+/** Parse argv (without node and the script); `--help` prints LOAD_USAGE and exits 0. Throws UsageError. */
 function parseArgs(argv: string[]): LoadArgs {
-  const args: LoadArgs = { duration: 10, connections: 50, keys: 200, inProcess: false, out: path.join(REPO, "bench/results/load.json") };
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number >= ${min} (got ${v ?? "nothing"})`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--url": {
-        const v = value();
-        if (!v || !/^https?:\/\//.test(v)) throw new Error(`--url needs an http(s) base URL (got ${v ?? "nothing"})`);
-        args.url = v.replace(/\/+$/, "");
-        break;
-      }
-      case "--duration": args.duration = num(flag, value(), 1); break;
-      case "--connections": args.connections = Math.floor(num(flag, value(), 1)); break;
-      case "--keys": args.keys = Math.floor(num(flag, value(), 1)); break;
-      case "--in-process": args.inProcess = true; break;
-      case "--out": { const v = value(); if (!v) throw new Error("--out needs a file"); args.out = path.resolve(v); break; }
-      case "-h":
-      case "--help":
-        process.stdout.write("usage: npm run load -- [--url <base>] [--duration <s>] [--connections <n>] [--keys <n>] [--in-process] [--out <file>]\n");
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${a} (try --help)`);
-    }
+  const flags = parseFlags(argv, {
+    url: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string" },
+    keys: { type: "string" },
+    "in-process": { type: "boolean" },
+    out: { type: "string" },
+  });
+  if (flags.help) {
+    process.stdout.write(`${LOAD_USAGE}\n`);
+    process.exit(0);
   }
-  return args;
+  if (flags.url !== undefined && !/^https?:\/\//.test(flags.url)) throw new UsageError(`--url needs an http(s) base URL (got ${flags.url})`);
+  return {
+    url: flags.url?.replace(/\/+$/, ""),
+    duration: flags.duration === undefined ? 10 : numberFlag("--duration", flags.duration, 1),
+    connections: flags.connections === undefined ? 50 : Math.floor(numberFlag("--connections", flags.connections, 1)),
+    keys: flags.keys === undefined ? 200 : Math.floor(numberFlag("--keys", flags.keys, 1)),
+    inProcess: flags["in-process"] ?? false,
+    out: flags.out === undefined ? path.join(REPO, "bench/results/load.json") : path.resolve(flags.out),
+  };
 }
 
 const LANGS = ["en", "de", "fr", "pt-BR"];
@@ -468,7 +424,8 @@ async function main(): Promise<void> {
   let clientSeed = 1;
   const request: AutocannonRequest = {
     method: "GET",
-    setupRequest: (req, context) => {
+    setupRequest: (req, ctx) => {
+      const context = ctx as Record<string, unknown>;
       if (typeof context.rand !== "function") context.rand = prng(clientSeed++);
       const u = (context.rand as () => number)();
       let route: RouteName;
@@ -485,13 +442,14 @@ async function main(): Promise<void> {
       context.route = route;
       return req;
     },
-    onResponse: (status, _body, context, headers) => {
+    onResponse: (status, _body, ctx, headers) => {
+      const context = ctx as Record<string, unknown>;
       const c = perRoute[context.route as RouteName];
       if (!c) return;
       c.responses += 1;
       c.byStatus[status] = (c.byStatus[status] ?? 0) + 1;
       if (context.route === "items") {
-        const xc = String(headers["x-cache"] ?? headers["X-Cache"] ?? "none");
+        const xc = String(headers?.["x-cache"] ?? headers?.["X-Cache"] ?? "none");
         xCache[xc] = (xCache[xc] ?? 0) + 1;
       }
     },
@@ -564,7 +522,7 @@ async function main(): Promise<void> {
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
-      statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])),
+      statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count ?? 0])),
       perRoute,
       xCache,
       upstreamRequestsDuringRun: stack ? stack.upstreamRequests() - upstreamBefore : undefined,
@@ -583,8 +541,9 @@ if (require.main === module) {
       process.exit(0);
     })
     .catch(async (e: unknown) => {
-      process.stderr.write(`load test failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      const usage = e instanceof UsageError;
+      process.stderr.write(usage ? `${usageMessage("load", e.message, LOAD_USAGE)}\n` : `load test failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       await cleanup();
-      process.exit(1);
+      process.exit(usage ? 2 : 1);
     });
 }

@@ -34,6 +34,7 @@ import { FARGATE_ZONE_IDS, VPC_LINK_V2_ZONE_IDS, zoneIdPrefix } from "../compone
 import { ConfigError, parseAwsProviderSettings, parseStackConfig, PROJECT, STACK_ZONE_REQUIREMENTS } from "../config";
 import { availableStacks, parseConfigOverrides, qualifiedKey, REPO_ROOT, runProgram, stackConfig, UnknownStackError } from "../plan/engine";
 import type { MockAccountOptions, MockZone } from "../plan/mockAccount";
+import { parseFlags, UsageError, usageMessage } from "./cli";
 import {
   BUILDX_INSPECT,
   endpointServiceNames,
@@ -74,7 +75,7 @@ or the stack's aws:profile. Region: the stack's aws:region. IAM actions needed: 
 
 exit codes: 0 every check ok or warn, 1 a check says FIX, 2 bad input or no AWS credentials, 3 unexpected error`;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface DoctorOptions {
   stack: string;
@@ -85,32 +86,18 @@ export interface DoctorOptions {
 
 /** Parse argv (without node and the script). Throws UsageError naming the flag. */
 export function parseArgs(argv: readonly string[]): DoctorOptions | "help" {
-  const values: Record<string, string[]> = {};
-  const takesValue = new Set(["stack", "config", "timeout-ms"]);
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-h" || arg === "--help") return "help";
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (m && m[1] === "json") {
-      if (m[2] !== undefined) throw new UsageError("--json takes no value");
-      json = true;
-      continue;
-    }
-    if (!m || !takesValue.has(m[1])) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) throw new UsageError(`--${m[1]} needs a value`);
-    (values[m[1]] ??= []).push(value);
-  }
-  const one = (key: string): string | undefined => {
-    const v = values[key];
-    if (v && v.length > 1) throw new UsageError(`--${key} given ${v.length} times`);
-    return v?.[0];
-  };
-  const stack = one("stack");
+  const flags = parseFlags(argv, {
+    stack: { type: "string" },
+    config: { type: "string", multiple: true },
+    json: { type: "boolean" },
+    "timeout-ms": { type: "string" },
+  });
+  if (flags.help) return "help";
+  const stack = flags.stack;
   if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
-  const overrides = parseConfigOverrides(values.config ?? [], (message) => new UsageError(message));
-  const timeoutRaw = one("timeout-ms");
+  const overrides = parseConfigOverrides(flags.config ?? [], (message) => new UsageError(message));
+  const json = flags.json ?? false;
+  const timeoutRaw = flags["timeout-ms"];
   let timeoutMs = 8000;
   if (timeoutRaw !== undefined) {
     timeoutMs = Number(timeoutRaw);
@@ -567,7 +554,7 @@ export async function main(argv: readonly string[], deps: DoctorDeps): Promise<n
     settings = readStackSettings(options.stack, options.overrides);
   } catch (e) {
     if (e instanceof UsageError) {
-      deps.stderr(`doctor: ${e.message}\n\n${USAGE}`);
+      deps.stderr(usageMessage("doctor", e.message, USAGE));
       return 2;
     }
     deps.stderr(`doctor: unexpected error: ${(e as Error)?.stack ?? String(e)}`);

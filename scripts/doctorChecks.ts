@@ -334,7 +334,7 @@ export function checkLambdaConcurrency(settings: StackSettings, needs: ProgramNe
   }
   const needed = quota + (LAMBDA_MIN_UNRESERVED - left);
   const lower = available - LAMBDA_MIN_UNRESERVED >= needs.reservedConcurrency.length && needs.reservedConcurrency.length > 0
-    ? ` (or reserve at most ${available - LAMBDA_MIN_UNRESERVED} in total: ${configSet(settings.stack, "cacheLambdaReservedConcurrency", "<n>")} and ${configSet(settings.stack, "apiLambdaReservedConcurrency", "<n>")})`
+    ? ` (or reserve at most ${available - LAMBDA_MIN_UNRESERVED} in total: ${configSet(settings.stack, "cacheFunctionReservedConcurrency", "<n>")} and ${configSet(settings.stack, "apiFunctionReservedConcurrency", "<n>")})`
     : "";
   return {
     id,
@@ -537,7 +537,7 @@ export function checkCacheEngine(settings: StackSettings, needs: ProgramNeeds, r
     status: "FIX",
     found: `memcached ${missing.map((c) => c.engineVersion).join(", ")} is not offered in ${settings.region} (offered: ${[...offered].sort(compareVersions).join(", ") || "none"})`,
     fix: best
-      ? configSet(settings.stack, "cacheEngineVersion", best)
+      ? configSet(settings.stack, "memcachedEngineVersion", best)
       : `no version config.ts accepts (${MEMCACHED_ENGINE_VERSIONS.join(", ")}) is offered here: choose another Region`,
   };
 }
@@ -552,7 +552,7 @@ export function checkCacheCapacity(settings: StackSettings, needs: ProgramNeeds,
     id,
     status: "warn",
     found: `${clusters.map((c) => `${c.nodeType ?? "?"} x ${c.nodeCount}`).join(", ")}${where}: no AWS API tells in advance whether an AZ has capacity for a node type (pulumi up then fails with InsufficientCacheClusterCapacity)`,
-    fix: `if it happens: pin other zone IDs (pulumi config set --path 'availabilityZoneIds[<i>]' <zone-id> --stack ${settings.stack}) or choose another node type (${configSet(settings.stack, "cacheNodeType", "<type>")}, e.g. cache.t3.micro), then pulumi up again`,
+    fix: `if it happens: pin other zone IDs (pulumi config set --path 'availabilityZoneIds[<i>]' <zone-id> --stack ${settings.stack}) or choose another node type (${configSet(settings.stack, "memcachedNodeType", "<type>")}, e.g. cache.t3.micro), then pulumi up again`,
   };
 }
 
@@ -577,7 +577,7 @@ export function checkApiGatewayLogRole(settings: StackSettings, needs: ProgramNe
       id,
       status: "warn",
       found: `the account's CloudWatch role in ${region} is ${role} (${owner(tags.value)}), set by something else: this stack will take the account setting over`,
-      fix: `to keep the existing role: ${configSet(stack, "apiManageAccountLogRole", false)}`,
+      fix: `to keep the existing role: ${configSet(stack, "apiGatewayManageAccountLogRole", false)}`,
     };
   }
   if (!role) {
@@ -585,7 +585,7 @@ export function checkApiGatewayLogRole(settings: StackSettings, needs: ProgramNe
       id,
       status: "FIX",
       found: `access logs are on, the stack does not manage the account's CloudWatch role, and ${region} has none: the stage would fail ("CloudWatch Logs role ARN must be set in account settings to enable logging")`,
-      fix: `${configSet(stack, "apiManageAccountLogRole", true)} (or set a role once for the account: docs/doctor.md, "apigw-log-role")`,
+      fix: `${configSet(stack, "apiGatewayManageAccountLogRole", true)} (or set a role once for the account: docs/doctor.md, "apigw-log-role")`,
     };
   }
   if (!tags) return { id, status: "ok", found: `uses the account's role ${role}` };
@@ -595,7 +595,7 @@ export function checkApiGatewayLogRole(settings: StackSettings, needs: ProgramNe
       id,
       status: "FIX",
       found: `the account's CloudWatch role ${role} no longer exists: access logging would fail`,
-      fix: `${configSet(stack, "apiManageAccountLogRole", true)} (or recreate the role: docs/doctor.md, "apigw-log-role")`,
+      fix: `${configSet(stack, "apiGatewayManageAccountLogRole", true)} (or recreate the role: docs/doctor.md, "apigw-log-role")`,
     };
   }
   return { id, status: "ok", found: `uses the account's role ${role} (${owner(tags.value)})` };

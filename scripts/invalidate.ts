@@ -31,13 +31,13 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { STACK_OUTPUT_KEYS } from "../components/apiRoutes";
 import { CONTROL_EVENT_FIELD, type ControlResponse } from "../functions/cache/invalidation";
+import { parseFlags, usageMessage } from "./cli";
 
 /** Stack output naming the API function (index.ts exports HybridLambdaFargateService.apiFunctionName under it). */
 export const API_FUNCTION_OUTPUT = "apiFunctionName";
 
-export const USAGE = `Usage:
-  npm run invalidate -- --stack <stack> --path </path[?query]> [--header 'Name: value']... [options]
-  npm run invalidate -- --stack <stack> --flush [options]
+export const USAGE = `usage: npm run invalidate -- --stack <stack> --path </path[?query]> [--header 'Name: value']... [options]
+       npm run invalidate -- --stack <stack> --flush [options]
 
   --stack <name>          Pulumi stack whose API to invalidate (required)
   --path </p?q>           Path below the stage, as clients send it (URL-encoded), e.g. /items/42?lang=de
@@ -53,7 +53,7 @@ export const USAGE = `Usage:
   --no-wait               Do not wait between the layers (faster, but the stage cache may fetch the old value
                           again from an environment that still holds it in memory)
   --timeout-ms <n>        Request timeout (default 10000)
-  --help                  This text
+  -h, --help              This text
 
 Needs lambda:InvokeFunction on the API function (stack output apiFunctionName) and, for the stage
 cache, the stack's invalidation policy (path) or flush policy (--flush).`;
@@ -86,44 +86,31 @@ export interface CliOptions {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(["--stack", "--path", "--header", "--outputs-file", "--endpoint-url", "--lambda-endpoint-url", "--timeout-ms"]);
-const BOOLEAN_FLAGS = new Set(["--flush", "--help", "--no-wait"]);
 const RESERVED_HEADERS = /^(host|authorization|cache-control|content-length|connection|x-amz-.*)$/i;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** Parse argv (without node and the script). Throws CliError naming the bad argument. */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const values = new Map<string, string[]>();
-  const flags = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (BOOLEAN_FLAGS.has(flag)) {
-      if (eq > 0) throw usageError(`${flag} takes no value`);
-      flags.add(flag);
-    } else if (VALUE_FLAGS.has(flag)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || (eq < 0 && value.startsWith("--"))) throw usageError(`${flag} needs a value`);
-      values.set(flag, [...(values.get(flag) ?? []), value]);
-    } else {
-      throw usageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
-  const single = (flag: string): string | undefined => {
-    const v = values.get(flag);
-    if (v && v.length > 1) throw usageError(`${flag} given more than once`);
-    return v?.[0];
-  };
-  const help = flags.has("--help");
-  const stack = single("--stack");
-  const path = single("--path");
-  const flush = flags.has("--flush");
-  const timeoutRaw = single("--timeout-ms");
-  const endpointRaw = single("--endpoint-url");
-  const outputsFile = single("--outputs-file");
-  const headers = (values.get("--header") ?? []).map(parseHeader);
-  const noWait = flags.has("--no-wait");
+  const flags = parseFlags(argv, {
+    stack: { type: "string" },
+    path: { type: "string" },
+    header: { type: "string", multiple: true },
+    flush: { type: "boolean" },
+    "outputs-file": { type: "string" },
+    "endpoint-url": { type: "string" },
+    "lambda-endpoint-url": { type: "string" },
+    "no-wait": { type: "boolean" },
+    "timeout-ms": { type: "string" },
+  }, usageError);
+  const help = flags.help;
+  const stack = flags.stack;
+  const path = flags.path;
+  const flush = flags.flush ?? false;
+  const timeoutRaw = flags["timeout-ms"];
+  const endpointRaw = flags["endpoint-url"];
+  const outputsFile = flags["outputs-file"];
+  const headers = (flags.header ?? []).map(parseHeader);
+  const noWait = flags["no-wait"] ?? false;
   if (help) return { stack: stack ?? "", mode: "path", headers, timeoutMs: 10000, help, noWait };
   if (!stack) throw usageError("--stack is required");
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(stack)) throw usageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
@@ -137,7 +124,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 300000) throw usageError(`--timeout-ms ${JSON.stringify(timeoutRaw)} must be a whole number of milliseconds from 1 to 300000`);
   }
   const endpointUrl = endpointRaw === undefined ? undefined : parseEndpoint("--endpoint-url", endpointRaw);
-  const lambdaRaw = single("--lambda-endpoint-url");
+  const lambdaRaw = flags["lambda-endpoint-url"];
   const lambdaEndpointUrl = lambdaRaw === undefined ? undefined : parseEndpoint("--lambda-endpoint-url", lambdaRaw);
   return { stack, mode: flush ? "flush" : "path", path, headers, outputsFile, endpointUrl, lambdaEndpointUrl, noWait, timeoutMs, help };
 }
@@ -345,18 +332,18 @@ export function interpretResponse(
       + "This identity lacks execute-api:InvalidateCache: attach the stack's invalidation policy (output apiInvalidationPolicyArn).");
   }
   if (res.status >= 200 && res.status < 300) {
-    // With apiUnauthorizedCacheControl SUCCEED_WITH(OUT)_RESPONSE_HEADER (the default keeps ordinary clients
+    // With apiGatewayUnauthorizedCacheControl SUCCEED_WITH(OUT)_RESPONSE_HEADER (the default keeps ordinary clients
     // that send max-age=0 from failing), API Gateway also answers 2xx to a caller it did not let invalidate.
     return `Invalidated GET /${ctx.stageName}${ctx.path}: HTTP ${res.status}${id}. API Gateway refreshed the entry from the backend if this identity `
       + "holds execute-api:InvalidateCache (the stack's invalidation policy, output apiInvalidationPolicyArn); without it the stack serves the cached "
-      + "entry and still answers 2xx (apiUnauthorizedCacheControl), so check the policy if the content did not change.";
+      + "entry and still answers 2xx (apiGatewayUnauthorizedCacheControl), so check the policy if the content did not change.";
   }
   const body = redact(res.body.replace(/\s+/g, " ").trim().slice(0, 300), credentials);
   const route = ctx.path.split("?")[0].replace(/^\//, "");
   if (res.status === 403) {
     throw new CliError(`HTTP 403${id}: the caller lacks execute-api:InvalidateCache on arn:aws:execute-api:${ctx.region}:<account>:${ctx.apiId}/${ctx.stageName}/GET/${route}. `
       + `Attach the stack's invalidation policy (output apiInvalidationPolicyArn) to this identity `
-      + `(with apiAuthorization AWS_IAM it also grants the execute-api:Invoke the signed GET needs; redeploy if the policy predates that). `
+      + `(with apiGatewayAuthorization AWS_IAM it also grants the execute-api:Invoke the signed GET needs; redeploy if the policy predates that). `
       + `(A 403 also comes back when the request does not arrive through the API's VPC endpoint.)${body ? ` Response: ${body}` : ""}`);
   }
   throw new CliError(`HTTP ${res.status}${id}: the invalidation request failed.${body ? ` Response: ${body}` : ""}`);
@@ -576,8 +563,8 @@ export async function main(argv: readonly string[], deps: Deps): Promise<number>
     return 0;
   } catch (e) {
     if (e instanceof CliError) {
-      deps.stderr(`invalidate: ${redact(e.message, credentials)}`);
-      if (e.showUsage) deps.stderr(USAGE);
+      const message = redact(e.message, credentials);
+      deps.stderr(e.showUsage ? usageMessage("invalidate", message, USAGE) : `invalidate: ${message}`);
       return e.exitCode;
     }
     deps.stderr(`invalidate: unexpected error: ${redact((e as Error)?.message ?? String(e), credentials)}`);

@@ -17,6 +17,7 @@ import { availableStacks, parseConfigOverrides, ProgramError, REPO_ROOT, runProg
 import { mandatoryFailures, PolicyConfigError, resolvePolicyConfig, runPolicies, type PolicyConfig } from "../plan/policyRunner";
 import { renderMarkdown, renderText, type Plan } from "../plan/report";
 import { policies } from "../policy/policies";
+import { parseFlags, UsageError, usageMessage } from "./cli";
 
 export const USAGE = `usage: npm run plan -- --stack <name> [options]
 
@@ -34,7 +35,7 @@ export const USAGE = `usage: npm run plan -- --stack <name> [options]
 
 exit codes: 0 ok, 1 a mandatory policy failed (or a cache flush with --fail-on-cache-flush), 2 bad input, 3 unexpected error`;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface PlanOptions {
   stack: string;
@@ -49,40 +50,31 @@ export interface PlanOptions {
 }
 
 export function parseArgs(argv: string[]): PlanOptions | "help" {
-  const values: Record<string, string[]> = {};
-  const takesValue = new Set(["stack", "out", "json", "config", "prices", "assumptions", "policy-config", "against"]);
-  let failOnCacheFlush = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-h" || arg === "--help") return "help";
-    if (arg === "--fail-on-cache-flush") {
-      failOnCacheFlush = true;
-      continue;
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !takesValue.has(m[1])) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === "" || (m[2] === undefined && value.startsWith("--"))) throw new UsageError(`--${m[1]} needs a value`);
-    (values[m[1]] ??= []).push(value);
-  }
-  const one = (key: string): string | undefined => {
-    const v = values[key];
-    if (v && v.length > 1) throw new UsageError(`--${key} given ${v.length} times`);
-    return v?.[0];
-  };
-  const stack = one("stack");
+  const flags = parseFlags(argv, {
+    stack: { type: "string" },
+    out: { type: "string" },
+    json: { type: "string" },
+    config: { type: "string", multiple: true },
+    prices: { type: "string" },
+    assumptions: { type: "string" },
+    "policy-config": { type: "string" },
+    against: { type: "string" },
+    "fail-on-cache-flush": { type: "boolean" },
+  });
+  if (flags.help) return "help";
+  const stack = flags.stack;
   if (!stack) throw new UsageError(`--stack is required; allowed: ${availableStacks().join(", ")}`);
-  const overrides = parseConfigOverrides(values.config ?? [], (message) => new UsageError(message));
+  const overrides = parseConfigOverrides(flags.config ?? [], (message) => new UsageError(message));
   return {
     stack,
-    out: one("out") ?? path.join("out", `plan-${stack}.md`),
-    json: one("json"),
+    out: flags.out ?? path.join("out", `plan-${stack}.md`),
+    json: flags.json,
     overrides,
-    prices: one("prices") ?? path.join(REPO_ROOT, "pricing", "us-east-1.json"),
-    assumptions: one("assumptions") ?? path.join(REPO_ROOT, "pricing", "assumptions.json"),
-    policyConfig: one("policy-config"),
-    against: one("against"),
-    failOnCacheFlush,
+    prices: flags.prices ?? path.join(REPO_ROOT, "pricing", "us-east-1.json"),
+    assumptions: flags.assumptions ?? path.join(REPO_ROOT, "pricing", "assumptions.json"),
+    policyConfig: flags["policy-config"],
+    against: flags.against,
+    failOnCacheFlush: flags["fail-on-cache-flush"] ?? false,
   };
 }
 
@@ -119,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     options = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`plan: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`${usageMessage("plan", (err as Error).message, USAGE)}\n`);
     return 2;
   }
   if (options === "help") {

@@ -275,7 +275,6 @@ describe("abuse suite: hostile callers against the deployed artifacts", function
         }
       };
       for (const [pkg, cls] of [["@aws-sdk/client-cloudwatch", "CloudWatchClient"], ["@aws-sdk/client-ecs", "ECSClient"], ["@aws-sdk/client-elastic-load-balancing-v2", "ElasticLoadBalancingV2Client"]]) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const Client = (require(path.join(lambda.dir, "node_modules", pkg)) as Record<string, { prototype: { send: unknown } }>)[cls];
         const original = Client.prototype.send;
         Client.prototype.send = async function (command: { constructor: { name: string }; input: Record<string, unknown> }) {

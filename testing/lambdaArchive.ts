@@ -63,7 +63,7 @@ export async function extractLambdaArchive(code: unknown, into?: string): Promis
     source,
     load<H>(handlerName = "handler"): H {
       for (const key of Object.keys(require.cache)) if (key.startsWith(`${dir}${path.sep}`)) delete require.cache[key];
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the built bundle afresh (require.cache cleared above), as Lambda would
       const mod = require(path.join(dir, "__index.js")) as Record<string, unknown>;
       const handler = mod[handlerName];
       if (typeof handler !== "function") throw new Error(`__index.js exports no function ${handlerName}`);

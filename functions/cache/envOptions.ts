@@ -107,7 +107,7 @@ export interface SecuritySettings {
   memcachedTls: boolean;
 }
 
-const SSM_NAME = /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter\/[A-Za-z0-9_.\/-]{1,2011}|\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/;
+const SSM_NAME = /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter\/[A-Za-z0-9_./-]{1,2011}|\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)$/;
 
 /**
  * Read the security variables:
@@ -141,7 +141,7 @@ export function securityFromEnv(env: Record<string, string | undefined>): Securi
     try {
       parseMacKeys(keys);
     } catch (e) {
-      throw new Error(`environment variable CACHE_MAC_KEYS: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`environment variable CACHE_MAC_KEYS: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     entryAuth = { keys };
     entryKeySource = "value";
@@ -156,7 +156,7 @@ export function securityFromEnv(env: Record<string, string | undefined>): Securi
     try {
       allowedContentTypes = parseAllowedContentTypes(types);
     } catch (e) {
-      throw new Error(`environment variable UPSTREAM_CONTENT_TYPES: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`environment variable UPSTREAM_CONTENT_TYPES: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
   const tls = (text("MEMCACHED_TLS") ?? "off").toLowerCase();

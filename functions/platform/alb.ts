@@ -58,7 +58,6 @@ export interface ResponseParts {
 
 const METHOD = /^[A-Z]{1,16}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is rejected
 const BAD_HEADER_VALUE = /[\u0000\r\n]/;
 const NON_LATIN1 = /[^\u0000-\u00ff]/;
 /** Response headers that describe the connection, not the message: the ALB sets its own. */
@@ -160,7 +159,6 @@ export function parseAlbEvent(event: unknown, limits: RequestLimits = DEFAULT_LI
   const path = event.path;
   if (typeof path !== "string" || !path.startsWith("/")) return fail(400, "malformed_event", "path is missing or does not start with /");
   if (path.length > limits.maxPathLength) return fail(414, "uri_too_long", `request path is longer than ${limits.maxPathLength} characters`);
-  // eslint-disable-next-line no-control-regex -- a request line cannot carry these
   if (/[\u0000-\u0020\u007f]/.test(path)) return fail(400, "bad_path", "request path contains whitespace or control characters");
 
   const headers = collectHeaders(event, form);

@@ -111,7 +111,7 @@ export function createLargeResponseStore(options: LargeResponseOptions): LargeRe
     async store(body, meta) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose (see file comment)
       const s3 = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose (see file comment)
       const presigner = require("@aws-sdk/s3-request-presigner") as typeof import("@aws-sdk/s3-request-presigner");
       // Two attempts at most: a third would mostly run into the Lambda deadline.
       const client = (held.client ??= new s3.S3Client({ maxAttempts: 2, ...options.clientConfig }));

@@ -137,7 +137,7 @@ function endAfterResponse(res: http.ServerResponse): void {
 /** Start the app on `port` (0 = any free port). Resolves once listening. */
 export async function startContainerServer(deps: ContainerDeps, port = 8080, options: ContainerServerOptions = {}): Promise<ContainerServer> {
   // Loaded here, not at module level: the same serialized code is the Lambda's, which never needs it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the Lambda runs the same code and never needs it
   const { getRequestListener } = require("@hono/node-server") as typeof import("@hono/node-server");
   const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const log = deps.log ?? jsonLineLog;

@@ -577,7 +577,7 @@ describe("api app (in-process, real memcached + real upstream)", function () {
         return seed % n;
       };
       const pick = <T>(xs: T[]): T => xs[rnd(xs.length)];
-      const junk = [null, undefined, 0, -1, 1e309, "", "x", true, [], {}, [1, "a"], { a: 1 }, "\u0000", "%", "/", "é", "\r\n"];
+      const junk = [null, undefined, 0, -1, Infinity, "", "x", true, [], {}, [1, "a"], { a: 1 }, "\u0000", "%", "/", "é", "\r\n"];
       const paths = ["/health", "/runtime", "/items/1", "/items/", "/items/%", "/items/%E0%A4", "/slow", "/x", "//", "/items/a b", "/items/\u00e9", "/" + "a".repeat(3000), "/items/..", "/items/./1", "/health?x=1", "/items/1#frag"];
       const keys = ["lang", "ms", "x", "__proto__", "constructor", "", "lang%20", "a+b"];
       const values = ["", "de", "EN", "pt-br", "9999999", "-1", "50", "%", "%zz", "#", "&", "=", "\u00e9", "x".repeat(5000)];

@@ -85,10 +85,10 @@ describe("bench/load.ts (npm run load)", function () {
     assert.equal(fs.existsSync(path.join(dir, "interrupted.json")), false);
   });
 
-  it("refuses an unknown flag with exit code 1, starting nothing", async () => {
+  it("refuses an unknown flag with exit code 2 (bad input), starting nothing", async () => {
     const r = await runLoad(["--bogus"]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /unknown argument --bogus/);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown argument "--bogus"/);
     assert.doesNotMatch(r.stderr, /started:/);
   });
 });

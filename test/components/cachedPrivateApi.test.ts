@@ -69,7 +69,7 @@ interface Run {
   one(type: string, namePart?: string): Res;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mocked resource inputs are untyped JSON
 function computed(type: string, name: string, inputs: Record<string, any>, id: string): Record<string, unknown> {
   switch (type) {
     case T.restApi:
@@ -365,12 +365,12 @@ describe("CachedPrivateApi: pure route helpers", () => {
     }
     assert.equal(validateCacheSize("118.0"), "118");
     for (const bad of [0, 1, 2, "1.5", "", " ", "abc", null, undefined, NaN, "0.5GB", true]) {
-      assert.throws(() => validateCacheSize(bad, "serverless-cache:apiCacheSizeGb"),
-        /^Error: serverless-cache:apiCacheSizeGb = .*: must be one of 0\.5, 1\.6, 6\.1, 13\.5, 28\.4, 58\.2, 118, 237 \(GB\)$/, String(bad));
+      assert.throws(() => validateCacheSize(bad, "serverless-cache:apiGatewayCacheSizeGb"),
+        /^Error: serverless-cache:apiGatewayCacheSizeGb = .*: must be one of 0\.5, 1\.6, 6\.1, 13\.5, 28\.4, 58\.2, 118, 237 \(GB\)$/, String(bad));
     }
     for (const ok of [0, 1, 300, 3600, "300"]) assert.equal(validateCacheTtl(ok), Number(ok));
     for (const bad of [-1, 3601, 1.5, "", "5m", null, undefined, NaN, Infinity]) {
-      assert.throws(() => validateCacheTtl(bad, "apiCacheTtlSeconds"), /^Error: apiCacheTtlSeconds = .*: must be a whole number of seconds from 0 \(caching off\) to 3600$/, String(bad));
+      assert.throws(() => validateCacheTtl(bad, "apiGatewayCacheTtlSeconds"), /^Error: apiGatewayCacheTtlSeconds = .*: must be a whole number of seconds from 0 \(caching off\) to 3600$/, String(bad));
     }
     assert.deepEqual(validateThrottle("100.5", "200"), { rateLimit: 100.5, burstLimit: 200 });
     assert.throws(() => validateThrottle(0, 10), /throttleRateLimit = 0/);
@@ -457,7 +457,6 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
   before(async () => {
     // Mocks first, then the module: no resource may exist before setMocks.
     await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs }, PROJECT, "dev", false);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     CachedPrivateApi = (require("../../components/CachedPrivateApi") as typeof import("../../components/CachedPrivateApi")).CachedPrivateApi;
     runs.dev = await runApi("dev", baseArgs());
     runs.prod = await runApi("prod", baseArgs({ cacheSizeGb: "6.1", cacheTtlSeconds: 900, manageAccountCloudWatchRole: true }));

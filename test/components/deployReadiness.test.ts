@@ -263,10 +263,10 @@ describe("VPC link subnets (pure)", () => {
   });
 });
 
-describe("apiAuthorization AWS_IAM (SigV4 callers only)", function () {
+describe("apiGatewayAuthorization AWS_IAM (SigV4 callers only)", function () {
   this.timeout(120_000);
   it("every method requires IAM, the resource policy admits this account's principals, and an invoke policy is exported", async () => {
-    const run = await runProgram("dev", { apiAuthorization: "AWS_IAM" });
+    const run = await runProgram("dev", { apiGatewayAuthorization: "AWS_IAM" });
     const methods = run.ofType("aws:apigateway/method:Method");
     assert.ok(methods.length >= 4);
     for (const m of methods) assert.equal(m.inputs.authorization, "AWS_IAM", m.name);

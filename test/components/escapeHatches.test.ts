@@ -52,7 +52,6 @@ type MockMonitorClass = { prototype: { registerResource(req: RegisterRequest, cb
 
 /** Records every registration request (all mock monitors created while active). */
 function recordRegistrations(): { byName: Map<string, Registration>; stop(): void } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: MockMonitorClass };
   const original = MockMonitor.prototype.registerResource;
   const byName = new Map<string, Registration>();
@@ -135,12 +134,10 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
         },
       }, PROJECT, "hatch", false);
       // After setMocks: nothing may be created before it.
-      /* eslint-disable @typescript-eslint/no-require-imports */
       mc = require("../../components/MemcachedCluster") as typeof import("../../components/MemcachedCluster");
       cf = require("../../components/CacheFunction") as typeof import("../../components/CacheFunction");
       net = require("../../components/MultiAzNetwork") as typeof import("../../components/MultiAzNetwork");
       apiMod = require("../../components/CachedPrivateApi") as typeof import("../../components/CachedPrivateApi");
-      /* eslint-enable @typescript-eslint/no-require-imports */
     });
     after(() => recorder.stop());
 
@@ -322,7 +319,7 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
       }
     });
 
-    it("protect: the prod cache cluster is protected (config cacheProtect), dev's is not; nothing else of the cache is", () => {
+    it("protect: the prod cache cluster is protected (config memcachedProtect), dev's is not; nothing else of the cache is", () => {
       assert.equal(prodRegs.get(`${T.cluster}::cache-prod`)?.protect, true);
       assert.equal(devRegs.get(`${T.cluster}::cache-dev`)?.protect, false);
       const protectedCache = [...prodRegs.values()].filter((r) => r.protect && r.name.startsWith("cache-")).map((r) => r.name);

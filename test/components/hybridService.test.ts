@@ -281,7 +281,6 @@ describe("CachedPrivateApi composed in front of the hybrid service (index.ts)", 
 
 describe("HybridLambdaFargateService arguments", () => {
   it("refuses an appEnvironment that would set a platform variable", async () => {
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { runProgram: runAnyProgram } = require("../../plan/engine") as typeof import("../../plan/engine");
     await assert.rejects(runAnyProgram({
       project: "serverless-cache",
@@ -298,7 +297,6 @@ describe("HybridLambdaFargateService arguments", () => {
         return {};
       },
     }), /appEnvironment may not set MEMCACHED_SERVERS, AWS_REGION/);
-    /* eslint-enable @typescript-eslint/no-require-imports */
   });
 });
 
@@ -307,7 +305,6 @@ describe("HybridLambdaFargateService memcached rules in existing stacks", functi
   it("aliases its ingress rules to the cluster's former allowFrom rules (name and parent), so `pulumi up` moves them", async () => {
     // The mock engine hands newResource no aliases: record the registration requests themselves.
     type Req = { getType(): string; getName(): string; getAliasesList(): Array<{ toObject(): Record<string, unknown> }> };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: Req, cb: unknown): Promise<void> } } };
     const original = MockMonitor.prototype.registerResource;
     const aliases = new Map<string, Array<Record<string, unknown>>>();

@@ -79,7 +79,7 @@ const BUILTIN = new Set(builtinModules.map((m) => m.replace(/^node:/, "")));
 /** Packages the serialized code requires or imports by name (node built-ins left out). */
 function packagesLoadedBy(source: string): string[] {
   const names = new Set<string>();
-  for (const m of source.matchAll(/\b(?:require|import)\(\s*["']([^"'.\/][^"']*)["']\s*\)/g)) {
+  for (const m of source.matchAll(/\b(?:require|import)\(\s*["']([^"'./][^"']*)["']\s*\)/g)) {
     const spec = m[1].replace(/^node:/, "");
     const parts = spec.split("/");
     const name = spec.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
@@ -373,7 +373,6 @@ describe("lambda packaging: the check catches an unneeded or a missing package",
         return args.inputs;
       },
     }, "serverless-cache", "packaging-check", false);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
     new aws.lambda.CallbackFunction(`packaging-check-${built.length}`, {
       role: "arn:aws:iam::123456789012:role/t",

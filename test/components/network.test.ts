@@ -47,7 +47,6 @@ describe("MultiAzNetwork (network only)", function () {
         },
       }, "serverless-cache", "network-test", false);
       // Required here, after setMocks: nothing may be created before it.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { MultiAzNetwork } = require("../../components/MultiAzNetwork") as typeof import("../../components/MultiAzNetwork");
       const net = new MultiAzNetwork("net-t", { cidrBlock: "10.40.0.0/16", azCount: 2, natMode: "single", flowLogs: "reject" });
       const get = <V>(o: pulumi.Output<V>): Promise<V> => new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));

@@ -41,7 +41,7 @@ describe("changes that empty a cache (plan --against <pulumi stack export>)", fu
   it("an engine upgrade flushes in the maintenance window (or now with applyImmediately); a downgrade replaces", async () => {
     const older = exportOf(dev, (r) => (r.type === CLUSTER ? { engineVersion: "1.6.17" } : undefined));
     assert.match(cacheEmptyingChanges(exportedResources(older), dev.resources)[0].effect, /flushes every node in the next maintenance window/);
-    const now = await runProgram("dev", { cacheApplyImmediately: "true" });
+    const now = await runProgram("dev", { memcachedApplyImmediately: "true" });
     const olderNow = exportOf(now, (r) => (r.type === CLUSTER ? { engineVersion: "1.6.17" } : undefined));
     assert.match(cacheEmptyingChanges(exportedResources(olderNow), now.resources)[0].effect, /during this `pulumi up`/);
     const newer = exportOf(dev, (r) => (r.type === CLUSTER ? { engineVersion: "1.6.99" } : undefined));

@@ -221,7 +221,7 @@ describe("cost estimate", () => {
       assert.ok(est.totalUsd > dev.totalUsd);
     });
     it("names the node type and the priced types when a node type has no price", async () => {
-      const run = await runProgram("dev", { cacheNodeType: "cache.r5.large" });
+      const run = await runProgram("dev", { memcachedNodeType: "cache.r5.large" });
       assert.throws(() => estimateMonthlyCost(run.resources, PRICES, ASSUMPTIONS),
         (err: Error) => err instanceof PricingError && /node type cache\.r5\.large .* priced types: cache\.t4g\.micro/.test(err.message));
     });

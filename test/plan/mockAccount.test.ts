@@ -113,9 +113,9 @@ describe("mock account: AWS behaviour our mocks used to leave out", function () 
     });
 
     it("a fresh account has no API Gateway CloudWatch role: access logs need the stack to manage it (or none)", async () => {
-      await assert.rejects(runProgram("dev", { apiManageAccountLogRole: "false" }), /CloudWatch Logs role ARN must be set in account settings/);
-      await runProgram("dev", { apiManageAccountLogRole: "false", apiAccessLogs: "false" });
-      await runProgram("dev", { apiManageAccountLogRole: "false" }, { account: { apiGatewayCloudWatchRoleArn: "arn:aws:iam::123456789012:role/existing" } });
+      await assert.rejects(runProgram("dev", { apiGatewayManageAccountLogRole: "false" }), /CloudWatch Logs role ARN must be set in account settings/);
+      await runProgram("dev", { apiGatewayManageAccountLogRole: "false", apiGatewayAccessLogs: "false" });
+      await runProgram("dev", { apiGatewayManageAccountLogRole: "false" }, { account: { apiGatewayCloudWatchRoleArn: "arn:aws:iam::123456789012:role/existing" } });
     });
 
     it("keeps the account-wide log role and setting when the stack is destroyed", () => {

@@ -15,11 +15,10 @@ import { clone, firstPreview } from "../support/resources";
  */
 
 // The generated gRPC stubs of @pulumi/pulumi (CommonJS, no typings for these members).
-/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any -- protobuf builders are untyped */
+/* eslint-disable @typescript-eslint/no-explicit-any -- protobuf builders are untyped */
 const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb") as any;
 const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as any;
 const emptyPb = require("google-protobuf/google/protobuf/empty_pb") as any;
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Diagnostic {
   policy: string;

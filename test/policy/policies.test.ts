@@ -682,7 +682,7 @@ describe("policy pack", function () {
       await assertFails(productionResilience, single.resources, /1 NAT gateway\(s\) for 3 AZs; no NAT gateway in use1-az2, use1-az4/);
     });
     it("fails prod with a single-AZ memcached cluster", async () => {
-      const singleAz = await runProgram("prod", { cacheAzMode: "single-az" });
+      const singleAz = await runProgram("prod", { memcachedAzMode: "single-az" });
       await assertFails(productionResilience, singleAz.resources, /memcached cluster cache-prod: azMode = single-az/);
     });
     it("fails a private subnet whose default route uses another AZ's NAT gateway", async () => {

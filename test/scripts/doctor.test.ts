@@ -252,16 +252,16 @@ describe("npm run doctor", function () {
   describe("what the stack needs (the real program under mocks)", () => {
     it("counts dev's reservations, EIPs, VPCs, endpoints, log role, image platform and cache cluster", () => {
       const config = stackConfig("dev");
-      const expectedReserved = Number(config["serverless-cache:cacheLambdaReservedConcurrency"]) + Number(config["serverless-cache:apiLambdaReservedConcurrency"]) + 1;
+      const expectedReserved = Number(config["serverless-cache:cacheFunctionReservedConcurrency"]) + Number(config["serverless-cache:apiFunctionReservedConcurrency"]) + 1;
       assert.equal(devReserved(), expectedReserved, JSON.stringify(DEV.reservedConcurrency));
       assert.equal(DEV.elasticIps, config["serverless-cache:natMode"] === "perAz" ? Number(config["serverless-cache:azCount"]) : 1);
       assert.equal(DEV.vpcs, 1);
       assert.ok(DEV.interfaceEndpointServices.includes("com.amazonaws.us-east-1.execute-api"), DEV.interfaceEndpointServices.join());
       assert.equal(DEV.accessLogs, true);
-      assert.equal(DEV.managesApiGatewayAccount, config["serverless-cache:apiManageAccountLogRole"] === "true");
+      assert.equal(DEV.managesApiGatewayAccount, config["serverless-cache:apiGatewayManageAccountLogRole"] === "true");
       assert.deepEqual(DEV.imagePlatforms, ["linux/arm64"]);
       assert.deepEqual(DEV.cacheClusters.map((c) => [c.engine, c.engineVersion, c.nodeType]),
-        [["memcached", config["serverless-cache:cacheEngineVersion"], config["serverless-cache:cacheNodeType"]]]);
+        [["memcached", config["serverless-cache:memcachedEngineVersion"], config["serverless-cache:memcachedNodeType"]]]);
     });
 
     it("programNeeds reads hand-made resources the same way (pure)", () => {
@@ -537,16 +537,16 @@ describe("npm run doctor", function () {
       const line = r.line("elasticache-engine");
       assert.equal(line.status, "FIX");
       assert.match(line.found, /memcached 1\.6\.22 is not offered in us-east-1 \(offered: 1\.6\.6, 1\.6\.12, 1\.6\.17\)/);
-      assert.equal(line.fix, "pulumi config set cacheEngineVersion 1.6.17 --stack dev");
+      assert.equal(line.fix, "pulumi config set memcachedEngineVersion 1.6.17 --stack dev");
     });
 
     it("no API Gateway CloudWatch role, access logs on, role not managed: FIX", async () => {
-      const r = await doctor(["--stack", "dev", "--config", "apiManageAccountLogRole=false"], { needs: { ...DEV, managesApiGatewayAccount: false, accessLogs: true } });
+      const r = await doctor(["--stack", "dev", "--config", "apiGatewayManageAccountLogRole=false"], { needs: { ...DEV, managesApiGatewayAccount: false, accessLogs: true } });
       assert.equal(r.code, 1);
       const line = r.line("apigw-log-role");
       assert.equal(line.status, "FIX");
       assert.match(line.found, /CloudWatch Logs role ARN must be set in account settings/);
-      assert.match(line.fix!, /^pulumi config set apiManageAccountLogRole true --stack dev/);
+      assert.match(line.fix!, /^pulumi config set apiGatewayManageAccountLogRole true --stack dev/);
       assert.equal(iam.calls().length, 0);
       // An existing role that was deleted is a FIX too; an existing live role is fine.
       apigateway.on(GetAccountCommand).resolves({ cloudwatchRoleArn: `arn:aws:iam::${ACCOUNT}:role/gone` });
@@ -567,7 +567,7 @@ describe("npm run doctor", function () {
       const line = r.line("apigw-log-role");
       assert.equal(line.status, "warn");
       assert.match(line.found, /api-prod-apigw-logs-7f3a \(tag stack=prod, project=serverless-cache\), set by something else: this stack will take the account setting over/);
-      assert.equal(line.fix, "to keep the existing role: pulumi config set apiManageAccountLogRole false --stack dev");
+      assert.equal(line.fix, "to keep the existing role: pulumi config set apiGatewayManageAccountLogRole false --stack dev");
       assert.equal(iam.commandCalls(ListRoleTagsCommand, { RoleName: "api-prod-apigw-logs-7f3a" }).length, 1);
       iam.on(ListRoleTagsCommand).resolves({ Tags: [] });
       const untagged = await doctor(["--stack", "dev"], { needs: { ...DEV, managesApiGatewayAccount: true } });
@@ -686,7 +686,7 @@ describe("npm run doctor", function () {
     it("the real CLI in a child process with no credentials at all (env cleared, empty config files, no IMDS): exit 2 and the message", async () => {
       const res = await child;
       assert.equal(res.code, 2, res.stderr);
-      assert.match(res.stdout, /^FIX  credentials +no AWS credentials found \(.*\); the other checks need them -> fix: export AWS_PROFILE=<profile>/m);
+      assert.match(res.stdout, /^FIX {2}credentials +no AWS credentials found \(.*\); the other checks need them -> fix: export AWS_PROFILE=<profile>/m);
       assert.match(res.stdout, /^0 ok, 0 warn, 1 FIX; exit 2$/m);
       assert.match(res.stderr, /doctor: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY \(region: the stack's aws:region us-east-1\)/);
     });

@@ -57,9 +57,9 @@ describe("npm run plan", function () {
     const unknown = plan(["--stack", "staging"]);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown stack "staging".*allowed: dev, prod/);
-    const badConfig = plan(["--stack", "dev", "--config", "cacheNodeCount=1", "--out", path.join(dir, "x.md")]);
+    const badConfig = plan(["--stack", "dev", "--config", "memcachedNodeCount=1", "--out", path.join(dir, "x.md")]);
     assert.equal(badConfig.status, 2);
-    assert.match(badConfig.stderr, /serverless-cache:cacheNodeCount = 1/);
+    assert.match(badConfig.stderr, /serverless-cache:memcachedNodeCount = 1/);
     const policyConfig = path.join(dir, "policy-config.json");
     fs.writeFileSync(policyConfig, JSON.stringify({ "lambda-timeout-within-project-maximum": { maxTimeoutSeconds: 0 } }));
     const badPolicyConfig = plan(["--stack", "dev", "--policy-config", policyConfig]);

@@ -61,7 +61,6 @@ export async function extractLambdaArchive(code: unknown): Promise<ExtractedLamb
     load<H>(handlerName = "handler"): H {
       const file = path.join(dir, "__index.js");
       for (const key of Object.keys(require.cache)) if (key.startsWith(dir)) delete require.cache[key];
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(file) as Record<string, unknown>;
       const handler = mod[handlerName];
       if (typeof handler !== "function") throw new Error(`__index.js exports no function ${handlerName}`);
@@ -148,7 +147,6 @@ export function createStubRuntimeSdk(): StubRuntimeSdk {
  * Returns the function that restores the previous NODE_PATH.
  */
 export function useNodePath(dir: string): () => void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Module = require("node:module") as { _initPaths(): void };
   const previous = process.env.NODE_PATH;
   process.env.NODE_PATH = dir;

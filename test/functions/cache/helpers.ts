@@ -391,6 +391,5 @@ export function ssmEnv(ssm: FakeSsm, parameter: string): Record<string, string> 
 
 /** A fresh random master key in the text form the caches take. */
 export function newMacKey(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("node:crypto") as typeof import("node:crypto")).randomBytes(32).toString("base64url");
 }

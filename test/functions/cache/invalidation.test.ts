@@ -193,7 +193,6 @@ describe("cache/invalidation: every environment stops serving an invalidated val
     const took = await until(b, "item", "new", 3000);
     assert.ok(took <= MAX_AGE + 50, `the other instance served the old value for ${took.toFixed(0)} ms (bound ${MAX_AGE} ms)`);
     assert.equal(a.invalidationBoundMs, MAX_AGE);
-    // eslint-disable-next-line no-console
     console.log(`      measured: old value served by the other instance for ${took.toFixed(0)} ms after invalidate (bound ${MAX_AGE} ms)`);
   });
 
@@ -244,7 +243,7 @@ describe("cache/invalidation: every environment stops serving an invalidated val
     const loader = async (): Promise<string> => { loads++; return content.v; };
     // A key owned by the node we are going to stop.
     const victim = nodes[0];
-    let key = "";
+    let key: string;
     for (let i = 0; ; i++) if (a.memcached!.ownerOf(a.storageKey(`k${i}`)) === victim.address) { key = `k${i}`; break; }
     await a.getOrLoad(key, loader);
     await a.getOrLoad("other-warmup", loader); // the generation and connections are known

@@ -165,7 +165,6 @@ describe("cache/resilience: breaker, bulkhead, negative caching (real memcached 
     assert.equal(cache.upstreamState().mode, "closed");
     assert.ok(rec.logs.some((l) => l.message === "upstream circuit breaker closed: the probe succeeded"));
     assert.ok(rec.count(METRIC.breakerClose) >= 1);
-    // eslint-disable-next-line no-console
     console.log(`      measured: cached p50/p99 ${quantile(baseline, 0.5).toFixed(3)}/${base99.toFixed(3)} ms before, ${quantile(hits, 0.5).toFixed(3)}/${hang99.toFixed(3)} ms while hanging (${hits.length} hits); `
       + `misses after open p50/p99/max ${quantile(refusedMs, 0.5).toFixed(2)}/${quantile(refusedMs, 0.99).toFixed(2)}/${Math.max(...refusedMs).toFixed(2)} ms (${refusedMs.length}); probes ${probes}; `
       + `upstream max in flight ${up.maxInFlight}; closed ${closedAfter.toFixed(0)} ms after recovery`);
@@ -206,7 +205,6 @@ describe("cache/resilience: breaker, bulkhead, negative caching (real memcached 
     const t1 = performance.now();
     while (up.inFlight > 0 && performance.now() - t1 < 1000) await sleep(10);
     assert.equal(up.inFlight, 0, "the upstream still holds requests we abandoned");
-    // eslint-disable-next-line no-console
     console.log(`      measured: with slowCallMs 300 and a 3000 ms loader timeout, the longest a closed-loop caller waited was ${worst.toFixed(0)} ms (${blocked.length} requests in 1.5 s)`);
   });
 

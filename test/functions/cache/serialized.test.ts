@@ -32,7 +32,6 @@ describe("cache library: survives Pulumi closure serialization (CallbackFunction
       },
       call(args) { return args.inputs; },
     }, "cache-serialization", "test", false);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
     const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8")) as { dependencies: Record<string, string> };
     const servers = [mc.address];

@@ -22,7 +22,6 @@ describe("failover shell: survives Pulumi closure serialization", function () {
     dirs.push(dir);
     fs.symlinkSync(REPO_NODE_MODULES, path.join(dir, "node_modules"), "dir");
     fs.writeFileSync(path.join(dir, "__index.js"), serialized.text);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(dir, "__index.js")) as { handler: (event: unknown, ctx?: unknown) => Promise<FailoverSummary> };
     return { handler: mod.handler, text: serialized.text };
   }

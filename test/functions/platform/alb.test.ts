@@ -364,7 +364,6 @@ describe("ALB translation (pure)", () => {
     let honoHandler: (ev: unknown, ctx?: unknown) => Promise<Record<string, unknown>>;
     before(function () {
       try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         handle = (require("hono/aws-lambda") as { handle: Handle }).handle;
       } catch {
         this.skip();
