@@ -6,6 +6,7 @@
 import { securityFromEnv } from "../functions/cache";
 import { platformSettingsFromEnv, type PlatformSettings } from "../functions/platform/env";
 import { DEFAULT_ITEM_PATH, itemPathTemplateProblem } from "./routes";
+import { envReader } from "../functions/cache/envReader";
 
 export interface DemoSettings {
   upstreamUrl: string;
@@ -27,25 +28,7 @@ export interface DemoSettings {
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function demoSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): DemoSettings {
-  const text = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === "" ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-  const onOff = (name: string, fallback: boolean): boolean => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const v = raw.toLowerCase();
-    if (v === "on" || v === "true" || v === "1") return true;
-    if (v === "off" || v === "false" || v === "0") return false;
-    throw new Error(`environment variable ${name}=${raw} must be on or off`);
-  };
+  const { text, int, onOff } = envReader(env);
 
   const upstream = text("UPSTREAM_URL");
   if (!upstream) throw new Error("environment variable UPSTREAM_URL is required (the upstream API base URL)");

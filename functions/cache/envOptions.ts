@@ -9,6 +9,7 @@ import { parseMacKeys } from "./integrity";
 import type { EntryAuthOptions, TwoTierCacheOptions } from "./readThrough";
 import { ssmParameterLoader } from "./ssm";
 import { UPSTREAM_MAX_BODY_BYTES } from "./upstream";
+import { envReader } from "./envReader";
 
 /** Variable name -> [default, min, max]. Integers only. */
 export const RESILIENCE_ENV = {
@@ -121,17 +122,7 @@ const SSM_NAME = /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter\/[A-Za-z0-
  *   5 MiB), `MEMCACHED_TLS` (on/off, default off).
  */
 export function securityFromEnv(env: Record<string, string | undefined>): SecuritySettings {
-  const text = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === "" ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
-    return n;
-  };
+  const { text, int } = envReader(env);
   const refreshMs = int("CACHE_MAC_KEY_REFRESH_SECONDS", 900, 0, 86_400) * 1000;
   let entryAuth: EntryAuthOptions | undefined;
   let entryKeySource: SecuritySettings["entryKeySource"] = "none";

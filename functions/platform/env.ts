@@ -7,6 +7,7 @@ import { RESILIENCE_METRICS, createEmfMetrics, resilienceCacheOptions, resilienc
 import type { CacheLogger, EmfMetrics, ResilienceSettings, SecuritySettings, TwoTierCacheOptions } from "../cache";
 import type { LogFn, RuntimeKind } from "./types";
 import { basePathProblem } from "./http";
+import { envReader } from "../cache/envReader";
 
 /** Set to "container" by the generated Dockerfile (and `npm start`): the entry then serves HTTP instead of returning the Lambda handler. */
 export const RUNTIME_ENV = "SERVERLESS_CACHE_RUNTIME";
@@ -70,17 +71,7 @@ const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Read and validate the platform's settings; throws an Error naming the variable when one is missing or wrong. */
 export function platformSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PlatformSettings {
-  const text = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === "" ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new Error(`environment variable ${name}=${raw} must be an integer from ${min} to ${max}`);
-    return n;
-  };
+  const { text, int } = envReader(env);
 
   const endpointName = text("MEMCACHED_ENDPOINT") !== undefined ? "MEMCACHED_ENDPOINT" : "MEMCACHED_CONFIG_ENDPOINT";
   const configEndpoint = text(endpointName);
