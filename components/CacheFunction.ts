@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../functions/cacheHandler";
+import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../functions/cacheHandler";
 import { p99DurationAlarm } from "./lambdaAlarms";
 import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, lambdaLogLevels } from "./lambdaDefaults";
 import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
@@ -12,7 +12,7 @@ import { MEMCACHED_PORT } from "./MemcachedCluster";
  * `require`d from node_modules by name (Pulumi's closure serializer), so the package itself ships too.
  */
 const CACHE_FUNCTION_PACKAGES = [
-  "memjs", "lru-cache", "got", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics",
+  "memjs", "lru-cache", "got",
   ...(installedPackageOf(__dirname) !== undefined ? [installedPackageOf(__dirname) as string] : []),
 ];
 
@@ -323,7 +323,7 @@ export class CacheFunction extends pulumi.ComponentResource {
         },
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
-      callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry()),
+      callbackFactory: () => createCacheHandler(settingsFromEnv(process.env), lambdaTelemetry()),
       codePathOptions: lambdaCodePathOptions({ uses: CACHE_FUNCTION_PACKAGES }),
     // ENI permissions before the function is created, and until after it is gone (its ENIs go with it).
     }, { parent: this, dependsOn: deps.dependsOn });

@@ -7,9 +7,10 @@
  * platform's START/END/REPORT lines carry duration and memory).
  *
  * The application level filters what the runtime's `console.*` methods write: `console.log` is INFO.
- * Functions that log warnings with `console.log` (JSON lines, functions/platform) need INFO; Powertools
- * Logger takes this level as its own (AWS_LAMBDA_LOG_LEVEL wins over POWERTOOLS_LOG_LEVEL), and
- * Powertools Metrics writes EMF through its own Console, which the level does not filter.
+ * Every function logs with the one JSON-lines logger (functions/cache/log.ts): it writes each level
+ * with its console method (warn with `console.warn`, ...) and also takes this level as its threshold
+ * (AWS_LAMBDA_LOG_LEVEL, the stricter of it and LOG_LEVEL). EMF metrics (createEmfMetrics) go to
+ * process.stdout directly, which the level does not filter.
  */
 export function lambdaLogLevels(applicationLogLevel: "INFO" | "WARN" | "ERROR" = "INFO") {
   return { applicationLogLevel, systemLogLevel: "INFO" } as const;

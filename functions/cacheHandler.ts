@@ -6,9 +6,11 @@
  * No Pulumi imports: this module is serialized by value into the Lambda by
  * components/CacheFunction.ts (aws.lambda.CallbackFunction with a callbackFactory).
  */
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
+  METRIC,
+  cacheLoggerFrom,
+  createEmfMetrics,
+  createJsonLog,
   createTwoTierCache,
   fetchUpstream,
   isUpstreamError,
@@ -265,18 +267,22 @@ function invalidPath(check: { reason: ProxyPathProblem; message: string }): Cach
   return respond(400, JSON.stringify({ error: { code: "invalid_path", reason: check.reason, message: check.message } }), { "cache-control": "no-store" });
 }
 
-/** Optional telemetry: Powertools in Lambda; injectable (or silent) elsewhere. */
+/** Optional telemetry: JSON-lines logs and EMF metrics in Lambda; injectable (or silent) elsewhere. */
 export interface CacheHandlerTelemetry {
   logger?: CacheLogger;
   metrics?: CacheMetrics & { publishStoredMetrics(): void };
 }
 
-/** Powertools Logger + Metrics (Embedded Metric Format) for the Lambda runtime. */
-export function powertoolsTelemetry(serviceName = "cache-handler"): Required<CacheHandlerTelemetry> {
-  return {
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: "ServerlessCache", serviceName }),
-  };
+/**
+ * The project's JSON-lines logger (functions/cache/log.ts; level from AWS_LAMBDA_LOG_LEVEL / LOG_LEVEL)
+ * and every cache metric as Embedded Metric Format (namespace ServerlessCache, dimension service),
+ * written once per invocation by publishStoredMetrics(). CACHE_METRICS=off: no metrics.
+ */
+export function lambdaTelemetry(serviceName = "cache-handler", env: Record<string, string | undefined> = process.env): CacheHandlerTelemetry {
+  const logger = cacheLoggerFrom(createJsonLog(serviceName));
+  if ((env.CACHE_METRICS ?? "on").toLowerCase() === "off") return { logger };
+  const emf = createEmfMetrics({ namespace: "ServerlessCache", dimensions: { service: serviceName }, names: Object.values(METRIC), intervalMs: Number.POSITIVE_INFINITY });
+  return { logger, metrics: { addMetric: (name, unit, value) => emf.addMetric(name, unit, value), publishStoredMetrics: () => emf.flush() } };
 }
 
 /**

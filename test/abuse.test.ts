@@ -85,8 +85,8 @@ describe("abuse suite: hostile callers against the deployed artifacts", function
         ...savedEnv, ...env, MEMCACHED_SERVERS: memcached.address, MEMCACHED_CONFIG_ENDPOINT: memcached.address, UPSTREAM_URL: `${upstream.url}${BASE}`,
         // Entry keys as a value instead of the deployed SSM parameter (no AWS here).
         CACHE_MAC_KEY_PARAMETER: "", CACHE_MAC_KEYS: MAC_KEYS,
-        // The Powertools logger and metrics write to stdout; keep the output readable.
-        POWERTOOLS_LOG_LEVEL: "ERROR", POWERTOOLS_METRICS_DISABLED: "true",
+        // The logger and the EMF metrics write to stdout; keep the output readable.
+        LOG_LEVEL: "error", CACHE_METRICS: "off",
       };
       return lambda.load<ProxyHandler>("handler");
     }

@@ -1,4 +1,4 @@
 // esbuild entry of the cache Lambda: exactly what its callbackFactory does (components/CacheFunction.ts).
-import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../../functions/cacheHandler";
+import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../../functions/cacheHandler";
 
-export const handler = createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry());
+export const handler = createCacheHandler(settingsFromEnv(process.env), lambdaTelemetry());

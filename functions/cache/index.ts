@@ -36,6 +36,7 @@ export {
 export { credentialsFromEnv, getSsmParameter, isSafeAwsEndpoint, signV4, ssmEndpoint, ssmParameterLoader, type AwsCredentials, type SsmError, type SsmParameterRequest } from "./ssm";
 export { MEMCACHED_DEFAULTS, type L2DeleteResult, type MemcachedOptions, type MemcachedTier, type TopologyInfo } from "./memcachedTier";
 export { L1_DEFAULTS, type L1Options } from "./l1";
+export { cacheLoggerFrom, createJsonLog, describeError, formatLogLine, jsonLineLog, logEnabled, logThreshold, type LogFn, type LogLevel } from "./log";
 export { METRIC, RESILIENCE_METRICS, createEmfMetrics, type CacheLogger, type CacheMetrics, type CacheMetricUnit, type EmfMetrics, type EmfMetricsOptions } from "./telemetry";
 export { parseDiscoveryReply, parseHostPort, shouldApplyConfig, type ClusterConfig, type ClusterNode, type DiscoveryReply, type MemcachedTlsOptions } from "./discovery";
 export { buildRing, hash32, ringLookup, nodeForKey, type HashRing } from "./ring";

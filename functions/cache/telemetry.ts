@@ -101,7 +101,7 @@ export interface EmfMetricsOptions {
   dimensions: Record<string, string>;
   /** Only these metric names are written (others are dropped): keep it to the rare, actionable ones. */
   names: readonly string[];
-  /** Shortest gap (ms) between two lines; counts in between are summed. Default 1000. */
+  /** Shortest gap (ms) between two lines; counts in between are summed. Default 1000. Infinity: only on flush(). */
   intervalMs?: number;
   /** Where a line goes. Default: process.stdout (not console.log, which Lambda's JSON log format would wrap). */
   write?: (line: string) => void;
@@ -109,8 +109,9 @@ export interface EmfMetricsOptions {
 }
 
 /**
- * EMF without a dependency: sums the selected metrics and writes at most one line per `intervalMs`
- * (when a metric arrives after the interval, or on flush()). No timers: nothing runs between
+ * EMF without a dependency: sums the selected `Count` metrics (other units keep each value, as an EMF
+ * value array) and writes at most one line per `intervalMs` (when a metric arrives after the interval,
+ * or on flush()). No timers: nothing runs between
  * requests, and a Lambda freeze loses nothing as long as the handler calls flush().
  */
 export function createEmfMetrics(o: EmfMetricsOptions): EmfMetrics {
@@ -119,7 +120,7 @@ export function createEmfMetrics(o: EmfMetricsOptions): EmfMetrics {
   const names = new Set(o.names);
   const write = o.write ?? ((line: string) => { process.stdout.write(`${line}\n`); });
   // Mutated, never reassigned.
-  const st = { pending: new Map<string, { unit: CacheMetricUnit; value: number }>(), lastAt: Number.NEGATIVE_INFINITY };
+  const st = { pending: new Map<string, { unit: CacheMetricUnit; values: number[] }>(), lastAt: Number.NEGATIVE_INFINITY };
   const flush = (): void => {
     if (st.pending.size === 0) return;
     const now = clock();
@@ -132,7 +133,7 @@ export function createEmfMetrics(o: EmfMetricsOptions): EmfMetrics {
         CloudWatchMetrics: [{ Namespace: o.namespace, Dimensions: [Object.keys(o.dimensions)], Metrics: metrics.map(([Name, m]) => ({ Name, Unit: m.unit })) }],
       },
       ...o.dimensions,
-      ...Object.fromEntries(metrics.map(([name, m]) => [name, m.value])),
+      ...Object.fromEntries(metrics.map(([name, m]) => [name, m.values.length === 1 ? m.values[0] : m.values])),
     };
     try {
       write(JSON.stringify(line));
@@ -144,8 +145,10 @@ export function createEmfMetrics(o: EmfMetricsOptions): EmfMetrics {
     addMetric(name, unit, value) {
       if (!names.has(name)) return;
       const p = st.pending.get(name);
-      if (p) p.value += value; else st.pending.set(name, { unit, value });
-      if (clock() - st.lastAt >= intervalMs) flush();
+      if (!p) st.pending.set(name, { unit, values: [value] });
+      else if (unit === "Count" && p.unit === "Count") p.values[0] += value;
+      else p.values.push(value);
+      if (Number.isFinite(intervalMs) && clock() - st.lastAt >= intervalMs) flush();
     },
     flush,
   };

@@ -52,6 +52,10 @@ import {
   type ObservedState,
   type Weights,
 } from "./decide";
+import { createJsonLog, formatLogLine } from "../cache/log";
+
+/** The `service` of the failover Lambda's log lines. */
+const FAILOVER_SERVICE = "failover";
 
 export { failoverIamStatements, FAILOVER_IAM_ACTIONS } from "./iam";
 export type { FailoverIamArns, FailoverIamAction, IamPolicyStatement } from "./iam";
@@ -132,7 +136,10 @@ export interface FailoverHandlerDeps {
   safetyMarginMs?: number;
   /** Clock. Default `Date.now`. */
   now?: () => number;
-  /** Log sink for the one-line JSON summary. Default `console.log`. */
+  /**
+   * Sink for the one-line JSON summary (`{"level","message","timestamp","service":"failover","failover":{...}}`),
+   * unfiltered. Default: the project's JSON-lines logger (functions/cache/log.ts), level-filtered.
+   */
   log?: (line: string) => void;
 }
 
@@ -584,7 +591,12 @@ export function createFailoverHandler(
   const clients = deps.clients;
   const config = deps.config;
   const now = deps.now ?? Date.now;
-  const log = deps.log ?? ((line: string) => console.log(line));
+  const jsonLog = createJsonLog(FAILOVER_SERVICE);
+  const sink = deps.log;
+  const logSummary = (level: "info" | "error", summary: FailoverSummary): void => {
+    if (sink) sink(formatLogLine(level, "failover summary", FAILOVER_SERVICE, { failover: summary }));
+    else jsonLog(level, "failover summary", { failover: summary });
+  };
   const callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const budgetMs = deps.budgetMs ?? DEFAULT_BUDGET_MS;
   const safetyMarginMs = deps.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
@@ -621,12 +633,12 @@ export function createFailoverHandler(
         onApplied: (a) => summary.applied.push(a),
       });
       summary.durationMs = now() - start;
-      log(JSON.stringify({ failover: summary }));
+      logSummary("info", summary);
       return summary;
     } catch (err) {
       summary.durationMs = now() - start;
       summary.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      log(JSON.stringify({ failover: summary }));
+      logSummary("error", summary);
       throw err;
     }
   };

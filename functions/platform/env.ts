@@ -8,6 +8,7 @@ import type { CacheLogger, EmfMetrics, ResilienceSettings, SecuritySettings, Two
 import type { LogFn, RuntimeKind } from "./types";
 import { basePathProblem } from "./http";
 import { envReader } from "../cache/envReader";
+import { cacheLoggerFrom as sharedCacheLoggerFrom } from "../cache/log";
 
 /** Set to "container" by the generated Dockerfile (and `npm start`): the entry then serves HTTP instead of returning the Lambda handler. */
 export const RUNTIME_ENV = "SERVERLESS_CACHE_RUNTIME";
@@ -121,13 +122,7 @@ export function platformSettingsFromEnv(env: Readonly<Record<string, string | un
 
 /** A cache-library logger writing through our log sink (warn and error reach the logs by default). */
 export function cacheLoggerFrom(log: LogFn): CacheLogger {
-  const fields = (extra: Record<string, unknown>[]): Record<string, unknown> => Object.assign({ component: "cache" }, ...extra);
-  return {
-    debug: (message, ...extra) => log("debug", message, fields(extra)),
-    info: (message, ...extra) => log("info", message, fields(extra)),
-    warn: (message, ...extra) => log("warn", message, fields(extra)),
-    error: (message, ...extra) => log("error", message, fields(extra)),
-  };
+  return sharedCacheLoggerFrom(log, { component: "cache" });
 }
 
 /**

@@ -18,9 +18,9 @@ import type { TwoTierCache } from "../cache";
 /** Which runtime answers: the ALB Lambda target or the container (Fargate, or `npm start`). */
 export type RuntimeKind = "lambda" | "container";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-/** One JSON line per entry (`{"level","message",...fields,"time"}`), at or above LOG_LEVEL (default warn). */
-export type LogFn = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+/** The project's log level and log function (functions/cache/log.ts). */
+import type { LogFn, LogLevel } from "../cache/log";
+export type { LogFn, LogLevel };
 
 /**
  * The two-tier cache (in-process L1 + memcached L2, functions/cache) in the app's namespace

@@ -20,7 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lambdaCodePathOptions } from "../../components/lambdaPackaging";
 import { demoApp } from "../../app";
 import { hybridEntry } from "../../functions/platform/entry";
-import { createCacheHandler, powertoolsTelemetry, settingsFromEnv } from "../../functions/cacheHandler";
+import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../../functions/cacheHandler";
 import { createFailoverHandlerFromEnv } from "../../functions/failover/shell";
 import {
   RUNTIME_SDK_STUB_ERROR,
@@ -43,7 +43,7 @@ const FUNCTIONS = [
   {
     label: "cache handler",
     namePart: "cache-handler",
-    packaged: ["@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics", "got", "lru-cache", "memjs"],
+    packaged: ["got", "lru-cache", "memjs"],
   },
   {
     label: "API handler",
@@ -200,7 +200,9 @@ describe("lambda packaging: each dev-stack archive holds exactly what its functi
     assert.ok(!cache.includes("hono"), "the cache handler does not use hono");
     assert.ok(!cache.some((p) => /^@(aws-sdk|smithy)\//.test(p)), `the cache handler uses no AWS SDK: ${cache.join(", ")}`);
     const api = archivedPackages(archives.get("API handler")!);
-    assert.ok(!api.some((p) => p.startsWith("@aws-lambda-powertools/")), "the API handler does not use Powertools");
+    for (const [label, pkgs] of [["cache handler", cache], ["API handler", api], ["failover handler", archivedPackages(archives.get("failover handler")!)]] as const) {
+      assert.ok(!pkgs.some((p) => p.startsWith("@aws-lambda-powertools/")), `${label}: logs with the shared JSON-lines logger, no Powertools`);
+    }
     for (const p of FAILOVER_FN.packaged) assert.ok(!api.includes(p), `the API handler does not use ${p}`);
     const failover = archivedPackages(archives.get("failover handler")!);
     for (const p of [...API_FN.packaged, ...CACHE_FN.packaged]) assert.ok(!failover.includes(p), `the failover handler does not use ${p}`);
@@ -277,7 +279,7 @@ describe("lambda packaging: each dev-stack archive holds exactly what its functi
             MEMCACHED_SERVERS: mc.address,
             MEMCACHED_CONFIG_ENDPOINT: mc.address,
             UPSTREAM_URL: up.url,
-            POWERTOOLS_METRICS_DISABLED: "true",
+            CACHE_METRICS: "off",
             CACHE_MAC_KEYS: TEST_MAC_KEY,
             COLD_EVENT: JSON.stringify({ httpMethod: "GET", path: requestPath }),
             COLD_TRACE: "1",
@@ -303,8 +305,8 @@ describe("lambda packaging: each dev-stack archive holds exactly what its functi
       assert.equal(hit.xcache, "HIT-L2");
       assert.deepEqual(
         hit.packages,
-        ["@aws-lambda-powertools/commons", "@aws-lambda-powertools/logger", "@aws-lambda-powertools/metrics", "@aws/lambda-invoke-store", "lru-cache", "memjs"],
-        "a cold hit loads the cache client and telemetry, no HTTP client",
+        ["lru-cache", "memjs"],
+        "a cold hit loads the cache client only (telemetry is in the handler's code), no HTTP client",
       );
     });
 
@@ -387,7 +389,7 @@ describe("lambda packaging: the check catches an unneeded or a missing package",
   }
 
   const cacheNeeds = CACHE_FN.packaged;
-  const cacheFactory = (): unknown => createCacheHandler(settingsFromEnv(process.env), powertoolsTelemetry());
+  const cacheFactory = (): unknown => createCacheHandler(settingsFromEnv(process.env), lambdaTelemetry());
 
   it("an extra package in `uses` (hono for the cache handler) is reported as unneeded", async () => {
     const lambda = await archiveOf(cacheFactory, lambdaCodePathOptions({ uses: [...cacheNeeds, "hono"] }));
