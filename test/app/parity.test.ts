@@ -279,6 +279,9 @@ describe("demo app parity: container from source (npm start) vs serialized ALB L
       // Generous: the first miss loads got (ESM) through ts-node; on a loaded 2-core machine 300 ms was
       // not always enough and a healthy upstream answered 504 in the container.
       UPSTREAM_TIMEOUT_MS: "1500",
+      // x-cache is compared between the runtimes: an L1 entry must not age out (default 5 s) in one of
+      // them between two probes on a slow machine, turning its HIT-L1 into a HIT-L2.
+      CACHE_L1_MAX_AGE_MS: "600000",
       LARGE_RESPONSE_BUCKET: "api-large-responses",
       AWS_ENDPOINT_URL_S3: s3.url,
       AWS_REGION: "us-east-1",

@@ -175,6 +175,7 @@ describe("hybrid service artifacts: one serialized closure, two runtimes, the sa
       MEMCACHED_SERVERS: mc.address,
       CACHE_MAC_KEYS: TEST_MAC_KEY,
       UPSTREAM_TIMEOUT_MS: "2000", // generous: a loaded 2-core machine must not turn a healthy miss into a 504
+      CACHE_L1_MAX_AGE_MS: "600000", // x-cache is compared: no L1 entry may age out between two probes on a slow machine
       CACHE_METRICS: "off",
       REQUEST_TIMEOUT_MS: String(BUDGET_MS),
       LARGE_RESPONSE_BUCKET: "svc-large",

@@ -66,7 +66,10 @@ describe("cache/memcached tier (real memcached)", function () {
     const nodes = await Promise.all([startMemcached(), startMemcached(), startMemcached()]);
     try {
       const addrs = nodes.map((m) => m.address);
-      const cache = track(mk("remap", addrs));
+      // A killed node fails its operations at once (connection reset/refused), so a generous operation
+      // timeout does not slow its detection; it only keeps a survivor's get from timing out (and its
+      // key from being reloaded) when a loaded CI machine stalls the event loop for >100 ms.
+      const cache = track(mk("remap", addrs, { memcached: { servers: addrs, opTimeoutMs: 1000 } }));
       const keys = keysOf(240, "remap");
       const loads = new Map<string, number>();
       const loader = (k: string) => async () => { loads.set(k, (loads.get(k) ?? 0) + 1); await sleep(2); return `v:${k}`; };
