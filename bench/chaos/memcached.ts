@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
+import { freePort } from "../../test/support/memcached";
 
 export interface ChaosMemcached {
   readonly name: string;
@@ -36,16 +37,7 @@ process.once("exit", () => {
   }
 });
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {

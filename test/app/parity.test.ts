@@ -28,6 +28,7 @@ import type { AlbResult } from "../../functions/platform/alb";
 import { ExtractedLambda, StubRuntimeSdk, createStubRuntimeSdk, extractLambdaArchive, useNodePath } from "../support/lambdaArchive";
 import { MemcachedServer, freePort, startMemcached } from "../support/memcached";
 import { Upstream, startUpstream } from "../support/upstream";
+import { startFakeS3 } from "../support/hybrid";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "alb");
@@ -163,46 +164,6 @@ function totalConnections(mc: MemcachedServer): Promise<number> {
   });
 }
 
-/** A minimal S3-compatible server (path-style PUT/GET) that records what it is sent. */
-async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>; gets: string[]; close(): Promise<void> }> {
-  const objects = new Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>();
-  const gets: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const u = new URL(req.url ?? "/", "http://s3.local");
-      if (req.method === "PUT") {
-        objects.set(u.pathname, { body: Buffer.concat(chunks), headers: req.headers });
-        res.writeHead(200, { etag: '"fake"' });
-        res.end();
-        return;
-      }
-      if (req.method === "GET") {
-        gets.push(req.url ?? "");
-        const o = objects.get(u.pathname);
-        if (!o) {
-          res.writeHead(404, { "content-type": "application/xml" });
-          res.end("<Error><Code>NoSuchKey</Code></Error>");
-          return;
-        }
-        res.writeHead(200, { "content-type": String(o.headers["content-type"] ?? "application/octet-stream"), "content-length": o.body.length });
-        res.end(o.body);
-        return;
-      }
-      res.writeHead(405);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    objects,
-    gets,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
 
 describe("demo app parity: container from source (npm start) vs serialized ALB Lambda", function () {
   this.timeout(180000);

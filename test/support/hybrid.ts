@@ -123,9 +123,10 @@ export function httpExchange(base: string, req: { method: string; target: string
   });
 }
 
-/** A minimal S3-compatible server (path-style PUT/GET) that records what it is sent. */
-export async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>; close(): Promise<void> }> {
+/** A minimal S3-compatible server (path-style PUT/GET; 405 for anything else) that records what it is sent and which objects were read. */
+export async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>; gets: string[]; close(): Promise<void> }> {
   const objects = new Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>();
+  const gets: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -137,12 +138,28 @@ export async function startFakeS3(): Promise<{ url: string; objects: Map<string,
         res.end();
         return;
       }
-      const o = objects.get(u.pathname);
-      res.writeHead(o ? 200 : 404, { "content-type": o ? String(o.headers["content-type"]) : "application/xml" });
-      res.end(o ? o.body : "<Error><Code>NoSuchKey</Code></Error>");
+      if (req.method === "GET") {
+        gets.push(req.url ?? "");
+        const o = objects.get(u.pathname);
+        if (!o) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          res.end("<Error><Code>NoSuchKey</Code></Error>");
+          return;
+        }
+        res.writeHead(200, { "content-type": String(o.headers["content-type"] ?? "application/octet-stream"), "content-length": o.body.length });
+        res.end(o.body);
+        return;
+      }
+      res.writeHead(405);
+      res.end();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as net.AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, objects, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    objects,
+    gets,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
 }

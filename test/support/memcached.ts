@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+/** Resolve once something accepts TCP connections on loopback `port`; throw after `deadlineMs`. */
+export async function waitForPort(port: number, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { freePort } from "../../support/memcached";
+import { freePort, waitForPort } from "../../support/memcached";
 import type { CacheLogger, CacheMetrics } from "../../../functions/cache";
 
 /** One text-protocol request to a memcached node; resolves with the raw reply up to `terminator`. */
@@ -125,19 +125,7 @@ process.once("exit", () => {
 export async function spawnMemcached(extraArgs: string[] = []): Promise<OwnedMemcached> {
   const port = await freePort();
   let proc: ChildProcess | undefined;
-  const waitListening = async (): Promise<void> => {
-    const until = Date.now() + 5000;
-    for (;;) {
-      const ok = await new Promise<boolean>((r) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.once("connect", () => { s.destroy(); r(true); });
-        s.once("error", () => r(false));
-      });
-      if (ok) return;
-      if (Date.now() > until) throw new Error("memcached did not start");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const waitListening = (): Promise<void> => waitForPort(port, 5000);
   const owned: OwnedMemcached = {
     address: `127.0.0.1:${port}`,
     port,

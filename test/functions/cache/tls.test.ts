@@ -7,12 +7,11 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createTwoTierCache, METRIC, type TwoTierCache, type TwoTierCacheOptions } from "../../../functions/cache";
-import { freePort } from "../../support/memcached";
+import { freePort, waitForPort } from "../../support/memcached";
 import { quantile, recorder } from "./helpers";
 
 function memcachedHasTls(): boolean {
@@ -23,18 +22,7 @@ function memcachedHasTls(): boolean {
   }
 }
 
-async function listening(port: number, until: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); r(true); });
-      s.once("error", () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`memcached did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const listening = (port: number, until: number): Promise<void> => waitForPort(port, Math.max(0, until - Date.now()));
 
 describe("cache/memcached over TLS (real memcached -Z, self-signed certificate)", function () {
   this.timeout(60_000);
