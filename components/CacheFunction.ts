@@ -11,10 +11,8 @@ import { MEMCACHED_PORT } from "./MemcachedCluster";
  * What the cache Lambda loads at run time. Installed as a package by another program, this code is
  * `require`d from node_modules by name (Pulumi's closure serializer), so the package itself ships too.
  */
-const CACHE_FUNCTION_PACKAGES = [
-  "memjs", "lru-cache", "got",
-  ...(installedPackageOf(__dirname) !== undefined ? [installedPackageOf(__dirname) as string] : []),
-];
+const SELF_PACKAGE = installedPackageOf(__dirname);
+const CACHE_FUNCTION_PACKAGES = ["memjs", "lru-cache", "got", ...(SELF_PACKAGE !== undefined ? [SELF_PACKAGE] : [])];
 
 /** memcached reads a relative expiry above 30 days as an absolute Unix time: the longest `ttlSeconds`. */
 export const MEMCACHED_MAX_RELATIVE_TTL_SECONDS = 2_592_000;
