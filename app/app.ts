@@ -175,13 +175,16 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
   // Only answers of these types are served, from the upstream or from the cache (a stored text/html is a miss).
   const accept = servableAnswerCheck(allowedContentTypes);
   const log = deps.log ?? jsonLineLog;
+  // The answerer runs per request: it uses only names bound here (see "Per-request code" in
+  // functions/platform/server.ts).
+  const { floor, max } = Math;
   // The key is a SHA-256 of the validated identity; hot items are asked for again and again, so keep
   // the last few thousand keys (mutated Map, never reassigned: it survives warm invocations).
   const keys = new Map<string, string>();
   const keyFor = (id: string, lang: string): string => {
     const memo = `${id}\u0000${lang}`;
     let key = keys.get(memo);
-    if (key === undefined) {
+    if (!key) {
       key = itemCacheKey(namespace, id, lang);
       if (keys.size >= 4096) keys.clear();
       keys.set(memo, key);
@@ -189,11 +192,12 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
     return key;
   };
   return async (id, lang, deadline): Promise<PlainAnswer> => {
-    const url = itemUpstreamUrl(deps.upstreamUrl, id, lang, deps.upstreamItemPath);
     try {
       const result = await deps.cache.getOrLoad<CachedUpstreamAnswer>(
         keyFor(id, lang),
         async (ctx) => {
+          // Only a miss needs the upstream's URL.
+          const url = itemUpstreamUrl(deps.upstreamUrl, id, lang, deps.upstreamItemPath);
           const answer = await fetchUpstream(url, {
             timeoutMs: Math.max(1, Math.min(ctx.timeoutMs, upstreamTimeoutMs)),
             signal: ctx.signal,
@@ -212,7 +216,7 @@ export function createItemAnswerer(deps: ApiDeps): (id: string, lang: string, de
         headers: {
           "content-type": value.contentType || "application/octet-stream",
           "x-cache": result.source,
-          age: String(Math.max(0, Math.floor(result.ageSeconds))),
+          age: `${max(0, floor(result.ageSeconds))}`,
           "x-served-by": deps.runtime,
           // The declared type is the only one: no browser may sniff a cached answer into HTML.
           "x-content-type-options": "nosniff",
@@ -329,16 +333,18 @@ export function createItemFastPath(deps: ApiDeps & { stats: InstanceStats }): (m
   routeOptions.slowDefaultMs = Math.min(routeOptions.slowDefaultMs, routeOptions.slowMaxMs);
   const limits: RequestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const stats = deps.stats;
+  // Per request: only names bound here (see "Per-request code" in functions/platform/server.ts).
+  const fastItemUrl = FAST_ITEM_URL;
   // Hot URLs repeat: remember their validated route (a pure function of method and URL).
   const fastRoutes = new Map<string, { kind: "item"; id: string; lang: string }>();
   return (method, url, info) => {
-    if (!FAST_ITEM_URL.test(url)) return undefined;
+    if (!fastItemUrl.test(url)) return;
     const memoKey = `${method} ${url}`;
     let route = fastRoutes.get(memoKey);
-    if (route === undefined) {
+    if (!route) {
       const q = url.indexOf("?");
       const decision = resolveRoute(method, q < 0 ? url : url.slice(0, q), parseQueryString(q < 0 ? "" : url.slice(q)), routeOptions, limits);
-      if (!decision.ok || decision.route.kind !== "item") return undefined;
+      if (!decision.ok || decision.route.kind !== "item") return;
       route = decision.route;
       if (fastRoutes.size >= 4096) fastRoutes.clear();
       fastRoutes.set(memoKey, route);

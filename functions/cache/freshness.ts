@@ -34,17 +34,33 @@ export interface NegativeMark {
 
 export type Freshness = "fresh" | "stale" | "expired";
 
-/** Classify an envelope at `now`: fresh before `f`, stale before `e`, expired after. */
-export function classify(env: Pick<Envelope, "f" | "e">, now: number): Freshness {
-  if (now < env.f) return "fresh";
-  if (now < env.e) return "stale";
-  return "expired";
+/** The freshness rules of every cache read. */
+export interface FreshnessRules {
+  /** Classify an envelope at `now`: fresh before `f`, stale before `e`, expired after. */
+  classify(env: Pick<Envelope, "f" | "e">, now: number): Freshness;
+  /** Seconds since the value was stored (whole seconds, never negative). */
+  ageSeconds(env: Pick<Envelope, "s">, now: number): number;
 }
 
-/** Seconds since the value was stored (whole seconds, never negative). */
-export function ageSeconds(env: Pick<Envelope, "s">, now: number): number {
-  return Math.max(0, Math.floor((now - env.s) / 1000));
+/**
+ * The freshness rules as closures made by this call. A cache makes its own once: in the serialized
+ * closure a module-level function is rebuilt at every call and a global such as `Math` is a dynamic
+ * lookup, so per-request code calls closures that use only their own names ("Per-request code" in
+ * functions/platform/server.ts). {@link classify} and {@link ageSeconds} are the same rules.
+ */
+export function freshnessRules(): FreshnessRules {
+  const { floor, max } = Math;
+  const classifyAt = (env: Pick<Envelope, "f" | "e">, now: number): Freshness => {
+    if (now < env.f) return "fresh";
+    if (now < env.e) return "stale";
+    return "expired";
+  };
+  const ageAt = (env: Pick<Envelope, "s">, now: number): number => max(0, floor((now - env.s) / 1000));
+  return { classify: classifyAt, ageSeconds: ageAt };
 }
+
+/** See {@link FreshnessRules}. */
+export const { classify, ageSeconds }: FreshnessRules = freshnessRules();
 
 /** Largest relative exptime memcached accepts; larger numbers are taken as absolute unix times. */
 export const MEMCACHED_MAX_RELATIVE_EXPTIME = 60 * 60 * 24 * 30;

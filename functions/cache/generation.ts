@@ -34,16 +34,6 @@ export function parseGeneration(raw: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** The generation of an envelope (entries written before generations existed count as 0). */
-export function envelopeGeneration(env: Pick<Envelope, "g">): number {
-  return typeof env.g === "number" ? env.g : 0;
-}
-
-/** May this envelope be served in an environment that knows generation `known`? */
-export function isCurrent(env: Pick<Envelope, "g">, known: number): boolean {
-  return envelopeGeneration(env) >= known;
-}
-
 /** The next generation for a flush: above every generation seen, and at least `now` (epoch ms). */
 export function nextGeneration(seen: readonly number[], now: number): number {
   const top = seen.reduce((m, g) => (g > m ? g : m), 0);
@@ -57,16 +47,35 @@ export function mergeGenerations(known: number, read: readonly (number | undefin
   return m;
 }
 
-/** Is it time to re-read the generation? (A clock that went backwards counts as due.) */
-export function generationCheckDue(checkedAt: number, now: number, intervalMs: number): boolean {
-  return now < checkedAt || now - checkedAt >= intervalMs;
+/** The generation and L1-age rules of every cache read. */
+export interface GenerationRules {
+  /** The generation of an envelope (entries written before generations existed count as 0). */
+  envelopeGeneration(env: Pick<Envelope, "g">): number;
+  /** May this envelope be served in an environment that knows generation `known`? */
+  isCurrent(env: Pick<Envelope, "g">, known: number): boolean;
+  /** Is it time to re-read the generation? (A clock that went backwards counts as due.) */
+  generationCheckDue(checkedAt: number, now: number, intervalMs: number): boolean;
+  /**
+   * May an L1 entry put into L1 at `at` still be served as a hit at `now` without asking memcached?
+   * Always true without a shared tier (`maxAgeMs` Infinity); a clock that went backwards counts as too old.
+   */
+  l1EntryUsable(at: number, now: number, maxAgeMs: number): boolean;
 }
 
 /**
- * May an L1 entry put into L1 at `at` still be served as a hit at `now` without asking memcached?
- * Always true without a shared tier (`maxAgeMs` Infinity); a clock that went backwards counts as too old.
+ * The rules as closures made by this call: a cache makes its own once, for its per-request code
+ * (why: freshnessRules in freshness.ts). The module's exports of the same names are the same rules.
  */
-export function l1EntryUsable(at: number, now: number, maxAgeMs: number): boolean {
-  if (maxAgeMs === Infinity) return true;
-  return now >= at && now - at < maxAgeMs;
+export function generationRules(): GenerationRules {
+  const unbounded = Infinity;
+  const generationOf = (env: Pick<Envelope, "g">): number => (typeof env.g === "number" ? env.g : 0);
+  return {
+    envelopeGeneration: generationOf,
+    isCurrent: (env, known) => generationOf(env) >= known,
+    generationCheckDue: (checkedAt, now, intervalMs) => now < checkedAt || now - checkedAt >= intervalMs,
+    l1EntryUsable: (at, now, maxAgeMs) => maxAgeMs === unbounded || (now >= at && now - at < maxAgeMs),
+  };
 }
+
+/** See {@link GenerationRules}. */
+export const { envelopeGeneration, isCurrent, generationCheckDue, l1EntryUsable }: GenerationRules = generationRules();

@@ -3,12 +3,11 @@ import type { GateTicket, RejectReason } from "./admission";
 import { classifyOutcome } from "./breaker";
 import { createUpstreamError, toUpstreamError, type UpstreamError } from "./errors";
 import {
-  ageSeconds,
   budgetMs,
-  classify,
   decodeEnvelope,
   encodeEnvelope,
   fitsItemLimit,
+  freshnessRules,
   leaseWaitBudget,
   memcachedExptime,
   newerUsable,
@@ -16,7 +15,7 @@ import {
   remainingMs,
   type Envelope,
 } from "./freshness";
-import { envelopeGeneration, generationCheckDue, generationKey, isCurrent, l1EntryUsable, mergeGenerations, nextGeneration, parseGeneration } from "./generation";
+import { generationKey, generationRules, mergeGenerations, nextGeneration, parseGeneration } from "./generation";
 import { KEY_ID_LENGTH, SEALED_PREFIX, namespaceKeyring, openEntry, parseMacKeys, sealEntry, type EntryKeyring, type EntryRejectReason, type OpenResult } from "./integrity";
 import { assertNamespace, leaseKey, storageKey } from "./keys";
 import { createL1, L1_DEFAULTS, type L1Cache, type L1Options } from "./l1";
@@ -235,6 +234,10 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
   assertNamespace(options.namespace);
   const ns = options.namespace;
   const clock = options.clock ?? Date.now;
+  // The rules of every read as this cache's own closures: getOrLoad's L1 hit runs per request and uses
+  // only names bound in this function ("Per-request code" in functions/platform/server.ts).
+  const { classify, ageSeconds } = freshnessRules();
+  const { envelopeGeneration, generationCheckDue, isCurrent, l1EntryUsable } = generationRules();
   const tel = createTelemetry(options.logger, options.metrics);
   const defaults = {
     ttlSeconds: options.defaults?.ttlSeconds ?? CACHE_DEFAULTS.ttlSeconds,
@@ -333,7 +336,8 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
 
   /** Is a key load due now (first load, a refresh, a retry after a failure)? */
   function keysDue(now: number): boolean {
-    if (!auth.enabled || !auth.loader || state.keys.loading) return state.keys.loading !== undefined;
+    if (state.keys.loading) return true;
+    if (!auth.enabled || !auth.loader) return false;
     if (now - state.keys.failedAt < auth.retryAfterMs) return false;
     return !state.keys.ring || (auth.refreshMs > 0 && now - state.keys.loadedAt >= auth.refreshMs);
   }
@@ -411,7 +415,7 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
   function skeyOf(key: string): string {
     if (key.length > 512) return storageKey(ns, key);
     let s = keyMemo.get(key);
-    if (s === undefined) {
+    if (typeof s === "undefined") {
       if (keyMemo.size >= 10_000) keyMemo.clear();
       s = storageKey(ns, key);
       keyMemo.set(key, s);
@@ -819,15 +823,16 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
     throw createUpstreamError(504, "deadline reached while waiting for the upstream");
   }
 
+  const sourceMetric: Readonly<Record<CacheSource, string>> = { "HIT-L1": METRIC.hitL1, "HIT-L2": METRIC.hitL2, MISS: METRIC.miss, STALE: METRIC.stale };
   function count(source: CacheSource): void {
-    tel.metric(source === "HIT-L1" ? METRIC.hitL1 : source === "HIT-L2" ? METRIC.hitL2 : source === "MISS" ? METRIC.miss : METRIC.stale);
+    tel.metric(sourceMetric[source]);
   }
 
   async function getOrLoad<T>(key: string, loader: (ctx: LoaderContext) => Promise<T>, opts: GetOrLoadOptions = {}): Promise<CacheResult<T>> {
     const ttl = opts.ttlSeconds ?? defaults.ttlSeconds;
     const staleTtl = opts.staleTtlSeconds ?? defaults.staleTtlSeconds;
     const deadline = opts.deadline;
-    const skey = skeyOf(String(key));
+    const skey = skeyOf(typeof key === "string" ? key : String(key));
     let now = clock();
     if (keysDue(now)) {
       await awaitKeys(deadline);
@@ -838,14 +843,17 @@ export function createTwoTierCache(options: TwoTierCacheOptions): TwoTierCache {
       now = clock();
     }
     const entry = l1?.getEntry(skey);
-    const l1env = entry && isCurrent(entry.env, state.gen.value) ? (entry.env as Envelope<T>) : undefined;
-    if (entry && l1env && classify(l1env, now) === "fresh" && l1EntryUsable(entry.at, now, l1MaxAgeMs)) {
-      if (l1env.n) {
-        tel.metric(METRIC.negativeHit);
-        throw negativeError(l1env);
+    let l1env: Envelope<T> | undefined;
+    if (entry && isCurrent(entry.env, state.gen.value)) {
+      l1env = entry.env as Envelope<T>;
+      if (classify(l1env, now) === "fresh" && l1EntryUsable(entry.at, now, l1MaxAgeMs)) {
+        if (l1env.n) {
+          tel.metric(METRIC.negativeHit);
+          throw negativeError(l1env);
+        }
+        count("HIT-L1");
+        return result(l1env, "HIT-L1", now);
       }
-      count("HIT-L1");
-      return result(l1env, "HIT-L1", now);
     }
     let res: CacheResult<T>;
     const running = state.flights.get(skey) as Promise<CacheResult<T>> | undefined;

@@ -115,13 +115,24 @@ export function basePathProblem(basePath: string): string | undefined {
  * A request without the prefix (the ALB called directly) is returned unchanged. Pure.
  */
 export function stripBasePath(target: string, basePath: string | undefined): string {
-  if (!basePath || !target.startsWith(basePath)) return target;
-  const rest = target.slice(basePath.length);
-  if (rest === "") return "/";
-  // "/dev//items" if the stage and the URI's path are joined with a slash each: one is enough.
-  if (rest.startsWith("/")) return rest.replace(/^\/{2,}/, "/");
-  if (rest.startsWith("?")) return `/${rest}`;
-  return target;
+  return basePath ? basePathStripper(basePath)(target) : target;
+}
+
+/**
+ * {@link stripBasePath} for one base path, as a closure made once (per server or handler) for the
+ * per-request code: see "Per-request code" in server.ts. Pure.
+ */
+export function basePathStripper(basePath: string): (target: string) => string {
+  const length = basePath.length;
+  return (target) => {
+    if (!target.startsWith(basePath)) return target;
+    const rest = target.slice(length);
+    if (rest === "") return "/";
+    // "/dev//items" if the stage and the URI's path are joined with a slash each: one is enough.
+    if (rest.startsWith("/")) return rest.replace(/^\/{2,}/, "/");
+    if (rest.startsWith("?")) return `/${rest}`;
+    return target;
+  };
 }
 
 /** The load balancers' probe path, answered by the platform before any app (both target groups). */

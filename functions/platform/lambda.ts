@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { CONTROL_EVENT_FIELD, parseControlEvent, runControlRequest, type ControlResponse } from "../cache";
 import { AlbResult, albError as albErrorResult, albFormOf, albResultBytes, parseAlbEvent, shapeAlbResult } from "./alb";
 import { DEADLINE_GRACE_MS, beforeDeadline, lambdaDeadline } from "./deadline";
-import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, fail, healthAnswer, stripBasePath } from "./http";
+import { DEFAULT_LIMITS, ErrorDecision, RequestLimits, basePathStripper, fail, healthAnswer, stripBasePath } from "./http";
 import { ALB_MAX_RESPONSE_BYTES, LargeResponseOptions, LargeResponseStore, createLargeResponseStore, mustOffload, redirectParts } from "./largeResponse";
 import { describeError, jsonLineLog } from "./log";
 import type { CacheKeyForPath, FetchApp, LambdaInvocationInfo, LogFn, RequestInfo } from "./types";
@@ -85,6 +85,7 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
   const defaultBudgetMs = deps.defaultBudgetMs ?? 10000;
   const maxResponseBytes = deps.maxResponseBytes ?? ALB_MAX_RESPONSE_BYTES;
   const lr = deps.largeResponses;
+  const stripBase = deps.basePath ? basePathStripper(deps.basePath) : undefined;
   const store: LargeResponseStore | undefined = lr === undefined ? undefined : "store" in lr ? lr : createLargeResponseStore(lr);
   // Held in an object (mutated, never reassigned) so the resolved app survives warm invocations.
   const held: { app?: FetchApp } = {};
@@ -108,7 +109,7 @@ export function createLambdaHandler(deps: LambdaDeps): AlbHandler {
       }
       const parsed = parseAlbEvent(event, limits);
       if (!parsed.ok) return albError(parsed);
-      const path = stripBasePath(parsed.path, deps.basePath);
+      const path = stripBase ? stripBase(parsed.path) : parsed.path;
       const head = parsed.method === "HEAD";
       const health = healthAnswer(parsed.method, path, false);
       if (health) {

@@ -4,23 +4,43 @@
  * with what is the platform's for every app: API_BASE_PATH, /health (503 while draining), request
  * limits (413/414 and Node's own 431/400 as JSON), the deadline (504), `x-served-by`, the app's
  * optional node:http fast path, and a graceful close for SIGTERM.
+ *
+ * Per-request code. Both runtimes run this module as Pulumi's closure serializer wrote it (the
+ * Lambda's and the image's `__index.js`). There every module-level function is a wrapper that builds
+ * the function anew, inside a `with (captured names)` scope, at each call; and every name a function
+ * does not declare itself (imports, module-level constants, globals such as `Date`, `Buffer`,
+ * `String`, `Math`, even `undefined`) is looked up through that scope at each use, a dynamic lookup
+ * V8 cannot cache. A cached item cost 10 such calls and 36 such lookups per request, more CPU than
+ * the rest of our code. So the code that runs per request (the listener, `platformFirst`,
+ * `infoFor`, the answer writer, and the app's fast path and the cache's L1 hit they call) uses only
+ * names its factory bound once at start-up: closures made there, constants (`now = Date.now`),
+ * `typeof x === "undefined"` rather than `x === undefined`. Module-level helpers stay on the rare
+ * paths (errors, limits, /health). test/functions/platform/serializedHotPath.test.ts counts both on
+ * the serialized fast path.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { DEADLINE_GRACE_MS, beforeDeadline } from "./deadline";
-import { DEFAULT_LIMITS, JSON_CONTENT_TYPE, RequestLimits, errorJson, healthAnswer, statusText, stripBasePath, targetProblem } from "./http";
+import { DEFAULT_LIMITS, HEALTH_PATH, JSON_CONTENT_TYPE, RequestLimits, basePathStripper, errorJson, healthAnswer, statusText, targetProblem } from "./http";
 import { bodyTooLarge } from "./alb";
 import { describeError, jsonLineLog } from "./log";
 import type { FetchApp, LogFn, PlainAnswer, RequestInfo, RuntimeKind } from "./types";
 
-function writePlain(res: http.ServerResponse, answer: PlainAnswer, head: boolean, servedBy: RuntimeKind): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = answer.body ?? "";
-  // One header object for writeHead (no setHeader before it: merging the two is the slow path of node:http).
-  res.writeHead(answer.status, { "x-served-by": servedBy, ...answer.headers, "content-length": String(Buffer.byteLength(body)) });
-  res.end(head ? undefined : body);
+/** Writes a {@link PlainAnswer} (with `x-served-by: servedBy` unless it has one): made once per server. */
+type PlainWriter = (res: http.ServerResponse, answer: PlainAnswer, head: boolean) => void;
+
+function plainWriter(servedBy: RuntimeKind): PlainWriter {
+  const byteLength = Buffer.byteLength;
+  return (res, answer, head) => {
+    if (res.headersSent || res.destroyed) return;
+    const body = answer.body ?? "";
+    // One header object for writeHead (no setHeader before it: merging the two is the slow path of node:http).
+    res.writeHead(answer.status, { "x-served-by": servedBy, ...answer.headers, "content-length": `${byteLength(body)}` });
+    if (head) res.end();
+    else res.end(body);
+  };
 }
 
 function errorAnswer(status: number, code: string, message: string, headers: Record<string, string> = {}): PlainAnswer {
@@ -147,7 +167,15 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
   const state = { draining: false };
   /** Responses not finished yet: told to close their connection when draining starts. */
   const inflight = new Set<http.ServerResponse>();
-  const infoFor = (): RequestInfo => ({ deadline: Date.now() + requestTimeoutMs, requestId: randomUUID(), runtime });
+  // Bound once for the per-request code (see "Per-request code" above).
+  const now = Date.now;
+  const newRequestId = randomUUID;
+  const writePlain = plainWriter(runtime);
+  const healthPath = HEALTH_PATH;
+  const stripBase = deps.basePath ? basePathStripper(deps.basePath) : undefined;
+  /** A request target no longer than this is within both the path and the query limit. */
+  const shortTarget = Math.min(limits.maxPathLength, limits.maxQueryLength);
+  const infoFor = (): RequestInfo => ({ deadline: now() + requestTimeoutMs, requestId: newRequestId(), runtime });
   const internalError = (): Response => new Response(errorJson("internal_error", "internal error; the request was logged"), {
     status: 500,
     headers: { "content-type": JSON_CONTENT_TYPE, "cache-control": "no-store" },
@@ -205,34 +233,39 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
     const method = req.method ?? "GET";
     const head = method === "HEAD";
     const declared = req.headers["content-length"];
-    if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > limits.maxBodyBytes) {
+    const hasBody = typeof declared !== "undefined" || typeof req.headers["transfer-encoding"] !== "undefined";
+    if (typeof declared !== "undefined" && /^[0-9]+$/.test(declared) && Number(declared) > limits.maxBodyBytes) {
       const d = bodyTooLarge(limits);
       endAfterResponse(res);
-      writePlain(res, errorAnswer(d.status, d.code, d.message), head, runtime);
+      writePlain(res, errorAnswer(d.status, d.code, d.message), head);
       return true;
     }
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const rawPath = q < 0 ? url : url.slice(0, q);
-    const tooLong = targetProblem(rawPath, q < 0 ? "" : url.slice(q + 1), limits);
-    if (tooLong) {
-      writePlain(res, errorAnswer(tooLong.status, tooLong.code, tooLong.message), head, runtime);
-      return true;
+    if (url.length > shortTarget) {
+      const tooLong = targetProblem(rawPath, q < 0 ? "" : url.slice(q + 1), limits);
+      if (tooLong) {
+        writePlain(res, errorAnswer(tooLong.status, tooLong.code, tooLong.message), head);
+        return true;
+      }
     }
-    const health = healthAnswer(method, rawPath, state.draining);
-    if (health) {
-      writePlain(res, health, head, runtime);
-      return true;
+    if (rawPath === healthPath) {
+      const health = healthAnswer(method, rawPath, state.draining);
+      if (health) {
+        writePlain(res, health, head);
+        return true;
+      }
     }
-    if (!app.fastPath || (method !== "GET" && method !== "HEAD") || declared !== undefined || req.headers["transfer-encoding"] !== undefined) return false;
+    if (!app.fastPath || (method !== "GET" && method !== "HEAD") || hasBody) return false;
     const info = infoFor();
     const pending = app.fastPath(method, url, info);
-    if (pending === undefined) return false;
+    if (!pending) return false;
     pending.then(
-      (answer) => writePlain(res, answer, head, runtime),
+      (answer) => writePlain(res, answer, head),
       (err: unknown) => {
         log("error", "request failed", describeError(err, true));
-        writePlain(res, errorAnswer(500, "internal_error", "internal error; the request was logged"), head, runtime);
+        writePlain(res, errorAnswer(500, "internal_error", "internal error; the request was logged"), head);
       },
     );
     return true;
@@ -255,7 +288,7 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
         if (state.draining) setImmediate(() => server.closeIdleConnections());
       });
       if (state.draining) endAfterResponse(res);
-      if (deps.basePath && req.url) req.url = stripBasePath(req.url, deps.basePath);
+      if (stripBase && req.url) req.url = stripBase(req.url);
       if (platformFirst(req, res)) return;
       // Every answer says which runtime gave it (an app's own x-served-by wins: writeHead's headers do).
       res.setHeader("x-served-by", runtime);
