@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../functions/cacheHandler";
-import { p99DurationAlarm } from "./lambdaAlarms";
+import { p99DurationAlarm } from "./alarms";
 import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, lambdaLogLevels } from "./lambdaDefaults";
 import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
 import { MEMCACHED_PORT } from "./MemcachedCluster";

@@ -104,49 +104,21 @@ function createReader({ name, apiName, child }: ApiContext, bucket: { arn: pulum
 /** The method's 200, 404 and 502 responses and the integration's mappings onto them (in that order). */
 function createResponses(ctx: ApiContext, api: aws.apigateway.RestApi, keyResource: aws.apigateway.Resource, method: aws.apigateway.Method, integration: aws.apigateway.Integration, slug: string): pulumi.Resource[] {
   const headers = RESPONSE_HEADERS;
-  const ok = new aws.apigateway.MethodResponse(`${ctx.name}-${slug}-200`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: "200",
-    responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, false])),
-  }, ctx.child);
-  const missing = new aws.apigateway.MethodResponse(`${ctx.name}-${slug}-404`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: "404",
-  }, ctx.child);
-  const failed = new aws.apigateway.MethodResponse(`${ctx.name}-${slug}-502`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: "502",
-  }, ctx.child);
-  const okMapping = new aws.apigateway.IntegrationResponse(`${ctx.name}-${slug}-200`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: ok.statusCode,
-    responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `integration.response.header.${h}`])),
-  }, { parent: ctx.parent, dependsOn: [integration] });
-  // S3 answers 403 for a missing key when the reader may not list the bucket: both mean "gone".
-  const missingMapping = new aws.apigateway.IntegrationResponse(`${ctx.name}-${slug}-404`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: missing.statusCode,
-    selectionPattern: LARGE_RESPONSE_MISSING_PATTERN,
-    responseTemplates: { "application/json": LARGE_RESPONSE_MISSING_BODY },
-  }, { parent: ctx.parent, dependsOn: [integration] });
-  // S3's own failures (500, 503 SlowDown) must not go out as 200 with S3's XML error body.
-  const failedMapping = new aws.apigateway.IntegrationResponse(`${ctx.name}-${slug}-502`, {
-    restApi: api.id,
-    resourceId: keyResource.id,
-    httpMethod: method.httpMethod,
-    statusCode: failed.statusCode,
-    selectionPattern: LARGE_RESPONSE_FAILED_PATTERN,
-    responseTemplates: { "application/json": LARGE_RESPONSE_FAILED_BODY },
-  }, { parent: ctx.parent, dependsOn: [integration] });
-  return [ok, missing, failed, okMapping, missingMapping, failedMapping];
+  const responses: { statusCode: string; method?: Partial<aws.apigateway.MethodResponseArgs>; mapping: Partial<aws.apigateway.IntegrationResponseArgs> }[] = [
+    {
+      statusCode: "200",
+      method: { responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, false])) },
+      mapping: { responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `integration.response.header.${h}`])) },
+    },
+    // S3 answers 403 for a missing key when the reader may not list the bucket: both mean "gone".
+    { statusCode: "404", mapping: { selectionPattern: LARGE_RESPONSE_MISSING_PATTERN, responseTemplates: { "application/json": LARGE_RESPONSE_MISSING_BODY } } },
+    // S3's own failures (500, 503 SlowDown) must not go out as 200 with S3's XML error body.
+    { statusCode: "502", mapping: { selectionPattern: LARGE_RESPONSE_FAILED_PATTERN, responseTemplates: { "application/json": LARGE_RESPONSE_FAILED_BODY } } },
+  ];
+  const on = { restApi: api.id, resourceId: keyResource.id, httpMethod: method.httpMethod };
+  const methodResponses = responses.map((r) =>
+    new aws.apigateway.MethodResponse(`${ctx.name}-${slug}-${r.statusCode}`, { ...on, statusCode: r.statusCode, ...r.method }, ctx.child));
+  const mappings = responses.map((r, i) =>
+    new aws.apigateway.IntegrationResponse(`${ctx.name}-${slug}-${r.statusCode}`, { ...on, statusCode: methodResponses[i].statusCode, ...r.mapping }, { parent: ctx.parent, dependsOn: [integration] }));
+  return [...methodResponses, ...mappings];
 }

@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import { sumOf, sumsAlarm } from "../alarms";
 import type { ApiContext } from "./settings";
 
 /** Dashboard on the stage's metrics (dimensions ApiName + Stage): cache, latency, requests and errors. */
@@ -42,43 +43,24 @@ export function createAlarms({ name, args, settings, apiName, tags, child }: Api
   const dims = { ApiName: apiName, Stage: stageName };
   const { minRatio, minCacheable, max5xx, min5xxRequests } = settings.alarms;
   const actions = args.alarms?.actions ?? [];
-  const sum = (id: string, metricName: string) => ({
-    id, returnData: false,
-    metric: { namespace: "AWS/ApiGateway", metricName, dimensions: dims, period: 300, stat: "Sum" },
-  });
-  const hitRatioAlarm = new aws.cloudwatch.MetricAlarm(`${name}-cache-hit-ratio`, {
-    name: `${apiName}-${stageName}-cache-hit-ratio-low`,
-    alarmDescription: `Cache hit ratio of ${apiName}/${stageName} below ${minRatio}% with at least ${minCacheable} cacheable requests in 5 minutes: backend load is rising.`,
-    comparisonOperator: "LessThanThreshold",
-    threshold: minRatio,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 3,
-    treatMissingData: "notBreaching",
-    metricQueries: [
-      sum("hits", "CacheHitCount"),
-      sum("misses", "CacheMissCount"),
-      // Too little traffic yields 100 (never breaching): a handful of misses is not an incident.
-      { id: "ratio", label: "cache hit ratio (%)", returnData: true, expression: `IF((hits + misses) >= ${minCacheable}, 100 * hits / (hits + misses), 100)` },
-    ],
+  const sum = (id: string, metricName: string) => sumOf(id, "AWS/ApiGateway", metricName, dims, 300);
+  const hitRatioAlarm = sumsAlarm(`${name}-cache-hit-ratio`, {
+    alarmName: `${apiName}-${stageName}-cache-hit-ratio-low`,
+    description: `Cache hit ratio of ${apiName}/${stageName} below ${minRatio}% with at least ${minCacheable} cacheable requests in 5 minutes: backend load is rising.`,
+    when: { op: "<", threshold: minRatio, datapoints: 3, periods: 3 },
+    sums: [sum("hits", "CacheHitCount"), sum("misses", "CacheMissCount")],
+    // Too little traffic yields 100 (never breaching): a handful of misses is not an incident.
+    result: { id: "ratio", label: "cache hit ratio (%)", expression: `IF((hits + misses) >= ${minCacheable}, 100 * hits / (hits + misses), 100)` },
     alarmActions: actions,
-    okActions: actions,
     tags,
   }, child);
-  const errorRateAlarm = new aws.cloudwatch.MetricAlarm(`${name}-5xx-rate`, {
-    name: `${apiName}-${stageName}-5xx-rate-high`,
-    alarmDescription: `More than ${max5xx}% of requests to ${apiName}/${stageName} answered 5xx (at least ${min5xxRequests} requests in 5 minutes).`,
-    comparisonOperator: "GreaterThanThreshold",
-    threshold: max5xx,
-    evaluationPeriods: 2,
-    datapointsToAlarm: 2,
-    treatMissingData: "notBreaching",
-    metricQueries: [
-      sum("errors", "5XXError"),
-      sum("requests", "Count"),
-      { id: "rate", label: "5xx rate (%)", returnData: true, expression: `IF(requests >= ${min5xxRequests}, 100 * errors / requests, 0)` },
-    ],
+  const errorRateAlarm = sumsAlarm(`${name}-5xx-rate`, {
+    alarmName: `${apiName}-${stageName}-5xx-rate-high`,
+    description: `More than ${max5xx}% of requests to ${apiName}/${stageName} answered 5xx (at least ${min5xxRequests} requests in 5 minutes).`,
+    when: { op: ">", threshold: max5xx, datapoints: 2, periods: 2 },
+    sums: [sum("errors", "5XXError"), sum("requests", "Count")],
+    result: { id: "rate", label: "5xx rate (%)", expression: `IF(requests >= ${min5xxRequests}, 100 * errors / requests, 0)` },
     alarmActions: actions,
-    okActions: actions,
     tags,
   }, child);
   return { hitRatioAlarm, errorRateAlarm };

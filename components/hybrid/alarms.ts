@@ -1,11 +1,7 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
+import { sumOf, sumsAlarm } from "../alarms";
 import type { HybridContext } from "./settings";
-
-/** One summed metric of a metric-math alarm (an input to its expression, not returned). */
-export function sumOf(id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, period: number): aws.types.input.cloudwatch.MetricAlarmMetricQuery {
-  return { id, returnData: false, metric: { namespace, metricName, dimensions, period, stat: "Sum" } };
-}
 
 /**
  * Alarms on Lambda's limits: they start a failover (and drive the failover Lambda through EventBridge);
@@ -54,36 +50,28 @@ export function createFailoverTriggers({ name, settings, child }: HybridContext,
  * Notifications only: these do not drive the failover.
  */
 export function createClientAlarms({ name, settings: { alarmActions }, child }: HybridContext, alb: aws.lb.LoadBalancer, lambdaTargetGroup: aws.lb.TargetGroup): aws.cloudwatch.MetricAlarm[] {
-  const elb5xx = new aws.cloudwatch.MetricAlarm(`${name}-elb-5xx`, {
-    alarmDescription: `More than 5% of requests to the ALB of ${name} answered 5xx by the load balancer itself (Lambda throttled or failed, no healthy target) in 2 of 3 minutes`,
-    comparisonOperator: "GreaterThanThreshold",
-    threshold: 5,
-    evaluationPeriods: 3,
-    datapointsToAlarm: 2,
-    treatMissingData: "notBreaching",
-    metricQueries: [
+  const elb5xx = sumsAlarm(`${name}-elb-5xx`, {
+    description: `More than 5% of requests to the ALB of ${name} answered 5xx by the load balancer itself (Lambda throttled or failed, no healthy target) in 2 of 3 minutes`,
+    when: { op: ">", threshold: 5, datapoints: 2, periods: 3 },
+    sums: [
       sumOf("errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", { LoadBalancer: alb.arnSuffix }, 60),
       sumOf("requests", "AWS/ApplicationELB", "RequestCount", { LoadBalancer: alb.arnSuffix }, 60),
-      // RequestCount leaves out requests for which no target could be chosen, and a 5xx count is
-      // reported only when non-zero: count both sides with FILL so such 503s still raise the rate.
-      { id: "rate", label: "ALB 5xx (%)", returnData: true, expression: "IF(FILL(requests, 0) + FILL(errors, 0) >= 20, 100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)" },
     ],
+    // RequestCount leaves out requests for which no target could be chosen, and a 5xx count is
+    // reported only when non-zero: count both sides with FILL so such 503s still raise the rate.
+    result: { id: "rate", label: "ALB 5xx (%)", expression: "IF(FILL(requests, 0) + FILL(errors, 0) >= 20, 100 * FILL(errors, 0) / (FILL(requests, 0) + FILL(errors, 0)), 0)" },
     alarmActions,
-    okActions: alarmActions,
   }, child);
-  const lambdaTargetErrors = new aws.cloudwatch.MetricAlarm(`${name}-lambda-target-errors`, {
-    alarmDescription: `The ALB could not use the Lambda target of ${name} (LambdaUserError: permission, malformed or oversized response; LambdaInternalError) 5+ times in 5 minutes`,
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
-    threshold: 5,
-    evaluationPeriods: 1,
-    treatMissingData: "notBreaching",
-    metricQueries: [
-      sumOf("user", "AWS/ApplicationELB", "LambdaUserError", { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, 300),
-      sumOf("internal", "AWS/ApplicationELB", "LambdaInternalError", { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix }, 300),
-      { id: "total", label: "Lambda target errors", returnData: true, expression: "user + internal" },
+  const targetGroupDims = { LoadBalancer: alb.arnSuffix, TargetGroup: lambdaTargetGroup.arnSuffix };
+  const lambdaTargetErrors = sumsAlarm(`${name}-lambda-target-errors`, {
+    description: `The ALB could not use the Lambda target of ${name} (LambdaUserError: permission, malformed or oversized response; LambdaInternalError) 5+ times in 5 minutes`,
+    when: { op: ">=", threshold: 5, periods: 1 },
+    sums: [
+      sumOf("user", "AWS/ApplicationELB", "LambdaUserError", targetGroupDims, 300),
+      sumOf("internal", "AWS/ApplicationELB", "LambdaInternalError", targetGroupDims, 300),
     ],
+    result: { id: "total", label: "Lambda target errors", expression: "user + internal" },
     alarmActions,
-    okActions: alarmActions,
   }, child);
   return [elb5xx, lambdaTargetErrors];
 }

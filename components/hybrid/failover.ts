@@ -2,10 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createFailoverHandlerFromEnv } from "../../functions/failover/shell";
 import { failoverIamStatements } from "../../functions/failover/iam";
-import { p99DurationAlarm } from "../lambdaAlarms";
+import { p99DurationAlarm, sumOf, sumsAlarm } from "../alarms";
 import { LAMBDA_LOG_LEVELS } from "../lambdaDefaults";
 import { lambdaCodePathOptions } from "../lambdaPackaging";
-import { sumOf } from "./alarms";
 import type { AppPackaging } from "./platform";
 import type { HybridContext } from "./settings";
 
@@ -130,20 +129,15 @@ function createFailoverHealthAlarms({ name, settings: { alarmActions }, child }:
   }, child);
   // Throttled and dropped events are not Errors: a failover stuck behind reserved concurrency 1, or
   // events older than the 60 s maximum age, would otherwise go unseen.
-  const starvedAlarm = new aws.cloudwatch.MetricAlarm(`${name}-failover-starved`, {
-    alarmDescription: `Events for the failover Lambda of ${name} were throttled or dropped (older than 60 s) in 3 of the last 5 minutes`,
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
-    threshold: 1,
-    evaluationPeriods: 5,
-    datapointsToAlarm: 3,
-    treatMissingData: "notBreaching",
-    metricQueries: [
+  const starvedAlarm = sumsAlarm(`${name}-failover-starved`, {
+    description: `Events for the failover Lambda of ${name} were throttled or dropped (older than 60 s) in 3 of the last 5 minutes`,
+    when: { op: ">=", threshold: 1, datapoints: 3, periods: 5 },
+    sums: [
       sumOf("throttles", "AWS/Lambda", "Throttles", { FunctionName: failoverFunction.name }, 60),
       sumOf("dropped", "AWS/Lambda", "AsyncEventsDropped", { FunctionName: failoverFunction.name }, 60),
-      { id: "starved", label: "failover events throttled or dropped", returnData: true, expression: "throttles + dropped" },
     ],
+    result: { id: "starved", label: "failover events throttled or dropped", expression: "throttles + dropped" },
     alarmActions,
-    okActions: alarmActions,
   }, child);
   return { durationAlarm, errorsAlarm, starvedAlarm };
 }

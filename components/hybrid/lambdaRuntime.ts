@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hybridEntry } from "../../functions/platform/entry";
 import { readParameterPolicy } from "../CacheFunction";
-import { p99DurationAlarm } from "../lambdaAlarms";
+import { p99DurationAlarm } from "../alarms";
 import { LAMBDA_LOG_LEVELS } from "../lambdaDefaults";
 import type { AppPackaging } from "./platform";
 import type { LargeResponseStore } from "./largeResponses";
