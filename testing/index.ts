@@ -27,4 +27,5 @@ export {
 export { MockAccount, MockAwsError, DEFAULT_ZONES, type MockAccountOptions, type MockZone } from "../plan/mockAccount";
 export { extractLambdaArchive, type LambdaArchive } from "./lambdaArchive";
 export { albEvent, albAnswer, type AlbRequest, type AlbAnswer } from "./alb";
+export { startMemcached, freePort, waitForPort, type MemcachedServer } from "./memcached";
 export { runArchive, startContainer, type ArchiveRun, type Invocation, type RunningContainer } from "./runtime";

@@ -7,11 +7,10 @@
  */
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
-import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
 import type { AlbResult } from "../../functions/platform/alb";
 import { simulatePrivateApi, type ApiRoute, type SimulatedPrivateApi } from "../support/apiGateway";
+import { startFakeS3, type FakeS3 } from "../support/fakeS3";
 import { ExtractedLambda, extractLambdaArchive } from "../support/lambdaArchive";
 import { MemcachedServer, startMemcached } from "../support/memcached";
 import { REPO_ROOT, runProgram, type ProgramRun } from "../support/program";
@@ -46,27 +45,6 @@ function header(r: AlbResult, name: string): string | undefined {
   return r.headers ? r.headers[name] : r.multiValueHeaders?.[name]?.[0];
 }
 
-/** A path-style S3 stand-in on loopback (real HTTP) that keeps what is PUT. */
-async function startFakeS3(): Promise<{ url: string; objects: Map<string, Buffer>; close(): Promise<void> }> {
-  const objects = new Map<string, Buffer>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const key = new URL(req.url ?? "/", "http://s3.local").pathname;
-      if (req.method === "PUT") objects.set(decodeURIComponent(key), Buffer.concat(chunks));
-      res.writeHead(200, { etag: '"x"' });
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    objects,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
-
 describe("through the private API to the app (stage prefix, routes, large responses)", function () {
   this.timeout(120_000);
   let run: ProgramRun;
@@ -74,7 +52,7 @@ describe("through the private API to the app (stage prefix, routes, large respon
   let archive: ExtractedLambda;
   let mc: MemcachedServer;
   let upstream: Upstream;
-  let s3: Awaited<ReturnType<typeof startFakeS3>>;
+  let s3: FakeS3;
   let env: Record<string, string>;
   const saved = { ...process.env };
   const bigBody = JSON.stringify({ id: "big", blob: "x".repeat(1_200_000) });
@@ -168,7 +146,7 @@ describe("through the private API to the app (stage prefix, routes, large respon
     assert.equal(follow.kind, "s3", JSON.stringify(follow));
     const { bucket, key } = follow as Extract<ApiRoute, { kind: "s3" }>;
     assert.equal(bucket, env.LARGE_RESPONSE_BUCKET);
-    const stored = s3.objects.get(`/${bucket}/${key}`);
+    const stored = s3.objects.get(`/${bucket}/${key}`)?.body;
     assert.ok(stored, `the object the API would read (${bucket}/${key}) is the one the Lambda stored: ${[...s3.objects.keys()].join(", ")}`);
     assert.equal(stored.toString("utf8"), bigBody);
   });

@@ -7,7 +7,6 @@
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AlbResult } from "../../functions/platform/alb";
@@ -123,43 +122,4 @@ export function httpExchange(base: string, req: { method: string; target: string
   });
 }
 
-/** A minimal S3-compatible server (path-style PUT/GET; 405 for anything else) that records what it is sent and which objects were read. */
-export async function startFakeS3(): Promise<{ url: string; objects: Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>; gets: string[]; close(): Promise<void> }> {
-  const objects = new Map<string, { body: Buffer; headers: http.IncomingHttpHeaders }>();
-  const gets: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const u = new URL(req.url ?? "/", "http://s3.local");
-      if (req.method === "PUT") {
-        objects.set(u.pathname, { body: Buffer.concat(chunks), headers: req.headers });
-        res.writeHead(200, { etag: '"fake"' });
-        res.end();
-        return;
-      }
-      if (req.method === "GET") {
-        gets.push(req.url ?? "");
-        const o = objects.get(u.pathname);
-        if (!o) {
-          res.writeHead(404, { "content-type": "application/xml" });
-          res.end("<Error><Code>NoSuchKey</Code></Error>");
-          return;
-        }
-        res.writeHead(200, { "content-type": String(o.headers["content-type"] ?? "application/octet-stream"), "content-length": o.body.length });
-        res.end(o.body);
-        return;
-      }
-      res.writeHead(405);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    objects,
-    gets,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
+export { startFakeS3, type FakeS3 } from "./fakeS3";

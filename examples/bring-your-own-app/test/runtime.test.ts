@@ -48,7 +48,7 @@ describe("bring-your-own-app artifacts against memcached and the catalogue servi
 
   after(async () => {
     archive?.remove();
-    mc?.stop();
+    await mc?.stop();
     await catalogue?.close();
   });
 

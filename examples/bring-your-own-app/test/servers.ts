@@ -1,46 +1,11 @@
 /**
- * The two servers the app's artifacts talk to in the runtime tests: a real memcached (the `memcached`
- * binary, e.g. `apt-get install memcached`) and a stand-in for the catalogue service, both on loopback.
+ * The two servers the app's artifacts talk to in the runtime tests: a real memcached (from
+ * `serverless-cache/testing`; the `memcached` binary, e.g. `apt-get install memcached`) and a stand-in
+ * for the catalogue service, both on loopback.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
-import * as net from "node:net";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Memcached {
-  address: string;
-  stop(): void;
-}
-
-export async function startMemcached(): Promise<Memcached> {
-  const port = await freePort();
-  const asRoot = process.getuid?.() === 0 ? ["-u", "root"] : [];
-  const proc: ChildProcess = spawn("memcached", ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "16", ...asRoot], { stdio: "ignore" });
-  const failed = new Promise<never>((_, reject) => proc.once("error", (e) => reject(new Error(`memcached could not start (is it installed?): ${e.message}`))));
-  const until = Date.now() + 5000;
-  for (;;) {
-    const up = await Promise.race([failed, new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => resolve(false));
-    })]);
-    if (up) break;
-    if (Date.now() > until) throw new Error(`memcached did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  process.once("exit", () => proc.kill("SIGKILL"));
-  return { address: `127.0.0.1:${port}`, stop: () => { proc.kill("SIGKILL"); } };
-}
+import type * as net from "node:net";
+export { startMemcached, type MemcachedServer as Memcached } from "serverless-cache/testing";
 
 export interface Catalogue {
   url: string;
