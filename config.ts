@@ -209,12 +209,19 @@ export interface RenamedKey {
    * only a value other than this counts as "set"; test/config.test.ts checks it against Pulumi.yaml.
    */
   default: string;
+  /**
+   * A list key (`type: array`). Its old name stays declared as an array with default `[]` (so a stack
+   * file's YAML list still passes the CLI's type check), so "[]" by the old name counts as unset; the
+   * warning's command sets the new key element by element (`--path`).
+   */
+  list?: boolean;
 }
 
 /**
  * Old key -> new key. Owners: memcached* (the ElastiCache cluster), cacheFunction* (the cache
- * Lambda), apiFunction* (the API Lambda), apiGateway* (the private API's stage), fargate*. Keys whose
- * name already says their owner (network: vpcCidr, natMode, ...; upstream*, alb*, fargate*) keep it.
+ * Lambda), apiFunction* (the API Lambda), apiGateway* (the private API's stage), fargate*, network*
+ * (MultiAzNetwork). Keys whose name already says their owner (networkFlowLogs, upstream*, alb*,
+ * fargate*) keep it.
  */
 export const RENAMED_KEYS: readonly RenamedKey[] = [
   { old: "cacheNodeType", new: "memcachedNodeType", default: "cache.t4g.micro" },
@@ -241,7 +248,27 @@ export const RENAMED_KEYS: readonly RenamedKey[] = [
   { old: "apiAccessLogs", new: "apiGatewayAccessLogs", default: "true" },
   { old: "apiAuthorization", new: "apiGatewayAuthorization", default: "NONE" },
   { old: "apiUnauthorizedCacheControl", new: "apiGatewayUnauthorizedCacheControl", default: "SUCCEED_WITH_RESPONSE_HEADER" },
+  { old: "vpcCidr", new: "networkVpcCidr", default: "10.0.0.0/16" },
+  { old: "azCount", new: "networkAzCount", default: "2" },
+  { old: "availabilityZoneIds", new: "networkAvailabilityZoneIds", default: "[]", list: true },
+  { old: "subnetPrefixLength", new: "networkSubnetPrefixLength", default: "20" },
+  { old: "natMode", new: "networkNatMode", default: "single" },
+  { old: "interfaceEndpoints", new: "networkInterfaceEndpoints", default: "[]", list: true },
 ];
+
+/** The commands that move an old key's value to its new key (a list element by element). */
+function migrateCommand(r: RenamedKey, value: string): string {
+  let sets = [`pulumi config set ${r.new} '${value}'`];
+  if (r.list) {
+    try {
+      const items: unknown = JSON.parse(value);
+      if (Array.isArray(items)) sets = items.map((item, i) => `pulumi config set --path '${r.new}[${i}]' '${String(item)}'`);
+    } catch {
+      // not a list: reported as a problem of the new key; the plain command is the best guess
+    }
+  }
+  return [...sets, `pulumi config rm ${r.old}`].join(" && ");
+}
 
 /**
  * Reads new keys through their old names: an old key that is set stands in for its new key (with a
@@ -259,7 +286,7 @@ function resolveRenamedKeys(read: RawConfigReader): { read: RawConfigReader; via
   const warnings: string[] = [];
   for (const r of RENAMED_KEYS) {
     const oldValue = given(r.old);
-    if (oldValue === undefined) continue;
+    if (oldValue === undefined || (r.list && oldValue === "[]")) continue;
     const newValue = given(r.new);
     const newSet = newValue !== undefined && newValue !== r.default;
     if (newSet && newValue !== oldValue) {
@@ -267,7 +294,7 @@ function resolveRenamedKeys(read: RawConfigReader): { read: RawConfigReader; via
         `(${r.old} is the deprecated name of ${r.new}); keep only ${r.new}: pulumi config rm ${r.old}`);
       continue;
     }
-    warnings.push(`${PROJECT}:${r.old} is deprecated: use ${PROJECT}:${r.new} (pulumi config set ${r.new} '${oldValue}' && pulumi config rm ${r.old}; ` +
+    warnings.push(`${PROJECT}:${r.old} is deprecated: use ${PROJECT}:${r.new} (${migrateCommand(r, oldValue)}; ` +
       `docs/configuration.md migrates a whole stack file). The old name stops working in the next release.`);
     if (!newSet) {
       values.set(r.new, oldValue);
@@ -380,39 +407,39 @@ export function parseStackConfig(readRaw: RawConfigReader, context: ConfigContex
   c.problems.push(...renamed.problems);
   for (const warning of renamed.warnings) context.warn?.(warning);
 
-  const vpcCidr = c.string("vpcCidr");
-  const azCount = c.integer("azCount", AZ_COUNT_LIMITS.min, AZ_COUNT_LIMITS.max);
-  const subnetPrefixLength = c.integer("subnetPrefixLength", SUBNET_PREFIX_LENGTH_LIMITS.min, MAX_SUBNET_PREFIX_LENGTH);
-  if (/^\d+$/.test(read("subnetPrefixLength")?.trim() ?? "") && Number(read("subnetPrefixLength")) > MAX_SUBNET_PREFIX_LENGTH) {
+  const vpcCidr = c.string("networkVpcCidr");
+  const azCount = c.integer("networkAzCount", AZ_COUNT_LIMITS.min, AZ_COUNT_LIMITS.max);
+  const subnetPrefixLength = c.integer("networkSubnetPrefixLength", SUBNET_PREFIX_LENGTH_LIMITS.min, MAX_SUBNET_PREFIX_LENGTH);
+  if (/^\d+$/.test(read("networkSubnetPrefixLength")?.trim() ?? "") && Number(read("networkSubnetPrefixLength")) > MAX_SUBNET_PREFIX_LENGTH) {
     c.problems[c.problems.length - 1] += ` (an ALB subnet must be at least /${MAX_SUBNET_PREFIX_LENGTH} with 8 free addresses)`;
   }
-  const availabilityZoneIds = c.stringList("availabilityZoneIds");
+  const availabilityZoneIds = c.stringList("networkAvailabilityZoneIds");
   validateZoneIds(c, availabilityZoneIds, azCount, context.region);
-  const natMode = c.oneOf("natMode", NAT_MODES, c.string("natMode") as NatMode);
-  const interfaceEndpoints = c.stringList("interfaceEndpoints");
+  const natMode = c.oneOf("networkNatMode", NAT_MODES, c.string("networkNatMode") as NatMode);
+  const interfaceEndpoints = c.stringList("networkInterfaceEndpoints");
   const flowLogs = c.oneOf("networkFlowLogs", FLOW_LOG_MODES, (c.optional("networkFlowLogs") ?? "reject") as FlowLogMode);
-  for (const svc of interfaceEndpoints) c.oneOf("interfaceEndpoints", INTERFACE_ENDPOINT_SERVICES, svc);
+  for (const svc of interfaceEndpoints) c.oneOf("networkInterfaceEndpoints", INTERFACE_ENDPOINT_SERVICES, svc);
 
   const vpc = parseCidr(vpcCidr);
   if (vpcCidr && !vpc) {
-    c.fail("vpcCidr", vpcCidr, "must be an IPv4 network in CIDR form with no host bits set, e.g. 10.0.0.0/16");
+    c.fail("networkVpcCidr", vpcCidr, "must be an IPv4 network in CIDR form with no host bits set, e.g. 10.0.0.0/16");
   } else if (vpc) {
     if (vpc.prefix < 16 || vpc.prefix > 24) {
-      c.fail("vpcCidr", vpcCidr, "must have a prefix from /16 to /24 (the sizes AWS allows for a VPC, leaving room for subnets)");
+      c.fail("networkVpcCidr", vpcCidr, "must have a prefix from /16 to /24 (the sizes AWS allows for a VPC, leaving room for subnets)");
     }
     const isPrivate = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].some((r) => {
       const range = parseCidr(r);
       return range !== undefined && cidrContains(range, vpc);
     });
-    if (!isPrivate) c.fail("vpcCidr", vpcCidr, "must lie in an RFC 1918 private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
+    if (!isPrivate) c.fail("networkVpcCidr", vpcCidr, "must lie in an RFC 1918 private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
     const needed = 2 * azCount;
     const azCountValid = azCount >= AZ_COUNT_LIMITS.min && azCount <= AZ_COUNT_LIMITS.max;
     if (azCountValid && (subnetPrefixLength <= vpc.prefix || subnetCapacity(vpc, subnetPrefixLength) < needed)) {
       c.fail(
-        "subnetPrefixLength",
+        "networkSubnetPrefixLength",
         subnetPrefixLength,
         `${needed} subnets (public + private in ${azCount} AZs) of /${subnetPrefixLength} do not fit in ${vpcCidr}; ` +
-          `use a prefix from /${vpc.prefix + Math.ceil(Math.log2(needed))} to /${MAX_SUBNET_PREFIX_LENGTH} or a larger vpcCidr`,
+          `use a prefix from /${vpc.prefix + Math.ceil(Math.log2(needed))} to /${MAX_SUBNET_PREFIX_LENGTH} or a larger networkVpcCidr`,
       );
     }
   }
@@ -575,20 +602,20 @@ function validateZoneIds(c: Collector, ids: string[], azCount: number, region: s
     for (const problem of regionProblems(region, STACK_ZONE_REQUIREMENTS)) c.problems.push(`aws:region = ${JSON.stringify(region)}: ${problem}`);
     const offered = VPC_LINK_V2_ZONE_IDS[region];
     if (offered && azCount > offered.length && ids.length === 0) {
-      c.fail("azCount", azCount, `must be at most ${offered.length} in ${region}: the private API's VPC link is offered only in ${offered.join(", ")} (as of ${AVAILABILITY_TABLES_CHECKED})`);
+      c.fail("networkAzCount", azCount, `must be at most ${offered.length} in ${region}: the private API's VPC link is offered only in ${offered.join(", ")} (as of ${AVAILABILITY_TABLES_CHECKED})`);
     }
   }
   if (ids.length === 0) return;
-  if (azCount >= 2 && azCount <= 6 && ids.length !== azCount) c.fail("availabilityZoneIds", ids, `must list exactly azCount (${azCount}) zone IDs, one per AZ, in subnet order`);
-  if (new Set(ids).size !== ids.length) c.fail("availabilityZoneIds", ids, "must not list a zone ID twice");
+  if (azCount >= 2 && azCount <= 6 && ids.length !== azCount) c.fail("networkAvailabilityZoneIds", ids, `must list exactly networkAzCount (${azCount}) zone IDs, one per AZ, in subnet order`);
+  if (new Set(ids).size !== ids.length) c.fail("networkAvailabilityZoneIds", ids, "must not list a zone ID twice");
   const prefix = region ? zoneIdPrefix(region) : undefined;
   for (const id of ids) {
     if (!isAzId(id)) {
-      c.fail("availabilityZoneIds", id, "must be an Availability Zone ID such as use1-az1 (zone IDs, not names like us-east-1a, and no Local Zones)");
+      c.fail("networkAvailabilityZoneIds", id, "must be an Availability Zone ID such as use1-az1 (zone IDs, not names like us-east-1a, and no Local Zones)");
     } else if (region && prefix && !id.startsWith(`${prefix}-`)) {
-      c.fail("availabilityZoneIds", id, `is not a zone of ${region} (its zone IDs start with ${prefix}-)`);
+      c.fail("networkAvailabilityZoneIds", id, `is not a zone of ${region} (its zone IDs start with ${prefix}-)`);
     } else if (region) {
-      for (const problem of zoneProblems(region, id, STACK_ZONE_REQUIREMENTS)) c.fail("availabilityZoneIds", id, `cannot be used: ${problem}`);
+      for (const problem of zoneProblems(region, id, STACK_ZONE_REQUIREMENTS)) c.fail("networkAvailabilityZoneIds", id, `cannot be used: ${problem}`);
     }
   }
 }

@@ -21,6 +21,26 @@ export interface Migration {
   conflicts: string[];
 }
 
+/**
+ * `text` without the entry whose key line `keyLine` matches: that line and the lines of its value below
+ * it (a list's items, a nested map: lines indented deeper, or `- ` items at the key's own indent).
+ */
+function removeEntry(text: string, keyLine: RegExp): string {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => keyLine.test(l));
+  if (start < 0) return text;
+  const indent = /^\s*/.exec(lines[start])![0].length;
+  let end = start + 1;
+  while (end < lines.length) {
+    const l = lines[end];
+    const lineIndent = /^\s*/.exec(l)![0].length;
+    if (l.trim() === "" || !(lineIndent > indent || (lineIndent === indent && l.trimStart().startsWith("- ")))) break;
+    end++;
+  }
+  lines.splice(start, end - start);
+  return lines.join("\n");
+}
+
 /** The stack file's text with every old key renamed. */
 export function migrateStackFileText(text: string): Migration {
   const config = ((yaml.load(text) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
@@ -37,7 +57,7 @@ export function migrateStackFileText(text: string): Migration {
         conflicts.push(`${oldKey} = ${JSON.stringify(config[oldKey])} and ${newKey} = ${JSON.stringify(config[newKey])}: keep one (pulumi config rm ${r.old} or ${r.new})`);
         continue;
       }
-      out = out.replace(new RegExp(`${line.source}.*\\n?`, "m"), "");
+      out = removeEntry(out, line);
     } else {
       out = out.replace(line, `$1${newKey}:`);
     }

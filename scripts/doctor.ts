@@ -65,7 +65,7 @@ export const USAGE = `usage: npm run doctor -- --stack <name> [options]
 Read-only preflight of the AWS account (and this machine) before the first pulumi up.
 
   --stack <name>            stack to check (one of the Pulumi.<name>.yaml files)
-  --config <key>=<value>    override one config key for this check (repeatable), e.g. azCount=3
+  --config <key>=<value>    override one config key for this check (repeatable), e.g. networkAzCount=3
   --json                    also print the results as JSON on stdout (the check lines then go to stderr)
   --timeout-ms <n>          timeout of each AWS call (default 8000)
   -h, --help                this text
@@ -130,7 +130,7 @@ export function readStackSettings(stack: string, overrides: Record<string, strin
   const read = (key: string): string | undefined => config[qualifiedKey(key)];
   const readAws = (key: string): string | undefined => config[`aws:${key}`];
   const configProblems: string[] = [];
-  let azCount = Number(read("azCount") ?? 2);
+  let azCount = Number(read("networkAzCount") ?? 2);
   let pinnedZoneIds: string[] = [];
   let alarmEmail: string | undefined;
   try {
@@ -143,7 +143,7 @@ export function readStackSettings(stack: string, overrides: Record<string, strin
     alarmEmail = read("alarmEmail");
     // Still check the zones the stack asks for, as written.
     try {
-      const raw: unknown = JSON.parse(read("availabilityZoneIds") ?? "[]");
+      const raw: unknown = JSON.parse(read("networkAvailabilityZoneIds") ?? "[]");
       if (Array.isArray(raw)) pinnedZoneIds = raw.map(String);
     } catch {
       pinnedZoneIds = [];

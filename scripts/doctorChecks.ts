@@ -59,7 +59,7 @@ export interface StackSettings {
   /** aws:profile, when the stack names one (the provider, and so the doctor, use it). */
   profile?: string;
   azCount: number;
-  /** availabilityZoneIds ([] = not pinned). */
+  /** networkAvailabilityZoneIds ([] = not pinned). */
   pinnedZoneIds: string[];
   zoneRequirements: readonly ZoneRequirement[];
   /** Everything config.ts rejects ([] = valid). */
@@ -246,8 +246,8 @@ export function configSet(stack: string, key: string, value: string | number | b
 
 /** The commands that pin `zoneIds` (replacing any list the stack has). */
 export function pinCommand(stack: string, zoneIds: readonly string[], replaceExisting: boolean): string {
-  const sets = zoneIds.map((id, i) => `pulumi config set --path 'availabilityZoneIds[${i}]' ${id} --stack ${stack}`);
-  return [...(replaceExisting ? [`pulumi config rm availabilityZoneIds --stack ${stack}`] : []), ...sets].join(" && ");
+  const sets = zoneIds.map((id, i) => `pulumi config set --path 'networkAvailabilityZoneIds[${i}]' ${id} --stack ${stack}`);
+  return [...(replaceExisting ? [`pulumi config rm networkAvailabilityZoneIds --stack ${stack}`] : []), ...sets].join(" && ");
 }
 
 // ---------------------------------------------------------------- 1. credentials
@@ -389,7 +389,7 @@ function checkCountQuota(
 export function checkElasticIps(settings: StackSettings, needs: ProgramNeeds, facts: Pick<AccountFacts, "quotas" | "addresses">): CheckResult {
   return checkCountQuota("elastic-ips", "elasticIps", {
     describe: "EC2 DescribeAddresses",
-    release: `release unused addresses: aws ec2 describe-addresses --region ${settings.region}, then aws ec2 release-address --allocation-id <id>; or ${configSet(settings.stack, "natMode", "single")}`,
+    release: `release unused addresses: aws ec2 describe-addresses --region ${settings.region}, then aws ec2 release-address --allocation-id <id>; or ${configSet(settings.stack, "networkNatMode", "single")}`,
   }, settings, needs.elasticIps, facts.quotas.elasticIps, facts.addresses);
 }
 
@@ -440,7 +440,7 @@ export function checkZones(settings: StackSettings, read: AccountFacts["zones"])
     const suggestion = [...keep, ...usable.filter((z) => !keep.includes(z))].slice(0, azCount);
     const fix = suggestion.length === azCount
       ? pinCommand(stack, suggestion, pinned.length > 0)
-      : `${configSet(stack, "azCount", Math.max(2, usable.length))}${usable.length >= 2 ? ` && ${pinCommand(stack, usable, pinned.length > 0)}` : ` (fewer than 2 usable AZs in ${region}: choose another Region)`}`;
+      : `${configSet(stack, "networkAzCount", Math.max(2, usable.length))}${usable.length >= 2 ? ` && ${pinCommand(stack, usable, pinned.length > 0)}` : ` (fewer than 2 usable AZs in ${region}: choose another Region)`}`;
     return { result: { id, status: "FIX", found: `${pinned.length > 0 ? `pinned ${pinned.join(", ")}: ` : ""}${message}`, fix } };
   }
   const impaired = choice.zoneIds.map((zid) => zones.find((z) => z.zoneId === zid)).filter((z) => z?.state !== undefined && z.state !== "available");
@@ -483,7 +483,7 @@ export function checkEndpointServices(
     if (read.value === null) {
       return short === "execute-api"
         ? { id, status: "FIX", found: `${service} does not exist in ${settings.region}: the private API cannot be reached`, fix: `deploy to a Region that has it: ${configSet(settings.stack, "aws:region", "us-east-1")}` }
-        : { id, status: "FIX", found: `${service} does not exist in ${settings.region}`, fix: `remove ${short} from interfaceEndpoints in Pulumi.${settings.stack}.yaml` };
+        : { id, status: "FIX", found: `${service} does not exist in ${settings.region}`, fix: `remove ${short} from networkInterfaceEndpoints in Pulumi.${settings.stack}.yaml` };
     }
     const offered = new Set(read.value);
     const missing = choice.names.map((name, i) => ({ name, zoneId: choice.zoneIds[i] })).filter((z) => !offered.has(z.name));
@@ -552,7 +552,7 @@ export function checkCacheCapacity(settings: StackSettings, needs: ProgramNeeds,
     id,
     status: "warn",
     found: `${clusters.map((c) => `${c.nodeType ?? "?"} x ${c.nodeCount}`).join(", ")}${where}: no AWS API tells in advance whether an AZ has capacity for a node type (pulumi up then fails with InsufficientCacheClusterCapacity)`,
-    fix: `if it happens: pin other zone IDs (pulumi config set --path 'availabilityZoneIds[<i>]' <zone-id> --stack ${settings.stack}) or choose another node type (${configSet(settings.stack, "memcachedNodeType", "<type>")}, e.g. cache.t3.micro), then pulumi up again`,
+    fix: `if it happens: pin other zone IDs (pulumi config set --path 'networkAvailabilityZoneIds[<i>]' <zone-id> --stack ${settings.stack}) or choose another node type (${configSet(settings.stack, "memcachedNodeType", "<type>")}, e.g. cache.t3.micro), then pulumi up again`,
   };
 }
 

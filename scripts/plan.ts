@@ -24,7 +24,7 @@ export const USAGE = `usage: npm run plan -- --stack <name> [options]
   --stack <name>            stack to plan (one of the Pulumi.<name>.yaml files)
   --out <file>              Markdown report (default: out/plan-<stack>.md)
   --json <file>             also write the plan as JSON
-  --config <key>=<value>    override one config key for this plan (repeatable), e.g. natMode=single
+  --config <key>=<value>    override one config key for this plan (repeatable), e.g. networkNatMode=single
   --prices <file>           price table (default: pricing/us-east-1.json)
   --assumptions <file>      traffic assumptions (default: pricing/assumptions.json)
   --policy-config <file>    policy config, as for pulumi --policy-pack-config

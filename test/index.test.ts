@@ -48,8 +48,8 @@ for (const stack of ["dev", "prod"] as const) {
 
     it("reads the stack file it is meant to test", () => {
       const cfg = stackConfig(stack);
-      assert.equal(cfg["serverless-cache:natMode"], want.natMode);
-      assert.equal(Number(cfg["serverless-cache:azCount"]), want.azCount);
+      assert.equal(cfg["serverless-cache:networkNatMode"], want.natMode);
+      assert.equal(Number(cfg["serverless-cache:networkAzCount"]), want.azCount);
     });
 
     it("has one VPC with DNS support and hostnames on", () => {

@@ -22,12 +22,12 @@ describe("mock engine (plan/engine.ts)", function () {
     assert.deepEqual(outputs, { a: 42, b: "plain" });
   });
 
-  it("plans every azCount the Region can serve: 5 in us-east-1 (use1-az3 has no VPC link V2), 6 is refused by name", async () => {
-    const run = await runProgram("prod", { azCount: "5", availabilityZoneIds: "[]" });
+  it("plans every networkAzCount the Region can serve: 5 in us-east-1 (use1-az3 has no VPC link V2), 6 is refused by name", async () => {
+    const run = await runProgram("prod", { networkAzCount: "5", networkAvailabilityZoneIds: "[]" });
     assert.equal(run.ofType("aws:ec2/natGateway:NatGateway").length, 5);
     assert.deepEqual(run.outputs.availabilityZoneIds, ["use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"]);
-    await assert.rejects(runProgram("prod", { azCount: "6", availabilityZoneIds: "[]" }),
-      /serverless-cache:azCount = 6: must be at most 5 in us-east-1: the private API's VPC link is offered only in use1-az1, use1-az2, use1-az4, use1-az5, use1-az6/);
+    await assert.rejects(runProgram("prod", { networkAzCount: "6", networkAvailabilityZoneIds: "[]" }),
+      /serverless-cache:networkAzCount = 6: must be at most 5 in us-east-1: the private API's VPC link is offered only in use1-az1, use1-az2, use1-az4, use1-az5, use1-az6/);
   });
 
   it("records parents and property dependencies", async () => {

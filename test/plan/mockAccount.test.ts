@@ -83,7 +83,7 @@ describe("mock account: AWS behaviour our mocks used to leave out", function () 
     });
 
     it("without a pin, the network picks the lowest supported zone IDs (never the first names)", async () => {
-      const run = await runProgram("prod", { availabilityZoneIds: "[]" });
+      const run = await runProgram("prod", { networkAvailabilityZoneIds: "[]" });
       assert.deepEqual(run.outputs.availabilityZoneIds, ["use1-az1", "use1-az2", "use1-az4"]);
     });
 

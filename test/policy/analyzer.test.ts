@@ -362,7 +362,7 @@ describe("policy pack under the real analyzer server (policy/index.ts in its own
   });
 
   it("reports the production policy for prod with a single NAT gateway", async () => {
-    const single = await runProgram("prod", { natMode: "single" });
+    const single = await runProgram("prod", { networkNatMode: "single" });
     const diags = await engine.preview(single.resources);
     assert.deepEqual([...new Set(diags.map((d) => d.policy))], ["production-multi-az"]);
     assert.ok(diags.every((d) => d.level === MANDATORY));

@@ -678,7 +678,7 @@ describe("policy pack", function () {
 
   describe("production-multi-az", () => {
     it("fails prod with a single NAT gateway, naming the AZs left without one", async () => {
-      const single = await runProgram("prod", { natMode: "single" });
+      const single = await runProgram("prod", { networkNatMode: "single" });
       await assertFails(productionResilience, single.resources, /1 NAT gateway\(s\) for 3 AZs; no NAT gateway in use1-az2, use1-az4/);
     });
     it("fails prod with a single-AZ memcached cluster", async () => {
@@ -700,7 +700,7 @@ describe("policy pack", function () {
       await assertPasses(productionResilience, prod.resources);
     });
     it("compares zone IDs, known before the subnets exist: still catches a single NAT gateway in a first preview", async () => {
-      const single = await runProgram("prod", { natMode: "single" });
+      const single = await runProgram("prod", { networkNatMode: "single" });
       await assertFails(productionResilience, firstPreview(single.resources), /no NAT gateway in use1-az2, use1-az4/);
       await assertPasses(productionResilience, firstPreview(prod.resources));
     });
@@ -975,7 +975,7 @@ describe("policy pack", function () {
   });
 
   describe("policy config (as pulumi --policy-pack-config)", () => {
-    const single = (): Promise<ProgramRun> => runProgram("prod", { natMode: "single" });
+    const single = (): Promise<ProgramRun> => runProgram("prod", { networkNatMode: "single" });
     it("applies a per-policy enforcement level: advisory failures do not block, disabled policies do not run", async () => {
       const run = await single();
       const advisory = await runPolicies(run.resources, policies, { [productionResilience.name]: "advisory" });

@@ -132,7 +132,7 @@ function fakeExec(answers: { docker?: ExecResult; pulumi?: ExecResult } = {}): E
 let DEV: ProgramNeeds;
 let programRuns = 0;
 /** dev pinned to use1-az1, use1-az2 whatever Pulumi.dev.yaml says, for assertions on zone names. */
-const PIN_AZ1_AZ2 = ["--config", "availabilityZoneIds=[\"use1-az1\",\"use1-az2\"]", "--config", "azCount=2"];
+const PIN_AZ1_AZ2 = ["--config", "networkAvailabilityZoneIds=[\"use1-az1\",\"use1-az2\"]", "--config", "networkAzCount=2"];
 
 interface Child { code: number; stdout: string; stderr: string }
 
@@ -241,7 +241,7 @@ describe("npm run doctor", function () {
       assert.throws(() => parseArgs(["--stack", "dev", "--timeout-ms", "fast"]), /--timeout-ms "fast" must be a whole number/);
       assert.throws(() => parseArgs(["--stack", "dev", "--json=yes"]), /--json takes no value/);
       assert.throws(() => parseArgs(["--stack"]), /--stack needs a value/);
-      assert.deepEqual(parseArgs(["--stack=prod", "--config", "azCount=3", "--json"]), { stack: "prod", overrides: { azCount: "3" }, json: true, timeoutMs: 8000 });
+      assert.deepEqual(parseArgs(["--stack=prod", "--config", "networkAzCount=3", "--json"]), { stack: "prod", overrides: { networkAzCount: "3" }, json: true, timeoutMs: 8000 });
       const unknown = await doctor(["--stack", "staging"]);
       assert.equal(unknown.code, 2);
       assert.match(unknown.stderr, /doctor: --stack staging: unknown stack "staging".*allowed: dev, prod/);
@@ -254,7 +254,7 @@ describe("npm run doctor", function () {
       const config = stackConfig("dev");
       const expectedReserved = Number(config["serverless-cache:cacheFunctionReservedConcurrency"]) + Number(config["serverless-cache:apiFunctionReservedConcurrency"]) + 1;
       assert.equal(devReserved(), expectedReserved, JSON.stringify(DEV.reservedConcurrency));
-      assert.equal(DEV.elasticIps, config["serverless-cache:natMode"] === "perAz" ? Number(config["serverless-cache:azCount"]) : 1);
+      assert.equal(DEV.elasticIps, config["serverless-cache:networkNatMode"] === "perAz" ? Number(config["serverless-cache:networkAzCount"]) : 1);
       assert.equal(DEV.vpcs, 1);
       assert.ok(DEV.interfaceEndpointServices.includes("com.amazonaws.us-east-1.execute-api"), DEV.interfaceEndpointServices.join());
       assert.equal(DEV.accessLogs, true);
@@ -290,7 +290,7 @@ describe("npm run doctor", function () {
       const notOk = r.results.filter((x) => x.status !== "ok").map((x) => x.id);
       assert.deepEqual(notOk, ["elasticache-capacity"], r.stderr);
       assert.equal(r.line("elasticache-capacity").status, "warn");
-      assert.match(r.line("elasticache-capacity").fix!, /InsufficientCacheClusterCapacity|availabilityZoneIds/);
+      assert.match(r.line("elasticache-capacity").fix!, /InsufficientCacheClusterCapacity|networkAvailabilityZoneIds/);
       assert.match(r.line("credentials").found, /account 123456789012 as arn:aws:iam::123456789012:user\/alice/);
       assert.match(r.line("zones").found, /^pinned use1-az\d \(us-east-1[a-f]\), use1-az\d \(us-east-1[a-f]\)/);
       const endpoints = [...new Set(["execute-api", ...DEV.interfaceEndpointServices.map((n) => n.split(".").slice(3).join("."))])].map((n) => `endpoint:${n}`);
@@ -479,28 +479,28 @@ describe("npm run doctor", function () {
 
     it("us-east-1a is use1-az3 and a Local Zone is opted in: unpinned, the doctor picks supported zone IDs and prints the pin command", async () => {
       healthyAccount(SHUFFLED_ZONES);
-      const r = await doctor(["--stack", "dev", "--config", "availabilityZoneIds=[]", "--config", "azCount=2"]);
+      const r = await doctor(["--stack", "dev", "--config", "networkAvailabilityZoneIds=[]", "--config", "networkAzCount=2"]);
       assert.equal(r.code, 0, r.stderr);
       const line = r.line("zones");
       assert.equal(line.status, "warn");
       assert.match(line.found, /^not pinned: pulumi would choose use1-az1 \(us-east-1c\), use1-az2 \(us-east-1e\)/);
       assert.match(line.found, /left out us-east-1a = use1-az3/);
       assert.match(line.found, /ignored us-east-1-bos-1a \(not Availability Zones\)/);
-      assert.equal(line.fix, "pulumi config set --path 'availabilityZoneIds[0]' use1-az1 --stack dev && pulumi config set --path 'availabilityZoneIds[1]' use1-az2 --stack dev");
+      assert.equal(line.fix, "pulumi config set --path 'networkAvailabilityZoneIds[0]' use1-az1 --stack dev && pulumi config set --path 'networkAvailabilityZoneIds[1]' use1-az2 --stack dev");
       assert.equal(r.line("endpoint:execute-api").status, "ok");
       assert.match(r.line("elasticache-capacity").found, /in us-east-1c, us-east-1e/);
     });
 
     it("a pinned unsupported zone ID: FIX for the zones (with the replacement pin command) and for the config", async () => {
       healthyAccount(SHUFFLED_ZONES);
-      const r = await doctor(["--stack", "dev", "--config", "availabilityZoneIds=[\"use1-az1\",\"use1-az3\"]", "--config", "azCount=2"]);
+      const r = await doctor(["--stack", "dev", "--config", "networkAvailabilityZoneIds=[\"use1-az1\",\"use1-az3\"]", "--config", "networkAzCount=2"]);
       assert.equal(r.code, 1);
       const zones = r.line("zones");
       assert.equal(zones.status, "FIX");
       assert.match(zones.found, /pinned use1-az1, use1-az3: .*use1-az3/);
-      assert.equal(zones.fix, "pulumi config rm availabilityZoneIds --stack dev && pulumi config set --path 'availabilityZoneIds[0]' use1-az1 --stack dev && pulumi config set --path 'availabilityZoneIds[1]' use1-az2 --stack dev");
+      assert.equal(zones.fix, "pulumi config rm networkAvailabilityZoneIds --stack dev && pulumi config set --path 'networkAvailabilityZoneIds[0]' use1-az1 --stack dev && pulumi config set --path 'networkAvailabilityZoneIds[1]' use1-az2 --stack dev");
       assert.equal(r.line("config").status, "FIX");
-      assert.match(r.line("config").found, /availabilityZoneIds = "use1-az3": cannot be used/);
+      assert.match(r.line("config").found, /serverless-cache:networkAvailabilityZoneIds = "use1-az3": cannot be used/);
       assert.equal(programRuns, 0, "the program is not run with an invalid config");
       assert.equal(r.line("lambda-concurrency").status, "warn");
     });
@@ -511,7 +511,7 @@ describe("npm run doctor", function () {
       assert.equal(r.code, 1);
       assert.equal(r.line("zones").status, "FIX");
       assert.match(r.line("zones").found, /use1-az2 is not an available Availability Zone of this account in us-east-1/);
-      assert.match(r.line("zones").fix!, /'availabilityZoneIds\[1\]' use1-az4 --stack dev$/);
+      assert.match(r.line("zones").fix!, /'networkAvailabilityZoneIds\[1\]' use1-az4 --stack dev$/);
     });
 
     it("execute-api missing in one chosen AZ: warn naming the AZ the endpoint will skip", async () => {

@@ -40,14 +40,14 @@ describe("npm run plan", function () {
   it("exits 0 for the same plan when the policy config makes that policy advisory", () => {
     const policyConfig = path.join(dir, "advisory.json");
     fs.writeFileSync(policyConfig, JSON.stringify({ "production-multi-az": "advisory" }));
-    const res = plan(["--stack", "prod", "--config", "natMode=single", "--policy-config", policyConfig, "--out", path.join(dir, "adv.md")]);
+    const res = plan(["--stack", "prod", "--config", "networkNatMode=single", "--policy-config", policyConfig, "--out", path.join(dir, "adv.md")]);
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /FAIL {2}production-multi-az \(advisory\)/);
   });
 
   it("exits 1 when a mandatory policy fails (prod with a single NAT gateway), still writing the report", () => {
     const out = path.join(dir, "prod-single.md");
-    const res = plan(["--stack", "prod", "--config", "natMode=single", "--out", out]);
+    const res = plan(["--stack", "prod", "--config", "networkNatMode=single", "--out", out]);
     assert.equal(res.status, 1, res.stderr);
     assert.match(res.stderr, /1 mandatory policy failed: production-multi-az/);
     assert.match(fs.readFileSync(out, "utf8"), /❌ \| `production-multi-az`/);
@@ -72,19 +72,19 @@ describe("npm run plan", function () {
 
   describe("arguments", () => {
     it("parses the stack, defaults and repeated --config", () => {
-      const o = parseArgs(["--stack=prod", "--config", "natMode=single", "--config", "azCount=2"]);
+      const o = parseArgs(["--stack=prod", "--config", "networkNatMode=single", "--config", "networkAzCount=2"]);
       assert.ok(o !== "help");
       assert.equal(o.stack, "prod");
       assert.equal(o.out, path.join("out", "plan-prod.md"));
-      assert.deepEqual(o.overrides, { natMode: "single", azCount: "2" });
+      assert.deepEqual(o.overrides, { networkNatMode: "single", networkAzCount: "2" });
       assert.equal(parseArgs(["-h"]), "help");
     });
     it("rejects a missing stack, a missing value, a repeated --stack and an undeclared config key", () => {
       assert.throws(() => parseArgs([]), (e: Error) => e instanceof UsageError && /--stack is required; allowed: dev, prod/.test(e.message));
       assert.throws(() => parseArgs(["--stack"]), /--stack needs a value/);
       assert.throws(() => parseArgs(["--stack", "dev", "--stack", "prod"]), /given 2 times/);
-      assert.throws(() => parseArgs(["--stack", "dev", "--config", "natMod=single"]), /natMod: not a config key of this project; allowed: vpcCidr/);
-      assert.throws(() => parseArgs(["--stack", "dev", "--config", "natMode"]), /expected <key>=<value>/);
+      assert.throws(() => parseArgs(["--stack", "dev", "--config", "networkNatMod=single"]), /networkNatMod: not a config key of this project; allowed: networkVpcCidr/);
+      assert.throws(() => parseArgs(["--stack", "dev", "--config", "networkNatMode"]), /expected <key>=<value>/);
     });
   });
 });
