@@ -70,6 +70,7 @@ export function compareEngineVersions(a: string, b: string): number {
  * Current-generation ElastiCache node types that run memcached ("Supported node types", checked
  * 2026-11-29). Previous generations (t2, m3, r3, ...) cannot be created any more.
  */
+// Mirrored on purpose by plan/mockAccount.ts: the mock AWS account must not trust this list (nor load config.ts); a test keeps them equal.
 export const MEMCACHED_NODE_TYPES: readonly string[] = [
   ...["micro", "small", "medium"].flatMap((size) => [`cache.t4g.${size}`, `cache.t3.${size}`]),
   ...["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"].flatMap((size) =>

@@ -16,7 +16,8 @@ import { LAMBDA_VPC_UNSUPPORTED_ZONE_IDS, VPC_LINK_V2_ZONE_IDS } from "../compon
  * What ElastiCache offers for memcached, as the account sees it. The same facts as config.ts's
  * MEMCACHED_ENGINE_VERSIONS / MEMCACHED_NODE_TYPES (test/plan/mockAccount.test.ts checks that they
  * agree), kept here because this module ships in `serverless-cache/testing` and must not load this
- * repository's program config (config.ts and what it imports).
+ * repository's program config (config.ts and what it imports). The copy is on purpose: the account must
+ * not take the program's word for what AWS offers: a change to one list alone fails that test.
  */
 /** memcached 1.6 versions ElastiCache offers ("Supported ElastiCache for Memcached versions", checked 2026-11-29). */
 export const ELASTICACHE_MEMCACHED_VERSIONS: readonly string[] = ["1.6.6", "1.6.12", "1.6.17", "1.6.22"];
