@@ -81,7 +81,7 @@ export function componentLabel(component: MockResource): string {
   return `${component.name} (${component.type.split(":").pop()})`;
 }
 
-/** A config key as the CLI passes it: `natMode` is `serverless-cache:natMode`; `aws:region` stays. */
+/** A config key as the CLI passes it: `networkNatMode` is `serverless-cache:networkNatMode`; `aws:region` stays. */
 export function qualifiedKey(key: string, project = PROJECT): string {
   return key.includes(":") ? key : `${project}:${key}`;
 }
@@ -94,7 +94,7 @@ function projectConfigDeclarations(projectDir = REPO_ROOT, project = PROJECT): M
   return new Map(Object.entries(doc.config ?? {}).map(([key, decl]) => [qualifiedKey(key, project), decl]));
 }
 
-/** Config keys Pulumi.yaml declares, fully qualified (`serverless-cache:natMode`, `aws:region`, ...). */
+/** Config keys Pulumi.yaml declares, fully qualified (`serverless-cache:networkNatMode`, `aws:region`, ...). */
 export function declaredConfigKeys(): string[] {
   return [...projectConfigDeclarations().keys()];
 }
@@ -488,7 +488,78 @@ interface EngineRun {
   deep: boolean;
 }
 
+/** ts-node's compiler service (the `register` instance), as far as the engine uses it. */
+interface TsNodeService { compile(code: string, fileName: string, lineOffset?: number): string }
+const TS_NODE_INSTANCE = Symbol.for("ts-node.register.instance");
+const compiledOnce = new WeakSet<TsNodeService>();
+/** How often program modules were transpiled and how often a known output was reused (for tests). */
+export const transpileCounts = { compiled: 0, reused: 0 };
+
+/**
+ * Every run loads the program's modules afresh (new config, new mock engine), and under ts-node each
+ * load transpiled every file again: seconds per run. The same source text gives the same JavaScript,
+ * so the engine keeps each file's output by its text; modules are still evaluated afresh. Without
+ * ts-node (compiled JavaScript) there is nothing to do.
+ */
+function reuseTranspiledModules(): void {
+  const service = (process as unknown as Record<symbol, TsNodeService | undefined>)[TS_NODE_INSTANCE];
+  if (!service || typeof service.compile !== "function" || compiledOnce.has(service)) return;
+  compiledOnce.add(service);
+  const compile = service.compile.bind(service);
+  const outputs = new Map<string, { code: string; output: string }>();
+  service.compile = (code, fileName, lineOffset) => {
+    const key = `${fileName}\0${lineOffset ?? 0}`;
+    const known = outputs.get(key);
+    if (known?.code === code) {
+      transpileCounts.reused += 1;
+      return known.output;
+    }
+    transpileCounts.compiled += 1;
+    const output = compile(code, fileName, lineOffset);
+    outputs.set(key, { code, output });
+    return output;
+  };
+}
+
+type DebuggablePromise = (p: Promise<unknown>, ctx: unknown) => Promise<unknown>;
+let stacksDeferred = false;
+
+/**
+ * Pulumi keeps the stack of every promise it creates (`debuggablePromise`, a dozen per resource) for a
+ * leak report at exit, as a string: under ts-node each one is run through source-map-support at
+ * once, about a third of a run's time. The engine keeps the same stack but formats it only if the
+ * report reads it (V8's `captureStackTrace` is lazy). Internal to @pulumi/pulumi: used only if the
+ * module still looks as expected.
+ */
+function deferPromiseStacks(): void {
+  if (stacksDeferred) return;
+  stacksDeferred = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of @pulumi/pulumi, not in its typings
+  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise?: DebuggablePromise };
+  const original = debuggable.debuggablePromise;
+  if (typeof original !== "function") return;
+  const deferred: DebuggablePromise = function (p, ctx) {
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder, deferred);
+    // Configurable, so Pulumi's own defineProperty may replace it; then it is put back, lazy.
+    Object.defineProperty(p, "_debugStackTrace", { configurable: true, writable: true, value: undefined });
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let tracked: Promise<unknown>;
+    try {
+      tracked = original(p, ctx);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    Object.defineProperty(p, "_debugStackTrace", { configurable: true, enumerable: false, get: () => holder.stack });
+    return tracked;
+  };
+  debuggable.debuggablePromise = deferred;
+}
+
 async function runUnderMocks(spec: EngineRun): Promise<ProgramRun> {
+  reuseTranspiledModules();
+  deferPromiseStacks();
   const { project, stack } = spec;
   const account = new MockAccount(spec.account);
   const resources: MockResource[] = [];

@@ -1,8 +1,10 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ProgramError, SecretConfigError, settleProgram, runProgram as runAnyProgram } from "../../plan/engine";
+import { ProgramError, SecretConfigError, settleProgram, transpileCounts, runProgram as runAnyProgram } from "../../plan/engine";
 import { runProgram } from "../support/program";
 
 const KIT_PROGRAM = path.join(__dirname, "kit-program", "index.ts");
@@ -35,6 +37,42 @@ describe("mock engine (plan/engine.ts)", function () {
     const nat = run.one("aws:ec2/natGateway:NatGateway");
     assert.match(nat.parent ?? "", /serverless-cache:network:MultiAzNetwork::net-dev$/);
     assert.ok(run.byUrn(nat.propertyDependencies.subnetId[0])?.type === "aws:ec2/subnet:Subnet");
+  });
+
+  describe("speed without changing what a run sees", () => {
+    it("keeps the stack of Pulumi's tracked promises, formatted only when read (the leak report)", async () => {
+      await runAnyProgram({ project: "inline", stack: "t", program: () => ({}) });
+      const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise(p: Promise<unknown>, ctx: string): Promise<unknown>; promiseDebugString(p: Promise<unknown>): string };
+      const p = Promise.resolve(7);
+      const createdHere = (): Promise<unknown> => debuggable.debuggablePromise(p, "probe");
+      assert.equal(await createdHere(), 7);
+      const report = debuggable.promiseDebugString(p);
+      assert.match(report, /CONTEXT\(\d+\): probe/);
+      // The creating frame, mapped back to this TypeScript file by source-map-support.
+      assert.match(report, /createdHere .*engine\.test\.ts:\d+:\d+/);
+    });
+
+    it("transpiles a program module once per source text, and again when the text changes", async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-transpile-"));
+      try {
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: transpiled\nruntime: nodejs\n");
+        const program = path.join(dir, "index.ts");
+        const write = (n: number): void => fs.writeFileSync(program, `const n: number = ${n};\nexport const value = n;\n(globalThis as Record<string, unknown>).__evaluations = ((globalThis as Record<string, number>).__evaluations ?? 0) + 1;\n`);
+        const evaluations = (): number => ((globalThis as Record<string, unknown>).__evaluations as number | undefined) ?? 0;
+        write(1);
+        const before = evaluations();
+        assert.deepEqual((await runAnyProgram({ program })).outputs, { value: 1 });
+        const first = { ...transpileCounts };
+        assert.deepEqual((await runAnyProgram({ program })).outputs, { value: 1 });
+        assert.equal(evaluations() - before, 2, "each run evaluates the module afresh");
+        assert.deepEqual(transpileCounts, { compiled: first.compiled, reused: first.reused + 1 }, "the second run reuses the first run's JavaScript");
+        write(2);
+        assert.deepEqual((await runAnyProgram({ program })).outputs, { value: 2 }, "a changed file is transpiled again");
+        assert.equal(transpileCounts.compiled, first.compiled + 1);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe("any program (serverless-cache/testing's runProgram)", () => {
