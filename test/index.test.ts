@@ -1,26 +1,8 @@
 import * as assert from "node:assert/strict";
 import { cidrsOverlap, parseCidr } from "../components/cidr";
 import { runProgram, type ProgramRun, stackConfig } from "./support/program";
+import { T } from "./support/types";
 
-const T = {
-  vpc: "aws:ec2/vpc:Vpc",
-  subnet: "aws:ec2/subnet:Subnet",
-  igw: "aws:ec2/internetGateway:InternetGateway",
-  nat: "aws:ec2/natGateway:NatGateway",
-  eip: "aws:ec2/eip:Eip",
-  routeTable: "aws:ec2/routeTable:RouteTable",
-  route: "aws:ec2/route:Route",
-  rta: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  cluster: "aws:elasticache/cluster:Cluster",
-  subnetGroup: "aws:elasticache/subnetGroup:SubnetGroup",
-  lambda: "aws:lambda/function:Function",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-};
 
 interface Expectation {
   azCount: number;
@@ -146,8 +128,8 @@ for (const stack of ["dev", "prod"] as const) {
       const cacheSg = run.byId(cacheSgId)!;
       assert.equal(cacheSg.inputs.ingress, undefined, "no inline ingress rules");
       const ingress = run.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === cacheSgId);
-      const cacheHandlerSg = run.one(T.lambda, "cache-handler").inputs.vpcConfig.securityGroupIds[0];
-      const apiLambdaSg = run.one(T.lambda, "-api").inputs.vpcConfig.securityGroupIds[0];
+      const cacheHandlerSg = run.one(T.fn, "cache-handler").inputs.vpcConfig.securityGroupIds[0];
+      const apiLambdaSg = run.one(T.fn, "-api").inputs.vpcConfig.securityGroupIds[0];
       const taskSg = run.one("aws:ecs/service:Service").inputs.networkConfiguration.securityGroups[0];
       assert.deepEqual(ingress.map((r) => r.inputs.referencedSecurityGroupId).sort(), [cacheHandlerSg, apiLambdaSg, taskSg].sort());
       for (const rule of ingress) {
@@ -176,7 +158,7 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("runs the cache Lambda on nodejs22.x in the private subnets with a sane timeout", () => {
-      const fn = run.one(T.lambda, "cache-handler");
+      const fn = run.one(T.fn, "cache-handler");
       assert.equal(fn.inputs.runtime, "nodejs22.x");
       assert.ok(fn.inputs.timeout > 0 && fn.inputs.timeout < 900, `timeout ${fn.inputs.timeout}`);
       assert.equal(fn.inputs.timeout, 10);
@@ -190,8 +172,8 @@ for (const stack of ["dev", "prod"] as const) {
     });
 
     it("gives the Lambda least privilege, tight egress and a log group with retention", () => {
-      const fn = run.one(T.lambda, "cache-handler");
-      const attachments = run.ofType(T.rolePolicyAttachment).filter((a) => a.name.startsWith(`cache-handler-${stack}`));
+      const fn = run.one(T.fn, "cache-handler");
+      const attachments = run.ofType(T.attachment).filter((a) => a.name.startsWith(`cache-handler-${stack}`));
       assert.deepEqual(attachments.map((a) => a.inputs.policyArn), ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]);
       const [lambdaSgId] = fn.inputs.vpcConfig.securityGroupIds;
       const egress = run.ofType(T.egress).filter((r) => r.inputs.securityGroupId === lambdaSgId);

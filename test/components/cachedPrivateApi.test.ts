@@ -19,6 +19,7 @@ import {
   validateThrottle,
 } from "../../components/apiRoutes";
 import type { CachedPrivateApiArgs } from "../../components/CachedPrivateApi";
+import { T } from "../support/types";
 
 const PROJECT = "serverless-cache";
 const ACCOUNT = "123456789012";
@@ -29,27 +30,6 @@ const LISTENER_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener
 const ALB_SG = "sg-0a1b0a1b0a1b0a1b0";
 const BFF_SG = "sg-0bff0bff0bff0bff0";
 
-const T = {
-  restApi: "aws:apigateway/restApi:RestApi",
-  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
-  resource: "aws:apigateway/resource:Resource",
-  method: "aws:apigateway/method:Method",
-  integration: "aws:apigateway/integration:Integration",
-  deployment: "aws:apigateway/deployment:Deployment",
-  stage: "aws:apigateway/stage:Stage",
-  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
-  account: "aws:apigateway/account:Account",
-  vpcLink: "aws:apigatewayv2/vpcLink:VpcLink",
-  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  policy: "aws:iam/policy:Policy",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  dashboard: "aws:cloudwatch/dashboard:Dashboard",
-  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  component: "serverless-cache:api:CachedPrivateApi",
-};
 
 interface Res {
   type: string;
@@ -642,7 +622,7 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
       });
 
       it("parents every child to the component", () => {
-        const custom = run.resources.filter((r) => r.type !== T.component);
+        const custom = run.resources.filter((r) => r.type !== T.cachedPrivateApi);
         assert.equal(run.childUrns.length, custom.length, "every registered resource is a direct child of the component");
         for (const urn of run.childUrns) assert.match(urn, new RegExp(`^urn:pulumi:${stack}::${PROJECT}::serverless-cache:api:CachedPrivateApi\\$[^$]+::api-${stack}`), urn);
       });

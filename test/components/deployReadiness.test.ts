@@ -7,23 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { vpcLinkSubnets } from "../../components/CachedPrivateApi";
 import { REPO_ROOT, runProgram, type MockResource, type ProgramRun } from "../support/program";
+import { T } from "../support/types";
 
-const T = {
-  fn: "aws:lambda/function:Function",
-  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  topic: "aws:sns/topic:Topic",
-  subscription: "aws:sns/topicSubscription:TopicSubscription",
-  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
-  listener: "aws:lb/listener:Listener",
-  cluster: "aws:elasticache/cluster:Cluster",
-  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  integration: "aws:apigateway/integration:Integration",
-  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
-  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-  subnet: "aws:ec2/subnet:Subnet",
-  vpcLink: "aws:apigatewayv2/vpcLink:VpcLink",
-};
 
 for (const stack of ["dev", "prod"]) {
   describe(`stack ${stack}: deploy readiness (AWS review, issue 11)`, function () {

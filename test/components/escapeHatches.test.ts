@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { settleProgram } from "../../plan/engine";
 import { MockAccount } from "../../plan/mockAccount";
 import { runProgram, type ProgramRun } from "../support/program";
+import { T } from "../support/types";
 
 /**
  * Issue 14, items 4 and 6: escape hatches (children exposed as fields, `transforms` on any child),
@@ -14,17 +15,6 @@ import { runProgram, type ProgramRun } from "../support/program";
  */
 
 const PROJECT = "serverless-cache";
-const T = {
-  cluster: "aws:elasticache/cluster:Cluster",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  role: "aws:iam/role:Role",
-  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  account: "aws:apigateway/account:Account",
-  fn: "aws:lambda/function:Function",
-  memcached: "serverless-cache:cache:MemcachedCluster",
-  cacheFunction: "serverless-cache:functions:CacheFunction",
-};
 
 /** What the engine was told about one registration besides its inputs. */
 interface Registration {

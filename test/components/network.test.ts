@@ -6,19 +6,13 @@ import { runPolicies } from "../../plan/policyRunner";
 import { MockAccount } from "../../plan/mockAccount";
 import { DEFAULT_IAM_WILDCARD_EXCEPTIONS, iamNoWildcards } from "../../policy/policies";
 import { REPO_ROOT, runProgram, type ProgramRun } from "../support/program";
+import { T } from "../support/types";
 
 /**
  * MultiAzNetwork on its own (issue 15, item 6): the S3 gateway endpoint's prefix list for egress rules,
  * the flow-log delivery role, and the cost of keeping flow-log records.
  */
 
-const T = {
-  flowLog: "aws:ec2/flowLog:FlowLog",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  role: "aws:iam/role:Role",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-};
 
 const ASSUMPTIONS: TrafficAssumptions = {
   apiRequestsPerMonth: 0, apiCacheHitRatio: 0, avgResponseKb: 0, avgRequestKb: 0, lambdaShareOfBackend: 1, apiLambdaAvgDurationMs: 0,
