@@ -27,8 +27,8 @@ const stageName = stack;
 
 const network = new MultiAzNetwork(`catalog-${stack}`, {
   cidrBlock: "10.40.0.0/16",
-  azCount: config.getNumber("azCount") ?? 2,
-  natMode: (config.get("natMode") ?? "single") as NatMode,
+  azCount: config.getNumber("networkAzCount") ?? 2,
+  natMode: (config.get("networkNatMode") ?? "single") as NatMode,
   // Every AZ must offer what the stack uses: VPC link V2 (private API), VPC Lambdas, Fargate.
   zoneRequirements: ["vpc-link-v2", "lambda-vpc", "fargate"],
 });
@@ -37,7 +37,7 @@ const cache = new MemcachedCluster(`catalog-${stack}`, {
   vpcId: network.vpcId,
   subnetIds: network.privateSubnetIds,
   availabilityZones: network.availabilityZones,
-  nodeType: config.get("cacheNodeType") ?? "cache.t4g.micro",
+  nodeType: config.get("memcachedNodeType") ?? "cache.t4g.micro",
   nodeCount: 2,
 });
 
@@ -46,13 +46,7 @@ const service = new HybridLambdaFargateService(`catalog-${stack}`, {
   vpcCidrBlock: network.vpcCidrBlock,
   privateSubnetIds: network.privateSubnetIds,
   publicSubnetIds: network.publicSubnetIds,
-  memcached: {
-    configurationEndpoint: cache.configurationEndpoint,
-    nodeEndpoints: cache.nodeEndpoints,
-    securityGroupId: cache.securityGroupId,
-    transitEncryption: cache.transitEncryption,
-    port: cache.port,
-  },
+  memcached: cache, // the cluster itself is the MemcachedAccess the service needs
   app: catalogApp,
   appPackages: CATALOG_APP_PACKAGES,
   appEnvironment: { CATALOG_CURRENCY: "EUR", CACHE_NAMESPACE: "catalog" },

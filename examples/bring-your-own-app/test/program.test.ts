@@ -44,7 +44,7 @@ describe("bring-your-own-app under the mock engine", function () {
     assert.equal(env.CATALOG_CURRENCY, "EUR");
     assert.equal(env.CACHE_NAMESPACE, "catalog");
     assert.equal(env.API_BASE_PATH, "/dev");
-    assert.equal(run.ofType("aws:ec2/natGateway:NatGateway").length, 1, "natMode single: one NAT gateway");
+    assert.equal(run.ofType("aws:ec2/natGateway:NatGateway").length, 1, "networkNatMode single: one NAT gateway");
   });
 
   it("places the subnets by zone ID in AZs that offer the VPC link, whatever the account calls them", () => {
