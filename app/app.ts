@@ -338,10 +338,11 @@ export function createItemFastPath(deps: ApiDeps & { stats: InstanceStats }): (m
   // Hot URLs repeat: remember their validated route (a pure function of method and URL).
   const fastRoutes = new Map<string, { kind: "item"; id: string; lang: string }>();
   return (method, url, info) => {
-    if (!fastItemUrl.test(url)) return;
     const memoKey = `${method} ${url}`;
     let route = fastRoutes.get(memoKey);
     if (!route) {
+      // A remembered URL passed this test when it was remembered.
+      if (!fastItemUrl.test(url)) return;
       const q = url.indexOf("?");
       const decision = resolveRoute(method, q < 0 ? url : url.slice(0, q), parseQueryString(q < 0 ? "" : url.slice(q)), routeOptions, limits);
       if (!decision.ok || decision.route.kind !== "item") return;

@@ -282,11 +282,7 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
     },
     (req, res) => {
       inflight.add(res);
-      res.once("close", () => {
-        inflight.delete(res);
-        // A keep-alive socket that just became idle during draining would hold close() open.
-        if (state.draining) setImmediate(() => server.closeIdleConnections());
-      });
+      res.on("close", responseClosed);
       if (state.draining) endAfterResponse(res);
       if (stripBase && req.url) req.url = stripBase(req.url);
       if (platformFirst(req, res)) return;
@@ -295,6 +291,12 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
       void listener(req, res);
     },
   );
+  /** The 'close' of every response: one function for all (nothing made per request). */
+  function responseClosed(this: http.ServerResponse): void {
+    inflight.delete(this);
+    // A keep-alive socket that just became idle during draining would hold close() open.
+    if (state.draining) setImmediate(() => server.closeIdleConnections());
+  }
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     const answer = clientErrorResponse(err.code);
     const sent = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
