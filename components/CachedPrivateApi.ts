@@ -11,7 +11,8 @@ import { resolveSettings, type ApiContext, type UnauthorizedCacheControlStrategy
 import { createDeployment, createMethodSettings, createStage } from "./api/stage";
 
 export type { RouteSpec } from "./apiRoutes";
-export { validateCacheSize, validateCacheTtl, validateThrottle, deploymentHash, STACK_OUTPUT_KEYS } from "./apiRoutes";
+export { validateCacheSize, validateCacheTtl, validateThrottle, STACK_OUTPUT_KEYS } from "./apiRoutes";
+export { deploymentHash } from "./api/deploymentHash";
 export {
   DEFAULT_UNAUTHORIZED_CACHE_CONTROL_STRATEGY,
   INTEGRATION_TIMEOUT_MS,

@@ -4,7 +4,6 @@
  * api/iamDocuments.ts (re-exported here).
  * No Pulumi imports: everything here is plain data in, plain data out, and tested exhaustively.
  */
-import { createHash } from "node:crypto";
 
 /** Cache sizes (GB) API Gateway offers for a stage cache, as the API expects them (strings). */
 export const CACHE_SIZES_GB = ["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] as const;
@@ -391,84 +390,6 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   integrationStatus: "$context.integration.status",
   errorMessage: "$context.error.message",
 });
-
-/** JSON with object keys sorted at every level: equal data always gives equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === undefined) return "null";
-  if (value === null || typeof value !== "object") {
-    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`canonicalJson: ${value} is not representable`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-
-/** What a deployment (the snapshot a stage serves) is made of, plus the stage's cache settings. */
-export interface DeploymentInputs {
-  routes: readonly NormalizedRoute[];
-  backend: {
-    protocol: "http" | "https";
-    host: string;
-    port: number;
-    loadBalancerArn: string;
-    listenerArn: string;
-    vpcLinkId: string;
-    timeoutMilliseconds: number;
-  };
-  cache: {
-    clusterEnabled: boolean;
-    sizeGb: string;
-    defaultTtlSeconds: number;
-    dataEncrypted: boolean;
-    requireAuthorizationForCacheControl: boolean;
-    unauthorizedCacheControlHeaderStrategy: string;
-  };
-  throttle: { rateLimit: number; burstLimit: number };
-  /** The resource policy JSON attached to the API. */
-  policy: string;
-  /** Anything else the deployment serves (e.g. the large-response route's integration). */
-  extra?: Record<string, unknown>;
-  /** Method authorization. Default "NONE". */
-  authorization?: ApiAuthorization;
-}
-
-/** Everything the deployment hash covers, per route: method, integration, cache key, settings. */
-export function deploymentSpec(inputs: DeploymentInputs): Record<string, unknown> {
-  const b = inputs.backend;
-  return {
-    version: 1,
-    resources: buildResourceTree(inputs.routes).map((n) => n.path),
-    routes: inputs.routes.map((r) => ({
-      key: r.key,
-      method: { httpMethod: r.method, authorization: inputs.authorization ?? "NONE", requestParameters: methodRequestParameters(r) },
-      integration: {
-        type: "HTTP_PROXY",
-        integrationHttpMethod: r.method,
-        connectionType: "VPC_LINK",
-        connectionId: b.vpcLinkId,
-        integrationTarget: b.loadBalancerArn,
-        uri: integrationUri(b.protocol, b.host, b.port, r),
-        requestParameters: integrationRequestParameters(r),
-        cacheKeyParameters: cacheKeyParameters(r),
-        timeoutMilliseconds: b.timeoutMilliseconds,
-      },
-      settings: { cached: r.cached, ttlSeconds: r.ttlSeconds, methodPath: methodSettingsPath(r) },
-    })),
-    listenerArn: b.listenerArn,
-    cache: inputs.cache,
-    throttle: inputs.throttle,
-    policy: inputs.policy,
-    ...(inputs.extra ? { extra: inputs.extra } : {}),
-  };
-}
-
-/** sha256 (hex) of the canonical JSON of {@link deploymentSpec}: the Deployment's `triggers.redeployment`. */
-export function deploymentHash(inputs: DeploymentInputs): string {
-  return createHash("sha256").update(canonicalJson(deploymentSpec(inputs))).digest("hex");
-}
 
 /** Stable, injective logical-name suffix for a path: "/" -> "~", "/items/{id}" -> "~items~{id}". */
 export function pathSlug(path: string): string {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCESS_LOG_FORMAT, deploymentHash, methodSettingsPath, pathSlug } from "../apiRoutes";
+import { ACCESS_LOG_FORMAT, methodSettingsPath, pathSlug } from "../apiRoutes";
+import { deploymentHash } from "./deploymentHash";
 import type { ApiContext } from "./settings";
 
 /** What the deployment serves and must wait for. */

@@ -4,9 +4,6 @@ import {
   buildResourceTree,
   cacheKeyParameters,
   CACHE_SIZES_GB,
-  canonicalJson,
-  deploymentHash,
-  type DeploymentInputs,
   invalidateCacheResourceArns,
   methodSettingsPath,
   normalizeRoutes,
@@ -18,6 +15,7 @@ import {
   validateCacheTtl,
   validateThrottle,
 } from "../../components/apiRoutes";
+import { canonicalJson, deploymentHash, type DeploymentInputs } from "../../components/api/deploymentHash";
 import type { CachedPrivateApiArgs } from "../../components/CachedPrivateApi";
 import { T } from "../support/types";
 
