@@ -67,12 +67,9 @@ const cache = new MemcachedCluster(`cache-${stack}`, {
 const cacheFunction = new CacheFunction(`cache-handler-${stack}`, {
   vpcId: network.vpcId,
   subnetIds: network.privateSubnetIds,
-  memcachedNodes: cache.nodeEndpoints,
-  memcachedConfigurationEndpoint: cache.configurationEndpoint,
-  memcachedSecurityGroupId: cache.securityGroupId,
+  memcached: cache,
   // The rule memcached admits this function with; formerly cache.allowFrom("cache-handler", ...), moved here by alias.
   memcachedIngressRule: { name: legacyClientRuleName(`cache-${stack}`, "cache-handler"), previousParent: cache.urn },
-  memcachedTls: cache.transitEncryption,
   upstreamUrl: config.cacheHandler.upstreamUrl,
   upstreamTimeoutMs: config.cacheHandler.upstreamTimeoutMs,
   ttlSeconds: config.cacheHandler.ttlSeconds,

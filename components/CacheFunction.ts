@@ -5,6 +5,7 @@ import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../functio
 import { p99DurationAlarm } from "./alarms";
 import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, lambdaLogLevels } from "./lambdaDefaults";
 import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
+import type { MemcachedAccess } from "./memcachedAccess";
 import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 /**
@@ -57,7 +58,8 @@ export function readParameterPolicy(name: string, role: aws.iam.Role, parameter:
  *
  * Plain on purpose (they shape what is created, so they must be known when the component is built):
  * `upstreamUrl` (its port decides the egress rules, and whether an extra 443 rule for SSM exists),
- * `timeoutSeconds` (the p99 alarm's threshold), `memcachedTls` (whether MEMCACHED_TLS is set),
+ * `timeoutSeconds` (the p99 alarm's threshold), `memcached.transitEncryption` (whether MEMCACHED_TLS is
+ * set) and `memcached.port` (the security rules),
  * `alarmActions` (a list of Inputs) and the `name` of `memcachedIngressRule`. Every other argument is an
  * Input: a plain value is checked when the component is constructed, an Output when it resolves (so at
  * preview when it is known then).
@@ -67,22 +69,24 @@ export interface CacheFunctionArgs {
   vpcId: pulumi.Input<string>;
   /** Private subnets the function's ENIs go into (egress through NAT). */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** memcached nodes, "host:port" each (from MemcachedCluster.nodeEndpoints). */
-  memcachedNodes: pulumi.Input<string[]>;
-  /** memcached configuration endpoint "host:port" (auto discovery). */
-  memcachedConfigurationEndpoint: pulumi.Input<string>;
   /**
-   * The cluster speaks only TLS (MemcachedCluster `transitEncryption`): the function then connects with
-   * TLS and verifies the nodes' certificates (env MEMCACHED_TLS=on). Must match the cluster.
-   * @default false
+   * The memcached cluster the function reads through: a MemcachedCluster as it is (`memcached: cache`),
+   * or plain data for a cluster managed elsewhere; the same shape HybridLambdaFargateService takes.
+   * The function may open `port` to the cluster's security group and nowhere else in the VPC, and adds
+   * the matching ingress rule to that group as its own child (`memcachedIngressRule`). With
+   * `transitEncryption` it connects with TLS and verifies the nodes' certificates (MEMCACHED_TLS=on).
+   * Required, unless the deprecated `memcachedNodes`, `memcachedConfigurationEndpoint`,
+   * `memcachedSecurityGroupId` (and `memcachedTls`) are given instead.
    */
+  memcached?: MemcachedAccess;
+  /** @deprecated Use `memcached` (`memcached.nodeEndpoints`); removed in the next release. */
+  memcachedNodes?: pulumi.Input<string[]>;
+  /** @deprecated Use `memcached` (`memcached.configurationEndpoint`); removed in the next release. */
+  memcachedConfigurationEndpoint?: pulumi.Input<string>;
+  /** @deprecated Use `memcached` (`memcached.transitEncryption`); removed in the next release. */
   memcachedTls?: boolean;
-  /**
-   * memcached security group (MemcachedCluster `securityGroupId`): the function may open 11211 to it and
-   * nowhere else in the VPC, and the component adds the matching ingress rule to it (TCP 11211 from the
-   * function's own group) as its own child.
-   */
-  memcachedSecurityGroupId: pulumi.Input<string>;
+  /** @deprecated Use `memcached` (`memcached.securityGroupId`); removed in the next release. */
+  memcachedSecurityGroupId?: pulumi.Input<string>;
   /**
    * The ingress rule this function adds to the memcached security group.
    * - `name`: the rule's resource name. Plain; once a stack has the rule, keep it.
@@ -193,7 +197,7 @@ export class CacheFunction extends pulumi.ComponentResource {
 
   constructor(name: string, args: CacheFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("serverless-cache:functions:CacheFunction", name, {}, opts);
-    const settings = resolveCacheFunctionSettings(name, args);
+    const settings = resolveCacheFunctionSettings(name, args, this);
 
     const { securityGroup, memcachedIngress } = this.createSecurityGroup(name, args, settings);
     this.securityGroup = securityGroup;
@@ -231,7 +235,7 @@ export class CacheFunction extends pulumi.ComponentResource {
    * HTTPS for SSM); and the other half, memcached admitting this function's group (formerly
    * MemcachedCluster.allowFrom).
    */
-  private createSecurityGroup(name: string, args: CacheFunctionArgs, { upstream, upstreamPort }: CacheFunctionSettings): { securityGroup: aws.ec2.SecurityGroup; memcachedIngress: aws.vpc.SecurityGroupIngressRule } {
+  private createSecurityGroup(name: string, args: CacheFunctionArgs, { upstream, upstreamPort, memcached }: CacheFunctionSettings): { securityGroup: aws.ec2.SecurityGroup; memcachedIngress: aws.vpc.SecurityGroupIngressRule } {
     const child = { parent: this };
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
       vpcId: args.vpcId,
@@ -240,20 +244,20 @@ export class CacheFunction extends pulumi.ComponentResource {
     }, child);
     new aws.vpc.SecurityGroupEgressRule(`${name}-to-memcached`, {
       securityGroupId: securityGroup.id,
-      referencedSecurityGroupId: args.memcachedSecurityGroupId,
+      referencedSecurityGroupId: memcached.securityGroupId,
       ipProtocol: "tcp",
-      fromPort: MEMCACHED_PORT,
-      toPort: MEMCACHED_PORT,
+      fromPort: memcached.port,
+      toPort: memcached.port,
       description: "memcached",
     }, child);
     const ingressName = args.memcachedIngressRule?.name ?? `${name}-memcached-ingress`;
     const previousParent = args.memcachedIngressRule?.previousParent;
     const memcachedIngress = new aws.vpc.SecurityGroupIngressRule(ingressName, {
-      securityGroupId: args.memcachedSecurityGroupId,
+      securityGroupId: memcached.securityGroupId,
       referencedSecurityGroupId: securityGroup.id,
       ipProtocol: "tcp",
-      fromPort: MEMCACHED_PORT,
-      toPort: MEMCACHED_PORT,
+      fromPort: memcached.port,
+      toPort: memcached.port,
       description: `memcached from the cache Lambda ${name}`,
     }, { parent: this, aliases: previousParent ? [{ name: ingressName, parent: previousParent }] : undefined });
     new aws.vpc.SecurityGroupEgressRule(`${name}-to-upstream`, {
@@ -310,14 +314,14 @@ export class CacheFunction extends pulumi.ComponentResource {
       loggingConfig: { logFormat: "JSON", logGroup: deps.logGroup.name, ...lambdaLogLevels("WARN") },
       environment: {
         variables: {
-          MEMCACHED_SERVERS: pulumi.output(args.memcachedNodes).apply((nodes) => nodes.join(",")),
-          MEMCACHED_CONFIG_ENDPOINT: args.memcachedConfigurationEndpoint,
+          MEMCACHED_SERVERS: pulumi.output(settings.memcached.nodeEndpoints).apply((nodes) => nodes.join(",")),
+          MEMCACHED_CONFIG_ENDPOINT: settings.memcached.configurationEndpoint,
           UPSTREAM_URL: args.upstreamUrl,
           UPSTREAM_TIMEOUT_MS: pulumi.output(settings.upstreamTimeoutMs).apply(String),
           CACHE_TTL_SECONDS: pulumi.output(settings.ttlSeconds).apply(String),
           // The name, not the keys: read with the function's role at cold start.
           CACHE_MAC_KEY_PARAMETER: deps.entryKeys.name,
-          ...(args.memcachedTls ? { MEMCACHED_TLS: "on" } : {}),
+          ...(settings.memcached.transitEncryption ? { MEMCACHED_TLS: "on" } : {}),
         },
       },
       // Runs once per execution environment (cold start): the memcached client lives as long as it.
@@ -337,9 +341,50 @@ interface CacheFunctionSettings {
   reservedConcurrency: pulumi.Input<number>;
   upstream: URL;
   upstreamPort: number;
+  memcached: Required<Pick<MemcachedAccess, "configurationEndpoint" | "nodeEndpoints" | "securityGroupId" | "transitEncryption" | "port">>;
 }
 
-function resolveCacheFunctionSettings(name: string, args: CacheFunctionArgs): CacheFunctionSettings {
+const DEPRECATED_MEMCACHED_ARGS = {
+  memcachedNodes: "nodeEndpoints",
+  memcachedConfigurationEndpoint: "configurationEndpoint",
+  memcachedSecurityGroupId: "securityGroupId",
+  memcachedTls: "transitEncryption",
+} as const;
+
+/** `memcached`, or the deprecated flat args (one release, with a warning naming the new form). */
+function resolveMemcachedAccess(name: string, args: CacheFunctionArgs, component: pulumi.Resource): CacheFunctionSettings["memcached"] {
+  const flat = (Object.keys(DEPRECATED_MEMCACHED_ARGS) as (keyof typeof DEPRECATED_MEMCACHED_ARGS)[]).filter((k) => args[k] !== undefined);
+  if (args.memcached && flat.length > 0) {
+    throw new Error(`CacheFunction ${name}: give memcached or the deprecated ${flat.join(", ")}, not both`);
+  }
+  let access: MemcachedAccess;
+  if (args.memcached) {
+    access = args.memcached;
+  } else {
+    const missing = (["memcachedNodes", "memcachedConfigurationEndpoint", "memcachedSecurityGroupId"] as const).filter((k) => args[k] === undefined);
+    if (flat.length === 0) throw new Error(`CacheFunction ${name}: memcached is required (a MemcachedCluster, or { configurationEndpoint, nodeEndpoints, securityGroupId })`);
+    if (missing.length > 0) throw new Error(`CacheFunction ${name}: ${missing.join(", ")} missing; better, give memcached instead of the deprecated ${flat.join(", ")}`);
+    pulumi.log.warn(`CacheFunction ${name}: ${flat.join(", ")} ${flat.length === 1 ? "is" : "are"} deprecated: give memcached: { ${flat.map((k) => `${DEPRECATED_MEMCACHED_ARGS[k]}: ...`).join(", ")} } (or the MemcachedCluster itself); the old args go in the next release`, component);
+    access = {
+      nodeEndpoints: args.memcachedNodes as pulumi.Input<string[]>,
+      configurationEndpoint: args.memcachedConfigurationEndpoint as pulumi.Input<string>,
+      securityGroupId: args.memcachedSecurityGroupId as pulumi.Input<string>,
+      transitEncryption: args.memcachedTls,
+    };
+  }
+  const port = access.port ?? MEMCACHED_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`CacheFunction ${name}: memcached.port ${String(port)} must be a whole number from 1 to 65535`);
+  return {
+    configurationEndpoint: access.configurationEndpoint,
+    nodeEndpoints: access.nodeEndpoints,
+    securityGroupId: access.securityGroupId,
+    transitEncryption: access.transitEncryption ?? false,
+    port,
+  };
+}
+
+function resolveCacheFunctionSettings(name: string, args: CacheFunctionArgs, component: pulumi.Resource): CacheFunctionSettings {
+  const memcached = resolveMemcachedAccess(name, args, component);
   const timeoutSeconds = checkWhole(name, "timeoutSeconds", args.timeoutSeconds ?? 10, 1, LAMBDA_MAX_TIMEOUT_SECONDS);
   const upstreamTimeoutMs = checked(args.upstreamTimeoutMs ?? 3000, (ms) => {
     if (timeoutSeconds < 2) throw new Error(`CacheFunction ${name}: timeoutSeconds ${timeoutSeconds} leaves no room for an upstream timeout at least ${UPSTREAM_TIMEOUT_MARGIN_MS} ms below it`);
@@ -358,5 +403,5 @@ function resolveCacheFunctionSettings(name: string, args: CacheFunctionArgs): Ca
     throw new Error(`CacheFunction ${name}: upstreamUrl ${JSON.stringify(args.upstreamUrl)} must be an http:// or https:// URL`);
   }
   const upstreamPort = Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80));
-  return { timeoutSeconds, upstreamTimeoutMs, ttlSeconds, memorySize, reservedConcurrency, upstream, upstreamPort };
+  return { timeoutSeconds, upstreamTimeoutMs, ttlSeconds, memorySize, reservedConcurrency, upstream, upstreamPort, memcached };
 }

@@ -11,42 +11,13 @@ import { createLambdaRuntime } from "./hybrid/lambdaRuntime";
 import { createLoadBalancer } from "./hybrid/loadBalancer";
 import { appPackaging, runtimeEnvironment } from "./hybrid/platform";
 import { createSecurityGroups } from "./hybrid/securityGroups";
+import type { MemcachedAccess } from "./memcachedAccess";
 import { resolveHybridSettings, type HybridContext } from "./hybrid/settings";
 
 export { CONTAINER_PORT, GENERIC_DOCKERFILE, HEALTH_PATH, PLATFORM_ENVIRONMENT, PLATFORM_PACKAGES } from "./hybrid/platform";
 export { FAILOVER_TUNING_LIMITS, FARGATE_ARCHITECTURES, type FargateArchitecture } from "./hybrid/settings";
 
-/**
- * What the service needs from a memcached cluster: plain data (a MemcachedCluster fits, and so does a
- * literal for a cluster managed elsewhere). The service admits its two security groups on the
- * cluster's security group itself.
- */
-export interface MemcachedAccess {
-  /** `host:port` of the configuration endpoint (auto discovery). */
-  configurationEndpoint: pulumi.Input<string>;
-  /** `host:port` of every node (static fallback of discovery). */
-  nodeEndpoints: pulumi.Input<string[]>;
-  /** The cluster's security group: the service adds an ingress rule on it for each of its runtimes. */
-  securityGroupId: pulumi.Input<string>;
-  /**
-   * The cluster speaks only TLS (MemcachedCluster `transitEncryption`): both runtimes then set
-   * MEMCACHED_TLS=on. Take it from the cluster object, so the clients cannot drift from the cluster.
-   * @default false
-   */
-  transitEncryption?: boolean;
-  /** TCP port of the nodes. @default 11211 */
-  port?: number;
-  /**
-   * The cluster component's URN and name, for stacks deployed before the service created its own
-   * ingress rules: the rules were then the cluster's children named `<cluster>-from-<service>-lambda`
-   * and `-tasks`. Given both, the new rules alias those, so `pulumi up` moves them in the state
-   * instead of replacing them (a replacement would drop memcached traffic for a moment). Optional:
-   * without them new stacks are the same.
-   */
-  urn?: pulumi.Input<string>;
-  /** See `urn`. */
-  name?: string;
-}
+export type { MemcachedAccess };
 
 export interface HybridLambdaFargateServiceArgs {
   vpcId: pulumi.Input<string>;

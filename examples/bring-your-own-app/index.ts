@@ -60,10 +60,7 @@ const service = new HybridLambdaFargateService(`catalog-${stack}`, {
 const prices = new CacheFunction(`catalog-prices-${stack}`, {
   vpcId: network.vpcId,
   subnetIds: network.privateSubnetIds,
-  memcachedNodes: cache.nodeEndpoints,
-  memcachedConfigurationEndpoint: cache.configurationEndpoint,
-  memcachedSecurityGroupId: cache.securityGroupId,
-  memcachedTls: cache.transitEncryption,
+  memcached: cache,
   upstreamUrl,
   ttlSeconds: 60,
   reservedConcurrency: 5,

@@ -193,9 +193,7 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
       const fn = new cf.CacheFunction("fn-t", {
         vpcId: "vpc-1",
         subnetIds: ["subnet-a", "subnet-b"],
-        memcachedNodes: cache.nodeEndpoints,
-        memcachedConfigurationEndpoint: cache.configurationEndpoint,
-        memcachedSecurityGroupId: cache.securityGroupId,
+        memcached: cache,
         memcachedIngressRule: { name: mc.legacyClientRuleName("mc-fn", "cache-handler"), previousParent: cache.urn },
         upstreamUrl: "https://upstream.example.com",
         memorySize: pulumi.output(256),
@@ -215,15 +213,49 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
 
     it("CacheFunction without migration names the rule after itself and sets no alias; bad args fail naming the arg", async () => {
       const fn = new cf.CacheFunction("fn-new", {
-        vpcId: "vpc-1", subnetIds: ["subnet-a"], memcachedNodes: ["n:11211"], memcachedConfigurationEndpoint: "c:11211",
-        memcachedSecurityGroupId: "sg-memcached", upstreamUrl: "https://upstream.example.com",
+        vpcId: "vpc-1", subnetIds: ["subnet-a"], upstreamUrl: "https://upstream.example.com",
+        memcached: { nodeEndpoints: ["n:11311"], configurationEndpoint: "c:11311", securityGroupId: "sg-memcached", port: 11311, transitEncryption: true },
       });
       await settle(fn.memcachedIngress.id);
+      await settle(fn.functionArn);
+      await quiet(() => created.length);
       assert.deepEqual(reg(T.ingress, "fn-new-memcached-ingress").aliases, []);
-      const base = { vpcId: "v", subnetIds: ["s"], memcachedNodes: ["n:1"], memcachedConfigurationEndpoint: "c:1", memcachedSecurityGroupId: "sg" };
+      const rule = inputsOf(T.ingress, "fn-new-memcached-ingress");
+      const egress = inputsOf(T.egress, "fn-new-to-memcached");
+      assert.deepEqual([rule.securityGroupId, rule.fromPort, rule.toPort, egress.referencedSecurityGroupId, egress.fromPort, egress.toPort], ["sg-memcached", 11311, 11311, "sg-memcached", 11311, 11311], "the cluster's port, not 11211");
+      const env = inputsOf(T.fn, "fn-new").environment.variables;
+      assert.deepEqual([env.MEMCACHED_SERVERS, env.MEMCACHED_CONFIG_ENDPOINT, env.MEMCACHED_TLS], ["n:11311", "c:11311", "on"]);
+      const base = { vpcId: "v", subnetIds: ["s"], memcached: { nodeEndpoints: ["n:1"], configurationEndpoint: "c:1", securityGroupId: "sg" } };
       assert.throws(() => new cf.CacheFunction("fn-ftp", { ...base, upstreamUrl: "ftp://example.com" }), /CacheFunction fn-ftp: upstreamUrl "ftp:\/\/example.com" must be an http:\/\/ or https:\/\/ URL/);
       assert.throws(() => new cf.CacheFunction("fn-mem", { ...base, upstreamUrl: "https://x.example", memorySize: 64 }), /CacheFunction fn-mem: memorySize 64 must be a whole number from 128 to 10240/);
       assert.throws(() => new cf.CacheFunction("fn-to", { ...base, upstreamUrl: "https://x.example", timeoutSeconds: 3, upstreamTimeoutMs: 2500 }), /upstreamTimeoutMs 2500 must be a whole number from 1 to 2000/);
+    });
+
+    it("CacheFunction still takes the deprecated flat memcached args for one release, with a warning naming the new arg", async () => {
+      const warnings: string[] = [];
+      const log = pulumi.log as { warn: (msg: string, resource?: pulumi.Resource) => Promise<void> };
+      const warn = log.warn;
+      log.warn = async (msg) => { warnings.push(msg); };
+      try {
+        const fn = new cf.CacheFunction("fn-old", {
+          vpcId: "vpc-1", subnetIds: ["subnet-a"], upstreamUrl: "https://upstream.example.com",
+          memcachedNodes: ["n:11211"], memcachedConfigurationEndpoint: "c:11211", memcachedSecurityGroupId: "sg-old", memcachedTls: true,
+        });
+        await settle(fn.functionArn);
+        await quiet(() => created.length);
+      } finally {
+        log.warn = warn;
+      }
+      assert.deepEqual(warnings, ["CacheFunction fn-old: memcachedNodes, memcachedConfigurationEndpoint, memcachedSecurityGroupId, memcachedTls are deprecated: give memcached: { nodeEndpoints: ..., configurationEndpoint: ..., securityGroupId: ..., transitEncryption: ... } (or the MemcachedCluster itself); the old args go in the next release"]);
+      const env = inputsOf(T.fn, "fn-old").environment.variables;
+      assert.deepEqual([env.MEMCACHED_SERVERS, env.MEMCACHED_CONFIG_ENDPOINT, env.MEMCACHED_TLS], ["n:11211", "c:11211", "on"]);
+      assert.deepEqual([inputsOf(T.ingress, "fn-old-memcached-ingress").securityGroupId, inputsOf(T.ingress, "fn-old-memcached-ingress").fromPort], ["sg-old", 11211]);
+      const common = { vpcId: "v", subnetIds: ["s"], upstreamUrl: "https://x.example" };
+      const memcached = { nodeEndpoints: ["n:1"], configurationEndpoint: "c:1", securityGroupId: "sg" };
+      assert.throws(() => new cf.CacheFunction("fn-both", { ...common, memcached, memcachedNodes: ["n:1"] }), /CacheFunction fn-both: give memcached or the deprecated memcachedNodes, not both/);
+      assert.throws(() => new cf.CacheFunction("fn-none", common), /CacheFunction fn-none: memcached is required \(a MemcachedCluster, or \{ configurationEndpoint, nodeEndpoints, securityGroupId \}\)/);
+      assert.throws(() => new cf.CacheFunction("fn-half", { ...common, memcachedNodes: ["n:1"] }), /CacheFunction fn-half: memcachedConfigurationEndpoint, memcachedSecurityGroupId missing; better, give memcached/);
+      assert.throws(() => new cf.CacheFunction("fn-port", { ...common, memcached: { ...memcached, port: 70000 } }), /CacheFunction fn-port: memcached.port 70000 must be a whole number from 1 to 65535/);
     });
 
     it("MultiAzNetwork exposes its children and checks its plain mode args at construction", async () => {
