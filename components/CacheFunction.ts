@@ -5,8 +5,7 @@ import { createCacheHandler, lambdaTelemetry, settingsFromEnv } from "../functio
 import { p99DurationAlarm } from "./alarms";
 import { LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, lambdaLogLevels } from "./lambdaDefaults";
 import { installedPackageOf, lambdaCodePathOptions } from "./lambdaPackaging";
-import type { MemcachedAccess } from "./memcachedAccess";
-import { MEMCACHED_PORT } from "./MemcachedCluster";
+import { memcachedPort, type MemcachedAccess } from "./memcachedAccess";
 
 /**
  * What the cache Lambda loads at run time. Installed as a package by another program, this code is
@@ -54,7 +53,8 @@ export function readParameterPolicy(name: string, role: aws.iam.Role, parameter:
 
 /**
  * Arguments of {@link CacheFunction}, following Pulumi's guidance for packaged components: plain data
- * only (no methods, no class instances), `Input<T>` wherever an Output can be given.
+ * types only (no methods), `Input<T>` wherever an Output can be given. From TypeScript a MemcachedCluster
+ * fits `memcached` structurally; another language would pass the plain `MemcachedAccess` object.
  *
  * Plain on purpose (they shape what is created, so they must be known when the component is built):
  * `upstreamUrl` (its port decides the egress rules, and whether an extra 443 rule for SSM exists),
@@ -372,8 +372,7 @@ function resolveMemcachedAccess(name: string, args: CacheFunctionArgs, component
       transitEncryption: args.memcachedTls,
     };
   }
-  const port = access.port ?? MEMCACHED_PORT;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`CacheFunction ${name}: memcached.port ${String(port)} must be a whole number from 1 to 65535`);
+  const port = memcachedPort(`CacheFunction ${name}`, access);
   return {
     configurationEndpoint: access.configurationEndpoint,
     nodeEndpoints: access.nodeEndpoints,

@@ -43,8 +43,8 @@ export interface SumsAlarmArgs {
   /** The alarm's name in CloudWatch; default: the one Pulumi generates from the resource name. */
   alarmName?: pulumi.Input<string>;
   description: pulumi.Input<string>;
-  /** The sums the expression reads. */
-  sums: aws.types.input.cloudwatch.MetricAlarmMetricQuery[];
+  /** The sums the expression reads (`sumOf`; never returned themselves). */
+  sums: ReturnType<typeof sumOf>[];
   /** The returned series: its id, its label on the console, and its metric-math expression. */
   result: { id: string; label: string; expression: string };
   /** Alarm when the result is `op` `threshold` in `datapoints` (default: all) of the last `periods` periods. */
@@ -58,7 +58,9 @@ const COMPARISON = { ">": "GreaterThanThreshold", ">=": "GreaterThanOrEqualToThr
 
 /**
  * Missing data is not breaching: a sum CloudWatch does not report is a quiet minute, not an outage
- * (each expression guards its own low-traffic case).
+ * (each expression guards its own low-traffic case). Many metrics are reported only when non-zero
+ * (ALB error counts, API Gateway cache hits): expressions read their sums through FILL(x, 0), else a
+ * period with one of two sums would have no value at all and read as OK.
  */
 export function sumsAlarm(name: string, args: SumsAlarmArgs, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
   return new aws.cloudwatch.MetricAlarm(name, {
@@ -69,7 +71,8 @@ export function sumsAlarm(name: string, args: SumsAlarmArgs, opts: pulumi.Custom
     evaluationPeriods: args.when.periods,
     ...(args.when.datapoints === undefined ? {} : { datapointsToAlarm: args.when.datapoints }),
     treatMissingData: "notBreaching",
-    metricQueries: [...args.sums, { ...args.result, returnData: true }],
+    // Exactly one returned series, as PutMetricAlarm requires.
+    metricQueries: [...args.sums.map((q) => ({ ...q, returnData: false })), { ...args.result, returnData: true }],
     alarmActions: args.alarmActions,
     okActions: args.alarmActions,
     ...(args.tags === undefined ? {} : { tags: args.tags }),

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { MEMCACHED_PORT } from "./MemcachedCluster";
 
 /**
  * What a client component (HybridLambdaFargateService, CacheFunction) needs from a memcached cluster:
@@ -19,7 +20,10 @@ export interface MemcachedAccess {
    * @default false
    */
   transitEncryption?: boolean;
-  /** TCP port of the nodes: the only port the client's security rules open. Plain. @default 11211 */
+  /**
+   * TCP port of the nodes: the only port the client's security rules open. Plain; must be the port the
+   * endpoints name (checked when they are plain strings). @default 11211
+   */
   port?: number;
   /**
    * HybridLambdaFargateService only (CacheFunction has `memcachedIngressRule`):
@@ -32,4 +36,23 @@ export interface MemcachedAccess {
   urn?: pulumi.Input<string>;
   /** See `urn`. */
   name?: string;
+}
+
+/**
+ * The port a client's security rules open: `port` (default 11211), 1 to 65535, and the port the
+ * endpoints name where they are plain strings (a mismatch would open the wrong port silently).
+ */
+export function memcachedPort(component: string, access: MemcachedAccess): number {
+  const port = access.port ?? MEMCACHED_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${component}: memcached.port ${String(port)} must be a whole number from 1 to 65535`);
+  }
+  const endpoints = [access.configurationEndpoint, ...(Array.isArray(access.nodeEndpoints) ? access.nodeEndpoints : [])];
+  for (const endpoint of endpoints) {
+    const named = typeof endpoint === "string" ? /:(\d+)$/.exec(endpoint)?.[1] : undefined;
+    if (named !== undefined && Number(named) !== port) {
+      throw new Error(`${component}: memcached endpoint ${endpoint} names port ${named}, but memcached.port is ${port}: the security rules would open the wrong port`);
+    }
+  }
+  return port;
 }

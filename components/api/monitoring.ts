@@ -49,8 +49,9 @@ export function createAlarms({ name, args, settings, apiName, tags, child }: Api
     description: `Cache hit ratio of ${apiName}/${stageName} below ${minRatio}% with at least ${minCacheable} cacheable requests in 5 minutes: backend load is rising.`,
     when: { op: "<", threshold: minRatio, datapoints: 3, periods: 3 },
     sums: [sum("hits", "CacheHitCount"), sum("misses", "CacheMissCount")],
-    // Too little traffic yields 100 (never breaching): a handful of misses is not an incident.
-    result: { id: "ratio", label: "cache hit ratio (%)", expression: `IF((hits + misses) >= ${minCacheable}, 100 * hits / (hits + misses), 100)` },
+    // Too little traffic yields 100 (never breaching): a handful of misses is not an incident. A zero
+    // count may go unreported (a cold cache has no hits): FILL reads it as 0, not as no data.
+    result: { id: "ratio", label: "cache hit ratio (%)", expression: `IF((FILL(hits, 0) + FILL(misses, 0)) >= ${minCacheable}, 100 * FILL(hits, 0) / (FILL(hits, 0) + FILL(misses, 0)), 100)` },
     alarmActions: actions,
     tags,
   }, child);
@@ -59,7 +60,7 @@ export function createAlarms({ name, args, settings, apiName, tags, child }: Api
     description: `More than ${max5xx}% of requests to ${apiName}/${stageName} answered 5xx (at least ${min5xxRequests} requests in 5 minutes).`,
     when: { op: ">", threshold: max5xx, datapoints: 2, periods: 2 },
     sums: [sum("errors", "5XXError"), sum("requests", "Count")],
-    result: { id: "rate", label: "5xx rate (%)", expression: `IF(requests >= ${min5xxRequests}, 100 * errors / requests, 0)` },
+    result: { id: "rate", label: "5xx rate (%)", expression: `IF(FILL(requests, 0) >= ${min5xxRequests}, 100 * FILL(errors, 0) / FILL(requests, 0), 0)` },
     alarmActions: actions,
     tags,
   }, child);

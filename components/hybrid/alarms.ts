@@ -70,7 +70,7 @@ export function createClientAlarms({ name, settings: { alarmActions }, child }: 
       sumOf("user", "AWS/ApplicationELB", "LambdaUserError", targetGroupDims, 300),
       sumOf("internal", "AWS/ApplicationELB", "LambdaInternalError", targetGroupDims, 300),
     ],
-    result: { id: "total", label: "Lambda target errors", expression: "user + internal" },
+    result: { id: "total", label: "Lambda target errors", expression: "FILL(user, 0) + FILL(internal, 0)" },
     alarmActions,
   }, child);
   return [elb5xx, lambdaTargetErrors];

@@ -136,7 +136,7 @@ function createFailoverHealthAlarms({ name, settings: { alarmActions }, child }:
       sumOf("throttles", "AWS/Lambda", "Throttles", { FunctionName: failoverFunction.name }, 60),
       sumOf("dropped", "AWS/Lambda", "AsyncEventsDropped", { FunctionName: failoverFunction.name }, 60),
     ],
-    result: { id: "starved", label: "failover events throttled or dropped", expression: "throttles + dropped" },
+    result: { id: "starved", label: "failover events throttled or dropped", expression: "FILL(throttles, 0) + FILL(dropped, 0)" },
     alarmActions,
   }, child);
   return { durationAlarm, errorsAlarm, starvedAlarm };

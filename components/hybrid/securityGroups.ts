@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
-import { MEMCACHED_PORT, legacyClientRuleName } from "../MemcachedCluster";
+import { legacyClientRuleName } from "../MemcachedCluster";
+import { memcachedPort } from "../memcachedAccess";
 import { CONTAINER_PORT } from "./platform";
 import type { HybridContext } from "./settings";
 
@@ -74,13 +75,13 @@ function createTaskSecurityGroup({ name, args, child }: HybridContext, albSg: aw
 /** One runtime's way out (memcached, upstream, HTTPS), and its admission on the cluster's security group. */
 function createRuntimeEgress({ name, args, settings: { upstream, upstreamPort }, parent, child }: HybridContext, who: "tasks" | "lambda", sg: aws.ec2.SecurityGroup): void {
   const egressPorts = Array.from(new Set([upstreamPort, 443]));
-  const memcachedPort = args.memcached.port ?? MEMCACHED_PORT;
+  const port = memcachedPort(`HybridLambdaFargateService ${name}`, args.memcached);
   new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-to-memcached`, {
     securityGroupId: sg.id,
     referencedSecurityGroupId: args.memcached.securityGroupId,
     ipProtocol: "tcp",
-    fromPort: memcachedPort,
-    toPort: memcachedPort,
+    fromPort: port,
+    toPort: port,
     description: "memcached",
   }, child);
   for (const port of egressPorts) {
@@ -103,8 +104,8 @@ function createRuntimeEgress({ name, args, settings: { upstream, upstreamPort },
     securityGroupId: args.memcached.securityGroupId,
     referencedSecurityGroupId: sg.id,
     ipProtocol: "tcp",
-    fromPort: memcachedPort,
-    toPort: memcachedPort,
+    fromPort: port,
+    toPort: port,
     description: `memcached from ${client}`,
   }, { parent, aliases: legacy });
 }

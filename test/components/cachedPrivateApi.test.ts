@@ -17,6 +17,7 @@ import {
 } from "../../components/apiRoutes";
 import { canonicalJson, deploymentHash, type DeploymentInputs } from "../../components/api/deploymentHash";
 import type { CachedPrivateApiArgs } from "../../components/CachedPrivateApi";
+import { alarmBreaches } from "../support/metricMath";
 import { T } from "../support/types";
 
 const PROJECT = "serverless-cache";
@@ -606,7 +607,13 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
         assert.equal(hit.comparisonOperator, "LessThanThreshold");
         assert.equal(hit.threshold, 50);
         const expr = hit.metricQueries.find((q: { returnData: boolean }) => q.returnData).expression as string;
-        assert.match(expr, /^IF\(\(hits \+ misses\) >= 100, 100 \* hits \/ \(hits \+ misses\), 100\)$/);
+        assert.ok(expr, "the alarm returns an expression");
+        // A cold cache: misses only, and CloudWatch reports no CacheHitCount at all (no non-zero value).
+        assert.equal(alarmBreaches(hit, { hits: undefined, misses: 150 }), true, "a cold cache alarms");
+        assert.equal(alarmBreaches(hit, { hits: 40, misses: 60 }), true, "40% < 50%");
+        assert.equal(alarmBreaches(hit, { hits: 60, misses: 40 }), false);
+        assert.equal(alarmBreaches(hit, { hits: undefined, misses: 99 }), false, "fewer than 100 cacheable requests: no alarm");
+        assert.equal(alarmBreaches(hit, { hits: undefined, misses: undefined }), false, "no traffic: no alarm");
         type Query = { id: string; metric?: { metricName: string; dimensions: object } };
         const metricOf = (alarm: Res["inputs"], id: string) => (alarm.metricQueries as Query[]).find((q) => q.id === id)!.metric!;
         assert.equal(metricOf(hit, "hits").metricName, "CacheHitCount");
@@ -617,6 +624,9 @@ describe("CachedPrivateApi under Pulumi mocks", function () {
         assert.equal(err.threshold, 5);
         assert.equal(metricOf(err, "errors").metricName, "5XXError");
         assert.equal(metricOf(err, "requests").metricName, "Count");
+        assert.equal(alarmBreaches(err, { errors: 10, requests: 100 }), true, "10% > 5%");
+        assert.equal(alarmBreaches(err, { errors: undefined, requests: 1000 }), false, "no 5XXError reported: 0%");
+        assert.equal(alarmBreaches(err, { errors: 5, requests: 10 }), false, "too few requests to judge");
       });
 
       it("parents every child to the component", () => {

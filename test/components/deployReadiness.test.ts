@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { vpcLinkSubnets } from "../../components/CachedPrivateApi";
 import { REPO_ROOT, runProgram, type MockResource, type ProgramRun } from "../support/program";
+import { alarmBreaches } from "../support/metricMath";
 import { T } from "../support/types";
 
 
@@ -35,6 +36,13 @@ for (const stack of ["dev", "prod"]) {
       assert.deepEqual(metrics(elb).sort(), ["HTTPCode_ELB_5XX_Count", "RequestCount"]);
       assert.deepEqual(metrics(byName("lambda-target-errors")).sort(), ["LambdaInternalError", "LambdaUserError"]);
       assert.deepEqual(metrics(byName("failover-starved")).sort(), ["AsyncEventsDropped", "Throttles"]);
+      // Each count is reported only when non-zero: the alarm must see a fault that shows in one count alone.
+      assert.equal(alarmBreaches(elb.inputs, { errors: 30, requests: undefined }), true, "only 503s (no target chosen, so no RequestCount)");
+      assert.equal(alarmBreaches(elb.inputs, { errors: undefined, requests: 1000 }), false);
+      assert.equal(alarmBreaches(byName("lambda-target-errors").inputs, { user: 5, internal: undefined }), true, "LambdaUserError alone");
+      assert.equal(alarmBreaches(byName("lambda-target-errors").inputs, { user: undefined, internal: undefined }), false);
+      assert.equal(alarmBreaches(byName("failover-starved").inputs, { throttles: undefined, dropped: 1 }), true, "dropped events alone");
+      assert.equal(alarmBreaches(byName("failover-starved").inputs, { throttles: 2, dropped: undefined }), true, "throttles alone");
       const failover = byName("failover-errors");
       assert.equal(failover.inputs.metricName, "Errors");
       assert.equal(failover.inputs.dimensions.FunctionName, run.one(T.fn, "-failover").state.name);

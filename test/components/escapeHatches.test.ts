@@ -225,7 +225,7 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
       assert.deepEqual([rule.securityGroupId, rule.fromPort, rule.toPort, egress.referencedSecurityGroupId, egress.fromPort, egress.toPort], ["sg-memcached", 11311, 11311, "sg-memcached", 11311, 11311], "the cluster's port, not 11211");
       const env = inputsOf(T.fn, "fn-new").environment.variables;
       assert.deepEqual([env.MEMCACHED_SERVERS, env.MEMCACHED_CONFIG_ENDPOINT, env.MEMCACHED_TLS], ["n:11311", "c:11311", "on"]);
-      const base = { vpcId: "v", subnetIds: ["s"], memcached: { nodeEndpoints: ["n:1"], configurationEndpoint: "c:1", securityGroupId: "sg" } };
+      const base = { vpcId: "v", subnetIds: ["s"], memcached: { nodeEndpoints: ["n:11211"], configurationEndpoint: "c:11211", securityGroupId: "sg" } };
       assert.throws(() => new cf.CacheFunction("fn-ftp", { ...base, upstreamUrl: "ftp://example.com" }), /CacheFunction fn-ftp: upstreamUrl "ftp:\/\/example.com" must be an http:\/\/ or https:\/\/ URL/);
       assert.throws(() => new cf.CacheFunction("fn-mem", { ...base, upstreamUrl: "https://x.example", memorySize: 64 }), /CacheFunction fn-mem: memorySize 64 must be a whole number from 128 to 10240/);
       assert.throws(() => new cf.CacheFunction("fn-to", { ...base, upstreamUrl: "https://x.example", timeoutSeconds: 3, upstreamTimeoutMs: 2500 }), /upstreamTimeoutMs 2500 must be a whole number from 1 to 2000/);
@@ -251,11 +251,13 @@ describe("escape hatches and packaged-component args (issue 14)", function () {
       assert.deepEqual([env.MEMCACHED_SERVERS, env.MEMCACHED_CONFIG_ENDPOINT, env.MEMCACHED_TLS], ["n:11211", "c:11211", "on"]);
       assert.deepEqual([inputsOf(T.ingress, "fn-old-memcached-ingress").securityGroupId, inputsOf(T.ingress, "fn-old-memcached-ingress").fromPort], ["sg-old", 11211]);
       const common = { vpcId: "v", subnetIds: ["s"], upstreamUrl: "https://x.example" };
-      const memcached = { nodeEndpoints: ["n:1"], configurationEndpoint: "c:1", securityGroupId: "sg" };
+      const memcached = { nodeEndpoints: ["n:11211"], configurationEndpoint: "c:11211", securityGroupId: "sg" };
       assert.throws(() => new cf.CacheFunction("fn-both", { ...common, memcached, memcachedNodes: ["n:1"] }), /CacheFunction fn-both: give memcached or the deprecated memcachedNodes, not both/);
       assert.throws(() => new cf.CacheFunction("fn-none", common), /CacheFunction fn-none: memcached is required \(a MemcachedCluster, or \{ configurationEndpoint, nodeEndpoints, securityGroupId \}\)/);
       assert.throws(() => new cf.CacheFunction("fn-half", { ...common, memcachedNodes: ["n:1"] }), /CacheFunction fn-half: memcachedConfigurationEndpoint, memcachedSecurityGroupId missing; better, give memcached/);
       assert.throws(() => new cf.CacheFunction("fn-port", { ...common, memcached: { ...memcached, port: 70000 } }), /CacheFunction fn-port: memcached.port 70000 must be a whole number from 1 to 65535/);
+      assert.throws(() => new cf.CacheFunction("fn-mismatch", { ...common, memcached: { ...memcached, port: 11212 } }),
+        /CacheFunction fn-mismatch: memcached endpoint c:11211 names port 11211, but memcached.port is 11212: the security rules would open the wrong port/);
     });
 
     it("MultiAzNetwork exposes its children and checks its plain mode args at construction", async () => {
