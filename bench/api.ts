@@ -5,19 +5,21 @@
  *
  *   1. HTTP, container mode. Our server as the container image runs it (the build context the
  *      component generates, in a temp dir: `node __index.js` with SERVERLESS_CACHE_RUNTIME=container,
- *      a child process; `--ts-node` runs `app/main.ts` as `npm start` does instead) on a
- *      warmed cached route, `/items/1?lang=en` (an L1 hit), against a bare `node:http` server (plain
- *      JavaScript, another child process) answering the same body bytes with the same headers.
+ *      a child process; `--compiled` runs the same sources transpiled to plain JavaScript instead,
+ *      `--ts-node` runs `app/main.ts` as `npm start` does) on a warmed cached route,
+ *      `/items/1?lang=en` (an L1 hit), against a bare `node:http` server (plain JavaScript, another
+ *      child process) answering the same body bytes with the same headers.
  *      autocannon (in this process) loads each for the same duration and connections, in alternating
  *      order A B A B, after a warm-up of each. Reported: req/s of each, the ratio ours/bare (target
  *      >= 0.8), and the CPU each server process used per request (from /proc), which does not depend
  *      on whether the load generator or the server was the bottleneck.
  *   2. When the ratio is below 0.8 (or with --profile): a short `--cpu-prof` run of our server under
  *      the same load; prints where its time goes (self time by area, app-stack frames, top frames).
- *   3. Lambda mode: `createLambdaHandler(...)` in-process (built as `lambdaDepsFromEnv` builds it for
- *      the real function, from the same build), called with the ALB fixtures of test/fixtures/alb
- *      (get-item, single- and multi-value header forms) on a cache hit, one event at a time as Lambda
- *      does: µs per event p50/p99 and events/s, forms alternating.
+ *   3. Lambda mode: the Lambda entry in-process, from the sources (`createLambdaEntry(demoApp, env)`,
+ *      as the deployed factory builds it) and as deployed (the generated `__index.js` loaded in
+ *      Lambda mode: the Lambda's archive holds the same file), called with the ALB fixtures of
+ *      test/fixtures/alb (get-item, single- and multi-value header forms) on a cache hit, one event at
+ *      a time as Lambda does: µs per event p50/p99 and events/s, variants alternating.
  *
  * Prints tables and writes bench/results/api.json. About 60 s on 2 cores.
  *
@@ -68,6 +70,32 @@ process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
 `;
 
+/**
+ * `--compiled`: functions/ and app/ transpiled one file at a time with tsconfig.json's compiler options
+ * (TypeScript's transpileModule, no type check) into a temp dir with a node_modules symlink; returns
+ * its app/main.js. The same code as the image's, as ordinary modules instead of the serialized closure.
+ */
+function compileSources(): string {
+  const ts = require("typescript") as typeof import("typescript");
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(REPO, "tsconfig.json"), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); },
+  });
+  if (!parsed) throw new Error("cannot read tsconfig.json");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-compiled-"));
+  onCleanup({ name: "compiled sources", stop: () => fs.rmSync(dir, { recursive: true, force: true }) });
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [path.join(d, e.name)] : []);
+  for (const file of [...walk(path.join(REPO, "functions")), ...walk(path.join(REPO, "app"))]) {
+    const out = ts.transpileModule(fs.readFileSync(file, "utf8"), { compilerOptions: { ...parsed.options, noEmit: false, sourceMap: false }, fileName: file });
+    const target = path.join(dir, path.relative(REPO, file)).replace(/\.ts$/, ".js");
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, out.outputText);
+  }
+  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return path.join(dir, "app", "main.js");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 interface Args {
@@ -76,7 +104,8 @@ interface Args {
   rounds: number;
   lambdaIterations: number;
   profile: "auto" | "yes" | "no";
-  tsNode: boolean;
+  /** What runs as "ours": the generated context (default), the transpiled sources, or ts-node. */
+  ours: "context" | "compiled" | "ts-node";
   out: string;
 }
 
@@ -88,7 +117,10 @@ export const API_USAGE = `usage: npm run bench:api -- [options]
   --lambda-iterations <n>    Lambda-mode calls per variant and round (default 15000, at least 100)
   --profile                  always profile our server under load
   --no-profile               never profile (default: profile when ours/bare is below 0.8)
-  --ts-node                  run app/main.ts as npm start does instead of the generated container context
+  --compiled                 run the same sources transpiled to plain JavaScript (app/main.js, plain node)
+                             instead of the generated container context: is the serialized form the cost?
+  --ts-node                  run app/main.ts as npm start does (ts-node loads node's REPL and with it
+                             "domain", which slows every EventEmitter: not a baseline for the image)
   --out <file>               JSON results (default bench/results/api.json)
   -h, --help                 this text
 
@@ -103,6 +135,7 @@ function parseArgs(argv: string[]): Args {
     "lambda-iterations": { type: "string" },
     profile: { type: "boolean" },
     "no-profile": { type: "boolean" },
+    compiled: { type: "boolean" },
     "ts-node": { type: "boolean" },
     out: { type: "string" },
   });
@@ -111,13 +144,14 @@ function parseArgs(argv: string[]): Args {
     process.exit(0);
   }
   if (flags.profile && flags["no-profile"]) throw new UsageError("give either --profile or --no-profile, not both");
+  if (flags.compiled && flags["ts-node"]) throw new UsageError("give either --compiled or --ts-node, not both");
   return {
     duration: flags.duration === undefined ? 8 : numberFlag("--duration", flags.duration, 1),
     connections: flags.connections === undefined ? 50 : Math.floor(numberFlag("--connections", flags.connections, 1)),
     rounds: flags.rounds === undefined ? 2 : Math.floor(numberFlag("--rounds", flags.rounds, 1)),
     lambdaIterations: flags["lambda-iterations"] === undefined ? 15000 : Math.floor(numberFlag("--lambda-iterations", flags["lambda-iterations"], 100)),
     profile: flags.profile ? "yes" : flags["no-profile"] ? "no" : "auto",
-    tsNode: flags["ts-node"] ?? false,
+    ours: flags.compiled ? "compiled" : flags["ts-node"] ? "ts-node" : "context",
     out: flags.out === undefined ? path.join(REPO, "bench/results/api.json") : path.resolve(flags.out),
   };
 }
@@ -309,13 +343,34 @@ function percentile(sorted: Float64Array, p: number): number {
 type AlbLike = { statusCode: number; body: string; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]> };
 
 /**
+ * The handler as deployed: `serializedIndex` (the generated context's `__index.js`, the same file as
+ * the Lambda archive's) loaded in Lambda mode; its factory reads the environment once, at load.
+ */
+function loadSerializedHandler(serializedIndex: string, env: Record<string, string>): (event: unknown, context: unknown) => Promise<unknown> {
+  const saved = new Map<string, string | undefined>();
+  for (const k of [...Object.keys(env), "SERVERLESS_CACHE_RUNTIME"]) saved.set(k, process.env[k]);
+  Object.assign(process.env, env);
+  delete process.env.SERVERLESS_CACHE_RUNTIME;
+  try {
+    return (require(serializedIndex) as { handler: (event: unknown, context: unknown) => Promise<unknown> }).handler;
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/**
  * The demo app on the platform's Lambda entry, from the sources (ts-node), built as the deployed
- * factory builds it (`createLambdaEntry(demoApp, env)`). Variants, measured in alternating order in the same loop:
+ * factory builds it (`createLambdaEntry(demoApp, env)`), and as deployed (the serialized
+ * `__index.js`). Variants, measured in alternating order in the same loop:
  *   - the ALB handler with the single- and the multi-value fixture (what Lambda runs per event);
+ *   - the serialized handler with the single-value fixture (what the function really runs);
  *   - `app.fetch` with an equivalent Request (the same app without the ALB adapter);
  *   - `cache.getOrLoad` of the same key, an L1 hit (the floor: no HTTP shape at all).
  */
-async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterations: number, rounds: number): Promise<LambdaStats[]> {
+async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterations: number, rounds: number, serializedIndex: string): Promise<LambdaStats[]> {
   const { createLambdaEntry } = require("../functions/platform/entry") as typeof import("../functions/platform/entry");
   const { jsonLineLog } = require("../functions/platform/log") as typeof import("../functions/platform/log");
   const { createTwoTierCache, requestCacheKey } = require("../functions/cache") as typeof import("../functions/cache");
@@ -328,6 +383,7 @@ async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterat
   onCleanup({ name: "lambda cache", stop: () => deps.cache.close() });
   // The same app without the ALB adapter, on the same cache.
   const app = await demoApp({ cache: deps.cache, log: jsonLineLog, runtime: "lambda", env });
+  const deployed = loadSerializedHandler(serializedIndex, { ...env, CACHE_NAMESPACE: "bench-lambda-serialized", LOG_LEVEL: "error" });
   const context = {
     getRemainingTimeInMillis: () => 10000,
     awsRequestId: "00000000-0000-4000-8000-000000000000",
@@ -359,6 +415,11 @@ async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterat
       run: async () => { const r = (await handler(multi, context)) as AlbLike; if (r.statusCode !== 200) hitOrThrow("multi", r.statusCode, xCacheOf(r)); },
     },
     {
+      variant: "ALB event, single-value, serialized",
+      what: "the same event to the generated __index.js (as deployed)",
+      run: async () => { const r = (await deployed(single, context)) as AlbLike; if (r.statusCode !== 200) hitOrThrow("serialized", r.statusCode, xCacheOf(r)); },
+    },
+    {
       variant: "app.fetch, no ALB adapter",
       what: "new Request(same URL and headers) + arrayBuffer()",
       run: async () => {
@@ -377,6 +438,8 @@ async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterat
   await handler(single, context);
   albHitOrThrow("single", (await handler(single, context)) as AlbLike);
   albHitOrThrow("multi", (await handler(multi, context)) as AlbLike);
+  await deployed(single, context);
+  albHitOrThrow("serialized", (await deployed(single, context)) as AlbLike);
   const viaFetch = await app.fetch(new Request(fetchUrl, { headers: single.headers }), { deadline: Date.now() + 9500, requestId: "bench", runtime: "lambda" });
   hitOrThrow("app.fetch", viaFetch.status, viaFetch.headers.get("x-cache"));
   if ((await deps.cache.getOrLoad(key, loaderNeverCalled)).source !== "HIT-L1") throw new Error("the floor variant is not an L1 hit");
@@ -402,9 +465,15 @@ async function lambdaBench(memcachedAddress: string, upstreamUrl: string, iterat
       samples[i].push(out);
     }
   }
-  // The steady state really was a hit (and not an error answered fast).
-  albHitOrThrow("single after the run", (await handler(single, context)) as AlbLike);
-  albHitOrThrow("multi after the run", (await handler(multi, context)) as AlbLike);
+  // The steady state really was a hit (and not an error answered fast). An entry older than the L1
+  // max age (5 s) is read from memcached once (HIT-L2), then served from L1 again: a handler the loop
+  // has not called for a few seconds answers its next event from L2.
+  const stillHit = (what: string, r: AlbLike): void => {
+    if (r.statusCode !== 200 || !/^HIT-L[12]$/.test(xCacheOf(r) ?? "")) throw new Error(`Lambda bench, ${what}: status ${r.statusCode}, x-cache ${String(xCacheOf(r))} (expected 200 HIT-L1 or HIT-L2)`);
+  };
+  stillHit("single after the run", (await handler(single, context)) as AlbLike);
+  stillHit("multi after the run", (await handler(multi, context)) as AlbLike);
+  stillHit("serialized after the run", (await deployed(single, context)) as AlbLike);
 
   const stats = variants.map((v, i) => {
     const all = new Float64Array(samples[i].reduce((n, a) => n + a.length, 0));
@@ -449,9 +518,13 @@ async function main(): Promise<void> {
   const bareJs = path.join(dist.dir, "bare-server.js");
   fs.writeFileSync(bareJs, BARE_SERVER_JS);
   // Ours as the image runs it (`node __index.js` of the generated context), or as `npm start` does.
-  const ourScript = args.tsNode ? "app/main.ts" : dist.main;
+  const ourScript = args.ours === "ts-node" ? "app/main.ts" : args.ours === "compiled" ? compileSources() : dist.main;
   const ourArgs: string[] = [];
-  const ourLabel = args.tsNode ? "ours (npm start: ts-node app/main.ts)" : "ours (generated context: node __index.js)";
+  const ourLabel = {
+    context: "ours (generated context: node __index.js)",
+    compiled: "ours (the sources transpiled: node app/main.js)",
+    "ts-node": "ours (npm start: ts-node app/main.ts)",
+  }[args.ours];
 
   log(`starting ${ourLabel}...`);
   const ours = await spawnServer(ourScript, { ...serverEnv, CACHE_NAMESPACE: "bench-ours", SERVERLESS_CACHE_RUNTIME: "container" }, { nodeArgs: ourArgs, name: "our server" });
@@ -525,11 +598,11 @@ async function main(): Promise<void> {
   // The HTTP servers are done: free the CPU for the in-process Lambda measurement.
   await ours.stop();
   await bare.stop();
-  log(`Lambda mode: createLambdaHandler in-process, ${args.lambdaIterations} calls × ${args.rounds} rounds per variant...`);
+  log(`Lambda mode: the Lambda entry in-process (sources and serialized __index.js), ${args.lambdaIterations} calls × ${args.rounds} rounds per variant...`);
   // The hits measured are L1 hits and never touch memcached, but say so if it went away (on a shared
   // machine something else may kill memcached processes): then the first MISS skipped L2.
   const memcachedBefore = await reachable(mc.port);
-  const lambda = await lambdaBench(mc.address, up.url, args.lambdaIterations, args.rounds);
+  const lambda = await lambdaBench(mc.address, up.url, args.lambdaIterations, args.rounds, dist.main);
   const memcachedAfter = await reachable(mc.port);
   const memcachedNote = memcachedBefore && memcachedAfter ? undefined : `memcached was ${memcachedBefore ? "" : "not "}reachable before and ${memcachedAfter ? "" : "not "}reachable after the Lambda part (stopped from outside?)`;
 
@@ -565,7 +638,7 @@ async function main(): Promise<void> {
     lines.push(table(["top frame (self)", "%"], profile.topSelf.slice(0, 12).map((f) => [f.frame, f.selfPct])));
   }
   lines.push("");
-  lines.push("Lambda mode: createLambdaHandler(...) in-process on a cache hit (HIT-L1), one event at a time, variants alternating:");
+  lines.push("Lambda mode: the Lambda entry in-process on a cache hit (HIT-L1), from the sources (ts-node) and as deployed (serialized), one event at a time, variants alternating:");
   lines.push(table(
     ["variant", "input", "calls", "p50 µs", "p99 µs", "mean µs", "calls/s", "p50 × floor"],
     lambda.map((l) => [l.variant, l.what, l.events, l.p50Us, l.p99Us, l.meanUs, l.eventsPerSec, l.p50VsFloor]),
