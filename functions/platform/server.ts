@@ -259,14 +259,18 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
     }
     if (!app.fastPath || (method !== "GET" && method !== "HEAD") || hasBody) return false;
     const info = infoFor();
-    const pending = app.fastPath(method, url, info);
+    let pending: Promise<PlainAnswer> | undefined;
+    try {
+      pending = app.fastPath(method, url, info);
+    } catch (err) {
+      // A fast path that throws instead of rejecting must cost one request a 500, not the process.
+      fastPathFailed(res, head, err);
+      return true;
+    }
     if (!pending) return false;
     pending.then(
       (answer) => writePlain(res, answer, head),
-      (err: unknown) => {
-        log("error", "request failed", describeError(err, true));
-        writePlain(res, errorAnswer(500, "internal_error", "internal error; the request was logged"), head);
-      },
+      (err: unknown) => fastPathFailed(res, head, err),
     );
     return true;
   };
@@ -291,6 +295,10 @@ export async function startContainerServer(deps: ContainerDeps, port = 8080, opt
       void listener(req, res);
     },
   );
+  function fastPathFailed(res: http.ServerResponse, head: boolean, err: unknown): void {
+    log("error", "request failed", describeError(err, true));
+    writePlain(res, errorAnswer(500, "internal_error", "internal error; the request was logged"), head);
+  }
   /** The 'close' of every response: one function for all (nothing made per request). */
   function responseClosed(this: http.ServerResponse): void {
     inflight.delete(this);

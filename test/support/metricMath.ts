@@ -81,9 +81,10 @@ export function evaluateMetricMath(expression: string, values: MetricValues): Va
   return result;
 }
 
-/** Whether a metric-math alarm's returned series breaches in this period (no data: notBreaching). */
-export function alarmBreaches(alarm: { comparisonOperator: string; threshold: number; metricQueries: { returnData?: boolean; expression?: string }[] }, values: MetricValues): boolean {
-  const expression = alarm.metricQueries.find((q) => q.returnData)?.expression;
+/** Whether a metric-math alarm (its resource inputs) breaches in this period (no data: notBreaching). */
+export function alarmBreaches(inputs: Readonly<Record<string, unknown>>, values: MetricValues): boolean {
+  const alarm = inputs as { comparisonOperator: string; threshold: number; metricQueries?: { returnData?: boolean; expression?: string }[] };
+  const expression = alarm.metricQueries?.find((q) => q.returnData)?.expression;
   if (!expression) throw new Error("the alarm returns no expression");
   const v = evaluateMetricMath(expression, values);
   if (v === NO_DATA) return false;

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { createTwoTierCache, type TwoTierCache } from "../../../functions/cache";
-import type { ContainerServer } from "../../../functions/platform/server";
+import { startContainerServer as startPlatformServer, type ContainerServer } from "../../../functions/platform/server";
 import { startDemoContainerServer as startContainerServer } from "../../../app/server";
 import { startMemcached, type MemcachedServer } from "../../support/memcached";
 import { startUpstream, type Upstream } from "../../support/upstream";
@@ -85,6 +85,38 @@ describe("api container server: node:http fast path = app path", function () {
       assert.ok(JSON.parse(res.body).error.code);
     } finally {
       up.handler = (req) => ({ body: JSON.stringify({ url: req.url }) });
+    }
+  });
+});
+
+describe("api container server: an app's fast path that throws", function () {
+  this.timeout(30000);
+
+  it("costs that request a 500 and is logged; the process and the next requests go on", async () => {
+    const logged: string[] = [];
+    const srv = await startPlatformServer({
+      app: {
+        fetch: () => new Response("via fetch", { status: 200 }),
+        fastPath: (_method, url) => {
+          if (url.startsWith("/throw")) throw new Error("fast path bug");
+          if (url.startsWith("/reject")) return Promise.reject(new Error("fast path rejection"));
+          return url.startsWith("/fast") ? Promise.resolve({ status: 200, headers: { "content-type": "text/plain" }, body: "fast" }) : undefined;
+        },
+      },
+      log: (_level, message, fields) => { logged.push(`${message}: ${JSON.stringify(fields)}`); },
+    }, 0, { hostname: "127.0.0.1", overrideGlobalObjects: false });
+    try {
+      const answer = async (path: string) => {
+        const res = await fetch(`${srv.url}${path}`);
+        return `${res.status} ${await res.text()}`;
+      };
+      assert.match(await answer("/throw"), /^500 .*internal_error/);
+      assert.match(await answer("/reject"), /^500 .*internal_error/);
+      assert.equal(await answer("/fast"), "200 fast");
+      assert.equal(await answer("/other"), "200 via fetch");
+      assert.equal(logged.filter((l) => /request failed: .*fast path (bug|rejection)/.test(l)).length, 2, logged.join("\n"));
+    } finally {
+      await srv.close(1000);
     }
   });
 });
