@@ -55,32 +55,40 @@ interface Answer {
   contentType?: string;
 }
 
+/** "METHOD raw-target" as a client sends it (percent-encoding kept); `multi:` marks repeated query keys. */
 const PROBES: Probe[] = [
-  { method: "GET", path: "/health" },
-  { method: "GET", path: "/items/42", query: "lang=de" },
-  { method: "GET", path: "/items/42", query: "lang=de&utm_source=newsletter" },
-  { method: "GET", path: "/items/42", query: "lang=DE" },
-  { method: "GET", path: "/items/42" },
-  { method: "GET", path: "/items/43", query: "lang=pt%2Dbr&q=caf%C3%A9" },
-  { method: "GET", path: "/items/missing", query: "lang=en" },
-  { method: "GET", path: "/items/boom" },
-  { method: "GET", path: "/items/sleepy" },
-  { method: "GET", path: "/items/bad$id" },
-  { method: "GET", path: "/items/a%20b" },
-  { method: "GET", path: "/items/%E0%A4%A" },
-  { method: "GET", path: "/items/42", query: "lang=english" },
-  { method: "GET", path: "/items/42", query: "lang=en&lang=de", multiOnly: true },
-  { method: "GET", path: "/slow", query: "ms=20" },
-  { method: "GET", path: "/slow", query: "ms=99999" },
-  { method: "GET", path: "/slow", query: "ms=abc" },
-  { method: "GET", path: "/nope" },
-  { method: "GET", path: "/" },
-  { method: "GET", path: "/health/" },
-  { method: "POST", path: "/health" },
-  { method: "DELETE", path: "/items/1" },
-  { method: "HEAD", path: "/health" },
-  { method: "HEAD", path: "/items/42", query: "lang=de" },
-];
+  "GET /health",
+  "GET /items/42?lang=de",
+  "GET /items/42?lang=de&utm_source=newsletter",
+  "GET /items/42?lang=DE",
+  "GET /items/42",
+  "GET /items/43?lang=pt%2Dbr&q=caf%C3%A9",
+  "GET /items/missing?lang=en",
+  "GET /items/boom",
+  "GET /items/sleepy",
+  "GET /items/bad$id",
+  "GET /items/a%20b",
+  "GET /items/%E0%A4%A",
+  "GET /items/42?lang=english",
+  "multi: GET /items/42?lang=en&lang=de",  // repeated query key: multi-value events only
+  "GET /slow?ms=20",
+  "GET /slow?ms=99999",
+  "GET /slow?ms=abc",
+  "GET /nope",
+  "GET /",
+  "GET /health/",
+  "POST /health",
+  "DELETE /items/1",
+  "HEAD /health",
+  "HEAD /items/42?lang=de",
+].map(parseProbe);
+
+function parseProbe(line: string): Probe {
+  const multiOnly = line.startsWith("multi: ");
+  const [method, target] = (multiOnly ? line.slice("multi: ".length) : line).split(" ");
+  const q = target.indexOf("?");
+  return { method, path: q < 0 ? target : target.slice(0, q), ...(q < 0 ? {} : { query: target.slice(q + 1) }), ...(multiOnly ? { multiOnly } : {}) };
+}
 
 /** The ALB event for a probe, built on the fixture of the form. The ALB passes query parts raw. */
 function albEventFor(form: Form, p: Probe): Record<string, unknown> {
