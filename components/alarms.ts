@@ -33,8 +33,13 @@ export function p99DurationAlarm(
   }, opts);
 }
 
+/** One summed metric of a metric-math alarm: an input to its expression, never the returned series. */
+export interface SumQuery extends aws.types.input.cloudwatch.MetricAlarmMetricQuery {
+  returnData: false;
+}
+
 /** One summed metric of a metric-math alarm (an input to its expression, not returned). */
-export function sumOf(id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, period: number): aws.types.input.cloudwatch.MetricAlarmMetricQuery {
+export function sumOf(id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, period: number): SumQuery {
   return { id, returnData: false, metric: { namespace, metricName, dimensions, period, stat: "Sum" } };
 }
 
@@ -44,7 +49,7 @@ export interface SumsAlarmArgs {
   alarmName?: pulumi.Input<string>;
   description: pulumi.Input<string>;
   /** The sums the expression reads (`sumOf`; never returned themselves). */
-  sums: ReturnType<typeof sumOf>[];
+  sums: SumQuery[];
   /** The returned series: its id, its label on the console, and its metric-math expression. */
   result: { id: string; label: string; expression: string };
   /** Alarm when the result is `op` `threshold` in `datapoints` (default: all) of the last `periods` periods. */
@@ -71,8 +76,8 @@ export function sumsAlarm(name: string, args: SumsAlarmArgs, opts: pulumi.Custom
     evaluationPeriods: args.when.periods,
     ...(args.when.datapoints === undefined ? {} : { datapointsToAlarm: args.when.datapoints }),
     treatMissingData: "notBreaching",
-    // Exactly one returned series, as PutMetricAlarm requires.
-    metricQueries: [...args.sums.map((q) => ({ ...q, returnData: false })), { ...args.result, returnData: true }],
+    // Exactly one returned series, as PutMetricAlarm requires (a SumQuery never returns data).
+    metricQueries: [...args.sums, { ...args.result, returnData: true }],
     alarmActions: args.alarmActions,
     okActions: args.alarmActions,
     ...(args.tags === undefined ? {} : { tags: args.tags }),

@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import { legacyClientRuleName } from "../MemcachedCluster";
-import { memcachedPort } from "../memcachedAccess";
 import { CONTAINER_PORT } from "./platform";
 import type { HybridContext } from "./settings";
 
@@ -73,9 +72,8 @@ function createTaskSecurityGroup({ name, args, child }: HybridContext, albSg: aw
 }
 
 /** One runtime's way out (memcached, upstream, HTTPS), and its admission on the cluster's security group. */
-function createRuntimeEgress({ name, args, settings: { upstream, upstreamPort }, parent, child }: HybridContext, who: "tasks" | "lambda", sg: aws.ec2.SecurityGroup): void {
+function createRuntimeEgress({ name, args, settings: { upstream, upstreamPort, memcachedPort: port }, parent, child }: HybridContext, who: "tasks" | "lambda", sg: aws.ec2.SecurityGroup): void {
   const egressPorts = Array.from(new Set([upstreamPort, 443]));
-  const port = memcachedPort(`HybridLambdaFargateService ${name}`, args.memcached);
   new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-to-memcached`, {
     securityGroupId: sg.id,
     referencedSecurityGroupId: args.memcached.securityGroupId,

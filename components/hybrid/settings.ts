@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_MAX_TIMEOUT_SECONDS } from "../lambdaDefaults";
+import { memcachedPort } from "../memcachedAccess";
 import type { HybridLambdaFargateServiceArgs } from "../HybridLambdaFargateService";
 import { PLATFORM_ENVIRONMENT } from "./platform";
 
@@ -37,6 +38,8 @@ export interface HybridSettings {
   alarmActions: pulumi.Input<string>[];
   upstream: URL;
   upstreamPort: number;
+  /** The memcached port both runtimes' rules open (checked against the endpoints). */
+  memcachedPort: number;
 }
 
 /** What every step of the service's construction shares. */
@@ -114,5 +117,6 @@ export function resolveHybridSettings(name: string, args: HybridLambdaFargateSer
     alarmActions: args.alarmActions ?? [],
     upstream,
     upstreamPort: Number(upstream.port || (upstream.protocol === "https:" ? 443 : 80)),
+    memcachedPort: memcachedPort(`HybridLambdaFargateService ${name}`, args.memcached),
   };
 }

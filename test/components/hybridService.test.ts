@@ -298,6 +298,17 @@ describe("HybridLambdaFargateService arguments", () => {
       },
     }), /appEnvironment may not set MEMCACHED_SERVERS, AWS_REGION/);
   });
+
+  it("refuses a memcached port out of range, or other than the one its endpoints name", () => {
+    const { HybridLambdaFargateService } = require("../../components/HybridLambdaFargateService") as typeof import("../../components/HybridLambdaFargateService");
+    const service = (name: string, port: number) => new HybridLambdaFargateService(name, {
+      vpcId: "vpc-1", vpcCidrBlock: "10.0.0.0/16", privateSubnetIds: [], publicSubnetIds: [],
+      memcached: { configurationEndpoint: "m:11211", nodeEndpoints: ["n1:11211"], securityGroupId: "sg-1", port },
+      upstreamUrl: "https://u.example", app: () => ({ fetch: () => new Response("x") }),
+    });
+    assert.throws(() => service("svc-port-0", 0), /HybridLambdaFargateService svc-port-0: memcached.port 0 must be a whole number from 1 to 65535/);
+    assert.throws(() => service("svc-port-other", 11212), /HybridLambdaFargateService svc-port-other: memcached endpoint m:11211 names port 11211, but memcached.port is 11212/);
+  });
 });
 
 describe("HybridLambdaFargateService memcached rules in existing stacks", function () {

@@ -48,24 +48,17 @@ export function evaluateMetricMath(expression: string, values: MetricValues): Va
     if (!(t in values)) throw new Error(`metric math: unknown id ${t} in ${expression}`);
     return values[t];
   };
-  const product = (): Value => {
-    let v = primary();
-    while (peek() === "*" || peek() === "/") {
-      const op = take();
-      const r = primary();
-      v = both(v, r, (x, y) => (op === "*" ? x * y : x / y));
+  /** A left-associative level of binary operators over `operand`: `a op b op c`. */
+  const level = (operand: () => Value, ops: Record<string, (x: number, y: number) => number>) => (): Value => {
+    let v = operand();
+    for (let op = peek(); op !== undefined && Object.hasOwn(ops, op); op = peek()) {
+      take();
+      v = both(v, operand(), ops[op]);
     }
     return v;
   };
-  const sum = (): Value => {
-    let v = product();
-    while (peek() === "+" || peek() === "-") {
-      const op = take();
-      const r = product();
-      v = both(v, r, (x, y) => (op === "+" ? x + y : x - y));
-    }
-    return v;
-  };
+  const product = level(primary, { "*": (x, y) => x * y, "/": (x, y) => x / y });
+  const sum = level(product, { "+": (x, y) => x + y, "-": (x, y) => x - y });
   const comparison = (): Value => {
     const v = sum();
     const op = peek();
